@@ -1,0 +1,21 @@
+"""``python -m katatools COMMAND``: the entry point the nox sessions call."""
+
+from __future__ import annotations
+
+import sys
+
+
+def main(argv: list[str]) -> int:
+    commands = {
+        "prove-stubs": "katatools.prove_stubs",
+    }
+    if not argv or argv[0] not in commands:
+        print(f"usage: python -m katatools {{{','.join(commands)}}} [ARGS...]", file=sys.stderr)
+        return 2
+    import importlib
+
+    return importlib.import_module(commands[argv[0]]).main(argv[1:])
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,350 @@
+"""The pytest plugin behind every kata test run.
+
+Options: ``--target`` (which package the tests exercise), ``--exercise`` (select by exercise
+or stage), ``--mode isolated`` (each stage on top of the reference's earlier stages),
+``--kata-report`` (a JSON results file for the tools), ``--kata-timeout`` (seconds per test).
+
+It validates the tests against the manifest at collection, gives tests their stage's modules
+through the ``kata`` fixture (imported lazily, so one broken kata file fails only its stage),
+reports a stub's ``NotImplementedError`` as "not started", turns a hanging test into a failure
+that names its exercise, and prints the progress table at the end of the run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import os
+import signal
+import tempfile
+import threading
+import traceback
+import types
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, Phase, settings
+
+from . import packages
+from . import report as results
+from .manifest import Manifest, ManifestError, Stage, load_manifest
+
+# ---------------------------------------------------------------- hypothesis profiles
+# Every profile is derandomized: a learner's run, CI and grading see the same examples.
+settings.register_profile(
+    "kata",
+    max_examples=40,
+    derandomize=True,
+    deadline=None,
+    # No "explain" phase: it costs seconds per failing test (every test fails on a fresh stub).
+    phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink],
+    database=None,
+    print_blob=False,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile("ci", settings.get_profile("kata"), max_examples=100)
+settings.register_profile("grade", settings.get_profile("ci"))
+settings.load_profile(os.environ.get("KATA_HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "kata"))
+
+DEFAULT_TIMEOUT = 10.0
+STATE = pytest.StashKey["KataRun"]()
+EXERCISE = pytest.StashKey[str]()
+STATUS_PROPERTY = "kata_status"
+
+
+class KataTimeout(BaseException):
+    """Raised by the alarm; a BaseException so that learner code's `except Exception` lets it by."""
+
+
+class StubReached(BaseException):
+    """A stub's NotImplementedError, carried past hypothesis so it does not shrink a stub's failure."""
+
+
+def stop_hypothesis_at_stubs(item: pytest.Item) -> None:
+    """Make a @given test end at the first NotImplementedError instead of shrinking it.
+
+    Hypothesis treats NotImplementedError as a failure to minimise, which costs a fraction of a
+    second per property on every untouched exercise; a BaseException passes straight through.
+    ``inner_test`` is hypothesis's documented hook for wrapping the test body.
+    """
+    handle = getattr(getattr(item, "obj", None), "hypothesis", None)
+    inner = getattr(handle, "inner_test", None)
+    if inner is None or getattr(inner, "_kata_stops_at_stubs", False):
+        return
+
+    @functools.wraps(inner)
+    def body(*args, **kwargs):
+        try:
+            return inner(*args, **kwargs)
+        except NotImplementedError as exc:
+            raise StubReached(exc) from None
+
+    body._kata_stops_at_stubs = True
+    handle.inner_test = body
+
+
+class KataRun:
+    """What one pytest run knows: the manifest, the target, the mode, and the results so far."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.manifest: Manifest = load_manifest()
+        root = Path(config.rootpath)
+        self.target = self._resolve(config.getoption("target"), root)
+        self.reference = self._resolve(config.getoption("reference"), root)
+        self.mode = config.getoption("mode")
+        timeout = config.getoption("kata_timeout")
+        self.timeout = float(timeout if timeout is not None else config.getini("kata_timeout") or DEFAULT_TIMEOUT)
+        try:
+            self.selected = {e.name for e in self.manifest.select(config.getoption("exercise"))}
+        except ManifestError as exc:
+            raise pytest.UsageError(f"--exercise: {exc}") from None
+        self.timed_out: set[str] = set()
+        self.records: dict[str, results.TestRecord] = {}
+        self._scratch: tempfile.TemporaryDirectory | None = None
+        self._namespaces: dict[str, types.SimpleNamespace] = {}
+
+    @staticmethod
+    def _resolve(value: str, root: Path) -> Path:
+        path = Path(value)
+        if not path.is_absolute():
+            path = (root / value) if (root / value).is_dir() else path.resolve()
+        if not path.is_dir():
+            raise pytest.UsageError(f"{value!r} is not a directory holding kata modules")
+        return path.resolve()
+
+    def package_name(self, stage: Stage) -> str:
+        if self.mode == "isolated":
+            return f"_kata_isolated_{stage.name}"
+        root = Path(self.config.rootpath).resolve()
+        if self.target.parent == root and self.target.name in ("katas", "solutions"):
+            return self.target.name
+        return "_kata_target"
+
+    def namespace(self, stage: Stage) -> types.SimpleNamespace:
+        """The modules of every stage up to ``stage``, as the tests of ``stage`` see them."""
+        if stage.name not in self._namespaces:
+            search_first = None
+            if self.mode == "isolated":
+                if self._scratch is None:
+                    self._scratch = tempfile.TemporaryDirectory(prefix="kata-isolated-")
+                layer = Path(self._scratch.name) / stage.name
+                search_first = packages.write_reference_layer(self.manifest, stage, self.reference, layer)
+            package = packages.load_package(self.target, self.package_name(stage), search_first)
+            stages = packages.earlier_stages(self.manifest, stage) + [stage]
+            modules: dict[str, types.ModuleType] = {}
+            for s in stages:
+                try:
+                    modules.update(packages.import_stage_modules(package, [s]))
+                except BaseException as exc:  # SyntaxError, SystemExit, anything raised on import
+                    if isinstance(exc, KeyboardInterrupt | KataTimeout):
+                        raise
+                    origin = self.reference if search_first and s.index < stage.index else self.target
+                    raise ImportFailure(describe_import_failure(stage, s, origin, exc)) from None
+            ns = types.SimpleNamespace(stage=stage.name, **modules)
+            ns.Variable = modules["variable"].Variable
+            self._namespaces[stage.name] = ns
+        return self._namespaces[stage.name]
+
+    # ------------------------------------------------------------ collection
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_collection_modifyitems(self, config: pytest.Config, items: list[pytest.Item]) -> None:
+        """Check every stage test against the manifest, then apply --exercise."""
+        problems: list[str] = []
+        covered: dict[str, set[str]] = {}  # stage -> exercises with at least one test
+        for item in items:
+            stage = self.manifest.stage_of_test_file(item.path)
+            if stage is None:
+                continue
+            covered.setdefault(stage.name, set())
+            marks = list(item.iter_markers("exercise"))
+            if len(marks) != 1 or len(marks[0].args) != 1:
+                problems.append(f"{item.nodeid}: needs exactly one @pytest.mark.exercise(NAME), has {len(marks)}")
+                continue
+            name = marks[0].args[0]
+            try:
+                exercise = self.manifest.exercise(name)
+            except ManifestError as exc:
+                problems.append(f"{item.nodeid}: {exc}")
+                continue
+            if exercise.stage != stage.name:
+                problems.append(f"{item.nodeid}: exercise {name!r} belongs to stage {exercise.stage!r}, not {stage.name!r}")
+                continue
+            item.stash[EXERCISE] = name
+            covered[stage.name].add(name)
+        # An exercise without tests is an error, unless the run names single tests (file::test).
+        whole_files = not any("::" in arg for arg in config.args)
+        for stage_name, names in covered.items() if whole_files else ():
+            for exercise in self.manifest.exercises_of(stage_name):
+                if exercise.name not in names:
+                    problems.append(f"exercise {exercise.name!r} (stage {stage_name!r}) has no tests")
+        if problems:
+            raise pytest.UsageError("the kata tests do not match exercises.toml:\n  " + "\n  ".join(problems))
+        keep = [i for i in items if EXERCISE not in i.stash or i.stash[EXERCISE] in self.selected]
+        self.exercise_of = {i.nodeid: i.stash[EXERCISE] for i in keep if EXERCISE in i.stash}
+        if len(keep) != len(items):
+            config.hook.pytest_deselected(items=[i for i in items if i not in keep])
+            items[:] = keep
+
+    # ------------------------------------------------------------ running
+
+    def _guarded(self, item: pytest.Item, phase: str):
+        """Run one phase of a kata test under the time limit, with the teaching conversions."""
+        exercise = item.stash.get(EXERCISE, None)
+        if exercise is None:
+            return (yield)
+        if phase == "call" and exercise in self.timed_out:
+            item.user_properties.append((STATUS_PROPERTY, results.TIMEOUT))
+            pytest.fail(f"[{exercise}] not run: an earlier test of this exercise ran out of time", pytrace=False)
+        if phase == "call":
+            stop_hypothesis_at_stubs(item)
+        try:
+            with deadline(self.timeout):
+                return (yield)
+        except KataTimeout:
+            self.timed_out.add(exercise)
+            status = results.TIMEOUT
+            message = f"[{exercise}] timed out after {self.timeout:g} s: does your code loop forever, or wait for something?"
+        except (NotImplementedError, StubReached) as exc:
+            status = results.NOT_STARTED
+            reason = exc.args[0] if isinstance(exc, StubReached) else exc
+            message = f"[{exercise}] not started yet: {reason}"
+        # Fail outside the except block, so the report shows the message and no exception chain.
+        item.user_properties.append((STATUS_PROPERTY, status))
+        pytest.fail(message, pytrace=False)
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_setup(self, item: pytest.Item):
+        return (yield from self._guarded(item, "setup"))
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_call(self, item: pytest.Item):
+        return (yield from self._guarded(item, "call"))
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        exercise = self.exercise_of.get(report.nodeid)
+        if exercise is None:
+            return
+        if report.when == "call" or (report.when == "setup" and not report.passed):
+            if report.passed:
+                status = results.PASSED
+            elif dict(report.user_properties).get(STATUS_PROPERTY):
+                status = dict(report.user_properties)[STATUS_PROPERTY]
+            elif report.when == "call" and report.failed:
+                status = results.FAILED
+            else:
+                status = results.ERROR  # setup failed, or the test was skipped: it earns nothing
+            self.records[report.nodeid] = results.TestRecord(report.nodeid, exercise, status, short_message(report))
+        elif report.when == "teardown" and report.failed:
+            self.records[report.nodeid] = results.TestRecord(report.nodeid, exercise, results.ERROR, short_message(report))
+
+    # ------------------------------------------------------------ reporting
+
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        path = self.config.getoption("kata_report")
+        if path:
+            results.RunReport(str(self.target), self.mode, list(self.records.values())).write(Path(path))
+
+    def pytest_terminal_summary(self, terminalreporter) -> None:
+        if not self.records or self.config.getoption("kata_summary") == "no":
+            return
+        summary = results.summarize(self.manifest, list(self.records.values()))
+        colour = results.use_colour(terminalreporter._tw._file) and terminalreporter.hasmarkup
+        for line in results.render_table(self.manifest, summary, self.mode, colour):
+            terminalreporter.write_line(line)
+        for line in results.render_next_step(self.manifest, results.next_exercise(summary)):
+            terminalreporter.write_line(line)
+
+    def pytest_unconfigure(self) -> None:
+        if self._scratch is not None:
+            self._scratch.cleanup()
+
+
+class ImportFailure(Exception):
+    pass
+
+
+def describe_import_failure(tested: Stage, failing: Stage, origin: Path, exc: BaseException) -> str:
+    where = f"{origin.name}/{failing.module}.py"
+    if isinstance(exc, SyntaxError):
+        what = f"SyntaxError: {exc.msg} (line {exc.lineno})"
+        if exc.text:
+            what += f"\n    {exc.text.strip()}"
+    elif isinstance(exc, SystemExit):
+        what = f"it called sys.exit({exc.code!r}) while being imported"
+    else:
+        frames = traceback.extract_tb(exc.__traceback__)
+        line = next((f.lineno for f in reversed(frames) if f.filename.endswith(f"{failing.module}.py")), None)
+        what = f"{type(exc).__name__}: {exc}" + (f" (line {line})" if line else "")
+    return (
+        f"[{tested.name}] cannot import {where}: {what}\n"
+        f"Every test of stage {tested.name!r} needs this module; fix it first."
+    )
+
+
+# ---------------------------------------------------------------- options and configuration
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("katas", "autodiff katas")
+    group.addoption("--target", default="katas", help="package to test: katas (default), solutions, or a directory of kata modules")
+    group.addoption("--exercise", action="append", default=[], metavar="NAME", help="run only this exercise or stage (repeatable)")
+    group.addoption("--mode", choices=("cumulative", "isolated"), default="cumulative", help="isolated: each stage on top of the reference's earlier stages")
+    group.addoption("--reference", default="solutions", help="reference package for --mode isolated (default: solutions)")
+    group.addoption("--kata-report", default=None, metavar="PATH", help="write per-test results as JSON to PATH")
+    group.addoption("--kata-timeout", type=float, default=None, metavar="SECONDS", help="time limit per test (default: ini kata_timeout)")
+    group.addoption("--kata-summary", choices=("yes", "no"), default="yes", help="print the progress table at the end")
+    parser.addini("kata_timeout", "time limit per kata test, in seconds", default=str(DEFAULT_TIMEOUT))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "exercise(name): the manifest exercise this test belongs to (exactly one)")
+    run = KataRun(config)
+    config.stash[STATE] = run
+    config.pluginmanager.register(run, "kata-run")
+
+
+@pytest.fixture(scope="module")
+def kata(request: pytest.FixtureRequest) -> types.SimpleNamespace:
+    """The target's modules for this test module's stage: ``kata.Variable``, ``kata.primitives``..."""
+    run = request.config.stash[STATE]
+    stage = run.manifest.stage_of_test_file(request.path)
+    if stage is None:
+        raise pytest.UsageError(f"{request.path} is not a stage test module listed in exercises.toml")
+    try:
+        return run.namespace(stage)
+    except ImportFailure as exc:
+        pytest.fail(str(exc), pytrace=False)
+
+
+@contextlib.contextmanager
+def deadline(seconds: float):
+    """Raise KataTimeout in the main thread after ``seconds`` (where SIGALRM exists)."""
+    usable = seconds > 0 and hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+    if not usable:
+        yield
+        return
+
+    def on_alarm(signum, frame):
+        raise KataTimeout
+
+    previous = signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def short_message(rep: pytest.TestReport) -> str:
+    """The failure without its traceback: our teaching message, or the exception's last line."""
+    longrepr = rep.longrepr
+    if longrepr is None:
+        return ""
+    crash = getattr(longrepr, "reprcrash", None)
+    text = crash.message if crash is not None else str(longrepr)
+    if text.startswith("Failed: "):
+        text = text[len("Failed: ") :]
+    return text[:4000]

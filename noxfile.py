@@ -1,0 +1,115 @@
+"""nox sessions for the autodiff katas.
+
+Every session shares one environment, ``.nox/_shared``, built once from the dependency groups
+in pyproject.toml (with uv where it is installed, else venv + pip) and rebuilt only when those
+groups change; the sessions themselves use ``venv_backend="none"`` and call its python. nox
+cannot share one virtualenv between sessions by itself, hence the helper below.
+
+    nox -s "stage(variable, katas)"   one stage against your katas (or solutions)
+    nox -s test                       the project's tests: every stage against the reference,
+                                      every kata test failing on the pristine stubs, the tooling
+    nox -s lint                       ruff
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import nox
+
+ROOT = Path(__file__).resolve().parent
+sys.path.insert(0, str(ROOT))
+from katatools.manifest import load_manifest  # noqa: E402
+
+nox.options.default_venv_backend = "none"
+nox.options.sessions = ["test", "lint"]
+nox.options.reuse_venv = "yes"
+
+MANIFEST = load_manifest()
+TARGETS = ("katas", "solutions")
+SHARED_ENV = ROOT / ".nox" / "_shared"
+GROUPS = ("test", "lint")
+
+
+def _requirements() -> list[str]:
+    pyproject = nox.project.load_toml(ROOT / "pyproject.toml")
+    return list(nox.project.dependency_groups(pyproject, *GROUPS))
+
+
+def _env_python(env: Path) -> Path:
+    return env / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+
+
+def shared_python(session: nox.Session) -> str:
+    """The shared environment's python, creating or updating the environment only when needed."""
+    requirements = _requirements()
+    stamp_text = json.dumps({"python": sys.version, "requirements": requirements})
+    digest = hashlib.sha256(stamp_text.encode()).hexdigest()
+    stamp = SHARED_ENV / ".kata-requirements"
+    python = _env_python(SHARED_ENV)
+    if python.exists() and stamp.exists() and stamp.read_text() == digest:
+        return str(python)
+    session.log(f"building the shared environment in {SHARED_ENV.relative_to(ROOT)}")
+    uv = shutil.which("uv")
+    if SHARED_ENV.exists():
+        shutil.rmtree(SHARED_ENV)
+    if uv:
+        session.run(uv, "venv", "--quiet", "--python", sys.executable, str(SHARED_ENV), external=True)
+        session.run(uv, "pip", "install", "--quiet", "--python", str(python), *requirements, external=True)
+    else:
+        session.run(sys.executable, "-m", "venv", str(SHARED_ENV), external=True)
+        session.run(str(python), "-m", "pip", "install", "--quiet", *requirements, external=True)
+    stamp.write_text(digest)
+    return str(python)
+
+
+def run_python(session: nox.Session, *args: str, **kwargs) -> None:
+    """Run the shared environment's python from the repository root."""
+    env = {"PYTHONPATH": None}  # the repository root is put on sys.path by pytest / python -m
+    session.run(shared_python(session), *args, external=True, env=env, **kwargs)
+
+
+# ---------------------------------------------------------------- per stage
+
+
+@nox.session(venv_backend="none")
+@nox.parametrize(
+    "stage, target",
+    [(s.name, t) for s in MANIFEST.stages for t in TARGETS],
+    ids=[f"{s.name}, {t}" for s in MANIFEST.stages for t in TARGETS],
+)
+def stage(session: nox.Session, stage: str, target: str) -> None:
+    """One stage's tests against katas/ (your code) or solutions/ (the reference)."""
+    tests = MANIFEST.stage(stage).tests
+    run_python(session, "-m", "pytest", tests, f"--target={target}", "-q", *session.posargs)
+
+
+# ---------------------------------------------------------------- the project's own tests
+
+
+@nox.session(venv_backend="none")
+def test(session: nox.Session) -> None:
+    """Every stage against the reference, every kata test failing on the pristine stubs, the tooling."""
+    run_python(session, "-m", "pytest", "--target=solutions", "-q", "-p", "no:cacheprovider", *session.posargs)
+    run_python(session, "-m", "katatools", "prove-stubs")
+    tooling = ROOT / "tooling_tests"
+    if tooling.is_dir():
+        run_python(session, "-m", "pytest", str(tooling), "-q", "-p", "no:cacheprovider")
+
+
+@nox.session(venv_backend="none")
+def lint(session: nox.Session) -> None:
+    """ruff over the whole project."""
+    run_python(session, "-m", "ruff", "check", ".", *session.posargs)
+
+
+@nox.session(venv_backend="none")
+def bench(session: nox.Session) -> None:
+    """The benchmark script (medians of several runs); see benchmarks/README.md."""
+    run_python(session, "benchmarks/bench.py", *session.posargs)
+

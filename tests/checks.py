@@ -1,0 +1,128 @@
+"""Shared checks for the kata tests: tolerances, input domains, and teaching failure messages.
+
+Every tolerance and every hypothesis domain is declared here, once. Every failure goes through
+``fail``, which names the exercise, the input, what was expected, what was received and a
+hint, so a learner who only reads the failure knows what to try next.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import strategies as st
+
+from katatools.manifest import load_manifest
+
+# ---------------------------------------------------------------- tolerances (the only ones)
+EXACT_REL = 1e-9  # hand-computed values and grads
+EXACT_ABS = 1e-12
+FD_STEP = 1e-6  # central finite differences: error ~ h**2 * f''' + eps * |f| / h
+FD_REL = 1e-5
+FD_ABS = 1e-6
+PROPERTY_REL = 1e-7  # identities that hold exactly in real arithmetic, up to rounding
+PROPERTY_ABS = 1e-9
+
+# ---------------------------------------------------------------- input domains
+# Bounded, finite, and clear of the singularities of each rule.
+reals = st.floats(-100.0, 100.0, allow_nan=False, allow_infinity=False)
+nonzero = st.one_of(st.floats(0.1, 100.0), st.floats(-100.0, -0.1))
+positive = st.floats(0.1, 20.0)
+seeds = st.floats(-10.0, 10.0, allow_nan=False, allow_infinity=False)
+scales = st.floats(-5.0, 5.0, allow_nan=False, allow_infinity=False)
+small_integers = st.integers(-4, 4)
+exponents = st.floats(-3.0, 3.0, allow_nan=False, allow_infinity=False)
+
+
+def rule_hint(exercise: str) -> str:
+    """The exercise's rule (its second-level hint in the manifest)."""
+    return load_manifest().exercise(exercise).hints[1]
+
+
+def show(x: object) -> str:
+    """A compact, unambiguous rendering of a number or a Variable for failure messages."""
+    if hasattr(x, "value") and hasattr(x, "grad") and not isinstance(x, (int, float, np.ndarray)):
+        return f"Variable({show(x.value)}, {show(x.grad)})"
+    if isinstance(x, float) or isinstance(x, np.floating):
+        return repr(float(x))
+    return repr(x)
+
+
+def fail(exercise: str, given: str, expected: str, received: str, hint: str | None = None) -> None:
+    """Fail the test with a teaching message (no traceback)."""
+    pytest.fail(
+        f"[{exercise}] {given}\n"
+        f"    expected: {expected}\n"
+        f"    received: {received}\n"
+        f"    hint: {hint or rule_hint(exercise)}",
+        pytrace=False,
+    )
+
+
+def close(received: object, expected: object, rel: float = EXACT_REL, abs_: float = EXACT_ABS) -> bool:
+    """Numbers (or arrays) equal within tolerance; inf equals inf of the same sign."""
+    try:
+        if isinstance(received, (int, float)) and isinstance(expected, (int, float)):
+            return math.isclose(received, expected, rel_tol=rel, abs_tol=abs_)
+        return bool(np.allclose(received, expected, rtol=rel, atol=abs_, equal_nan=False))
+    except (TypeError, ValueError):
+        return False
+
+
+def expect_variable(exercise: str, given: str, received: object) -> None:
+    """The result must be a Variable-like object (value and grad attributes)."""
+    if not (hasattr(received, "value") and hasattr(received, "grad")):
+        fail(exercise, given, "a Variable", f"{type(received).__name__}: {received!r}",
+             "return Variable(value, grad): a new Variable holding both parts")
+
+
+def expect_dual(
+    exercise: str,
+    given: str,
+    received: object,
+    value: float,
+    grad: float,
+    hint: str | None = None,
+    rel: float = EXACT_REL,
+    abs_: float = EXACT_ABS,
+) -> None:
+    """The result must be a Variable with this value and this grad."""
+    expect_variable(exercise, given, received)
+    if not (close(received.value, value, rel, abs_) and close(received.grad, grad, rel, abs_)):
+        wrong = "value" if not close(received.value, value, rel, abs_) else "grad"
+        fail(exercise, given, f"value {show(value)}, grad {show(grad)}",
+             f"value {show(received.value)}, grad {show(received.grad)}  <- the {wrong} differs", hint)
+
+
+def expect_close(exercise: str, given: str, what: str, received: object, expected: object,
+                 hint: str | None = None, rel: float = PROPERTY_REL, abs_: float = PROPERTY_ABS) -> None:
+    """One number must match another: ``what`` says which quantity is compared."""
+    if not close(received, expected, rel, abs_):
+        fail(exercise, given, f"{what} {show(expected)}", f"{what} {show(received)}", hint)
+
+
+def central_difference(function, x: float, h: float = FD_STEP) -> float:
+    """(f(x + h) - f(x - h)) / 2h: the derivative of ``function`` at ``x``, to O(h**2)."""
+    return (function(x + h) - function(x - h)) / (2 * h)
+
+
+def expect_matches_finite_difference(exercise: str, given: str, grad: float, value_function, x: float = 0.0,
+                                     hint: str | None = None) -> None:
+    """The forward-mode grad must agree with a central difference of the plain value function."""
+    estimate = central_difference(value_function, x)
+    if not close(grad, estimate, FD_REL, FD_ABS):
+        fail(exercise, given, f"grad ~ {show(estimate)} (central finite difference, h={FD_STEP:g})",
+             f"grad {show(grad)}", hint)
+
+
+def expect_unchanged(exercise: str, given: str, operands: list, before: list[tuple], result: object) -> None:
+    """Operators must leave their operands alone and return a new Variable."""
+    for operand, (value, grad) in zip(operands, before):
+        if not (close(operand.value, value) and close(operand.grad, grad)):
+            fail(exercise, given, f"the operand still Variable({show(value)}, {show(grad)}) afterwards",
+                 f"it became {show(operand)}",
+                 "compute the result into a new Variable(value, grad); never assign to self.value or other.grad")
+        if result is operand:
+            fail(exercise, given, "a new Variable", "one of the operands itself",
+                 "return Variable(value, grad) instead of modifying and returning self")
