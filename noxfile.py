@@ -108,6 +108,51 @@ def lint(session: nox.Session) -> None:
     run_python(session, "-m", "ruff", "check", ".", *session.posargs)
 
 
+# ---------------------------------------------------------------- learner tools (issue 5)
+
+
+@nox.session(venv_backend="none")
+def check(session: nox.Session) -> None:
+    """Your progress: every exercise against katas/, the next step, a hint. See `nox -s check -- --help`."""
+    run_python(session, "-m", "katatools", "check", *session.posargs)
+
+
+@nox.session(venv_backend="none")
+def watch(session: nox.Session) -> None:
+    """Re-run the check whenever a file under katas/ is saved (Ctrl-C stops)."""
+    run_python(session, "-m", "katatools", "watch", *session.posargs)
+
+
+@nox.session(venv_backend="none")
+def reset(session: nox.Session) -> None:
+    """Restore the pristine stub of an exercise's module (or a stage's), after a backup."""
+    run_python(session, "-m", "katatools", "reset", *session.posargs)
+
+
+# ---------------------------------------------------------------- instructor tools (issue 6)
+
+
+@nox.session(venv_backend="none")
+def grade(session: nox.Session) -> None:
+    """Grade submissions: `nox -s grade -- SUBMISSION... [--out DIR] [--jobs N] [--mode M]`."""
+    run_python(session, "-m", "katatools", "grade", *session.posargs)
+
+
+# ---------------------------------------------------------------- the post, and testing the tests
+
+
+@nox.session(venv_backend="none")
+def demo(session: nox.Session) -> None:
+    """The post's three experiments with katas or solutions: `nox -s demo -- katas|solutions`."""
+    run_python(session, "-m", "katatools", "demo", *session.posargs)
+
+
+@nox.session(venv_backend="none")
+def mutants(session: nox.Session) -> None:
+    """Every hand-written learner mistake in mistakes/ must fail a test of its own exercise."""
+    run_python(session, "-m", "katatools", "mutants", *session.posargs)
+
+
 @nox.session(venv_backend="none")
 def bench(session: nox.Session) -> None:
     """The benchmark script (medians of several runs); see benchmarks/README.md."""

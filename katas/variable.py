@@ -22,42 +22,42 @@ class Variable:
     # Lets numpy scalars defer to your reflected operators (np.float64(2) * x calls x.__rmul__).
     __array_ufunc__ = None
 
-    def __init__(self, value, grad=0.0) -> None:
+    def __init__(self, value: float, grad: float = 0.0) -> None:
         self.value = value
         self.grad = grad
 
     def __repr__(self) -> str:
         return f"Variable(value={self.value!r}, grad={self.grad!r})"
 
-    def __add__(self, other):
+    def __add__(self, other: Variable | float) -> Variable:
         """Exercise add: ``self + other`` for two Variables.
 
         Sum rule: (u + v)' = u' + v'.
         """
         raise NotImplementedError("exercise 'add': Variable + Variable, sum rule (u + v)' = u' + v'")
 
-    def __sub__(self, other):
+    def __sub__(self, other: Variable | float) -> Variable:
         """Exercise sub: ``self - other`` for two Variables.
 
         Difference rule: (u - v)' = u' - v'.
         """
         raise NotImplementedError("exercise 'sub': Variable - Variable, difference rule (u - v)' = u' - v'")
 
-    def __mul__(self, other):
+    def __mul__(self, other: Variable | float) -> Variable:
         """Exercise mul: ``self * other`` for two Variables.
 
         Product rule: (u v)' = u' v + u v'.
         """
         raise NotImplementedError("exercise 'mul': Variable * Variable, product rule (u v)' = u' v + u v'")
 
-    def __truediv__(self, other):
+    def __truediv__(self, other: Variable | float) -> Variable:
         """Exercise truediv: ``self / other`` for two Variables.
 
         Quotient rule: (u / v)' = (u' v - u v') / v**2.
         """
         raise NotImplementedError("exercise 'truediv': Variable / Variable, quotient rule (u/v)' = (u' v - u v') / v**2")
 
-    def __pow__(self, other):
+    def __pow__(self, other: Variable | float) -> Variable:
         """Exercise pow: ``self ** other`` where ``other`` is a constant Variable (grad 0).
 
         Power rule with the chain rule: (u ** n)' = n u**(n-1) u'.
@@ -65,14 +65,14 @@ class Variable:
         """
         raise NotImplementedError("exercise 'pow': Variable ** Variable(n), power rule (u**n)' = n u**(n-1) u'")
 
-    def __neg__(self):
+    def __neg__(self) -> Variable:
         """Exercise neg: ``-self``.
 
         (-u)' = -u'.
         """
         raise NotImplementedError("exercise 'neg': -Variable, (-u)' = -u'")
 
-    def __radd__(self, other):
+    def __radd__(self, other: Variable | float) -> Variable:
         """Exercise constants: ``number + self``.
 
         A plain number (int, float, numpy scalar) is a constant: a Variable with grad 0.
@@ -81,19 +81,19 @@ class Variable:
         """
         raise NotImplementedError("exercise 'constants': number + Variable, a number is a constant with grad 0")
 
-    def __rsub__(self, other):
+    def __rsub__(self, other: Variable | float) -> Variable:
         """Exercise constants: ``number - self`` (mind the order of the operands)."""
         raise NotImplementedError("exercise 'constants': number - Variable, a number is a constant with grad 0")
 
-    def __rmul__(self, other):
+    def __rmul__(self, other: Variable | float) -> Variable:
         """Exercise constants: ``number * self``."""
         raise NotImplementedError("exercise 'constants': number * Variable, a number is a constant with grad 0")
 
-    def __rtruediv__(self, other):
+    def __rtruediv__(self, other: Variable | float) -> Variable:
         """Exercise constants: ``number / self`` (the Variable is the denominator)."""
         raise NotImplementedError("exercise 'constants': number / Variable, a number is a constant with grad 0")
 
-    def __rpow__(self, other):
+    def __rpow__(self, other: Variable | float) -> Variable:
         """Exercise pow_variable: ``number ** self``; the exponent carries the derivative.
 
         d(a**b) = b a**(b-1) a' + a**b ln(a) b'; with a constant base a' = 0.

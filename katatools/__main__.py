@@ -8,6 +8,12 @@ import sys
 def main(argv: list[str]) -> int:
     commands = {
         "prove-stubs": "katatools.prove_stubs",
+        "check": "katatools.check",
+        "watch": "katatools.watch",
+        "reset": "katatools.reset",
+        "grade": "katatools.grade",
+        "demo": "katatools.demo",
+        "mutants": "katatools.mutants",
     }
     if not argv or argv[0] not in commands:
         print(f"usage: python -m katatools {{{','.join(commands)}}} [ARGS...]", file=sys.stderr)

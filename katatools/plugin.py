@@ -20,6 +20,7 @@ import tempfile
 import threading
 import traceback
 import types
+from collections.abc import Generator, Iterator
 from pathlib import Path
 
 import pytest
@@ -189,7 +190,7 @@ class KataRun:
 
     # ------------------------------------------------------------ running
 
-    def _guarded(self, item: pytest.Item, phase: str):
+    def _guarded(self, item: pytest.Item, phase: str) -> Generator[None, object, object]:
         """Run one phase of a kata test under the time limit, with the teaching conversions."""
         exercise = item.stash.get(EXERCISE, None)
         if exercise is None:
@@ -215,11 +216,11 @@ class KataRun:
         pytest.fail(message, pytrace=False)
 
     @pytest.hookimpl(wrapper=True)
-    def pytest_runtest_setup(self, item: pytest.Item):
+    def pytest_runtest_setup(self, item: pytest.Item) -> Generator[None, object, object]:
         return (yield from self._guarded(item, "setup"))
 
     @pytest.hookimpl(wrapper=True)
-    def pytest_runtest_call(self, item: pytest.Item):
+    def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, object, object]:
         return (yield from self._guarded(item, "call"))
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
@@ -246,7 +247,7 @@ class KataRun:
         if path:
             results.RunReport(str(self.target), self.mode, list(self.records.values())).write(Path(path))
 
-    def pytest_terminal_summary(self, terminalreporter) -> None:
+    def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
         if not self.records or self.config.getoption("kata_summary") == "no":
             return
         summary = results.summarize(self.manifest, list(self.records.values()))
@@ -319,14 +320,14 @@ def kata(request: pytest.FixtureRequest) -> types.SimpleNamespace:
 
 
 @contextlib.contextmanager
-def deadline(seconds: float):
+def deadline(seconds: float) -> Iterator[None]:
     """Raise KataTimeout in the main thread after ``seconds`` (where SIGALRM exists)."""
     usable = seconds > 0 and hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
     if not usable:
         yield
         return
 
-    def on_alarm(signum, frame):
+    def on_alarm(signum: int, frame: object) -> None:
         raise KataTimeout
 
     previous = signal.signal(signal.SIGALRM, on_alarm)

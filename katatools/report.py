@@ -116,7 +116,7 @@ _COLOURS = {DONE: "32", FAILING: "31", NOT_STARTED_EXERCISE: "33"}
 _MARKS = {DONE: "[x]", FAILING: "[!]", NOT_STARTED_EXERCISE: "[ ]"}
 
 
-def use_colour(stream) -> bool:
+def use_colour(stream: object) -> bool:
     """Colour only on a terminal, and never when NO_COLOR is set (https://no-color.org)."""
     if os.environ.get("NO_COLOR"):
         return False

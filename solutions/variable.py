@@ -25,7 +25,7 @@ class Variable:
     # Make numpy scalars defer to our reflected operators: np.float64(2) * x calls x.__rmul__.
     __array_ufunc__ = None
 
-    def __init__(self, value, grad=0.0) -> None:
+    def __init__(self, value: float, grad: float = 0.0) -> None:
         self.value = value
         self.grad = grad
 
@@ -98,14 +98,14 @@ def as_variable(operand: object, operator: str) -> Variable:
     )
 
 
-def _is_zero(grad) -> bool:
+def _is_zero(grad: float | np.ndarray) -> bool:
     """True when a grad is zero everywhere (a float, or every element of an array)."""
     if type(grad) is float or type(grad) is int:
         return grad == 0
     return not np.any(grad)
 
 
-def _log_of_base(base, operator: str):
+def _log_of_base(base: float | np.ndarray, operator: str) -> float | np.ndarray:
     """ln(base) for the exponent's term of d(a^b); it exists only for a positive base."""
     if np.any(np.asarray(base) <= 0):
         raise ValueError(

@@ -118,7 +118,7 @@ def expect_matches_finite_difference(exercise: str, given: str, grad: float, val
 
 def expect_unchanged(exercise: str, given: str, operands: list, before: list[tuple], result: object) -> None:
     """Operators must leave their operands alone and return a new Variable."""
-    for operand, (value, grad) in zip(operands, before):
+    for operand, (value, grad) in zip(operands, before, strict=True):
         if not (close(operand.value, value) and close(operand.grad, grad)):
             fail(exercise, given, f"the operand still Variable({show(value)}, {show(grad)}) afterwards",
                  f"it became {show(operand)}",

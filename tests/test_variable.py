@@ -246,7 +246,8 @@ def test_pow_properties(kata, x, sx, n, k):
 def test_neg_properties(kata, x, sx, k):
     V = kata.Variable
     v = V(x, sx)
-    expect_dual("neg", f"-(-{show(v)})", -(-v), x, sx, "negating twice gives back the Variable")
+    negated = -v
+    expect_dual("neg", f"-(-{show(v)})", -negated, x, sx, "negating twice gives back the Variable")
     expect_close("neg", f"-{show(V(x, k * sx))}", "grad", (-V(x, k * sx)).grad, -k * sx, "(-u)' = -u'")
 
 
