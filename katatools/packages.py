@@ -31,6 +31,8 @@ def load_package(directory: Path, name: str, search_first: Path | None = None) -
     existing = sys.modules.get(name)
     if existing is not None and list(getattr(existing, "__path__", [])) == path:
         return existing
+    for stale in [m for m in sys.modules if m == name or m.startswith(name + ".")]:
+        del sys.modules[stale]  # a different directory under the same name: forget its modules
     package = types.ModuleType(name, f"kata package loaded from {directory}")
     package.__path__ = path
     package.__file__ = None

@@ -13,7 +13,18 @@ import numpy as np
 from .primitives import lift, log
 from .variable import Variable
 
-EPSILON = 1e-15  # the clip of logloss, as in scikit-learn's log_loss
+EPSILON = 1e-15  # logloss clips p to [EPSILON, 1 - EPSILON]
+
+
+def check_label(label: object) -> None:
+    """Raise ValueError unless the label (or every label of an array) lies in [0, 1]."""
+    if isinstance(label, numbers.Real):
+        inside = 0 <= label <= 1  # False for NaN too
+    else:
+        labels = np.asarray(label, dtype=float)
+        inside = bool(np.all((labels >= 0) & (labels <= 1)))
+    if not inside:
+        raise ValueError(f"logloss needs a label in [0, 1] (the probability that y = 1), got {label!r}")
 
 
 def mse(true_val: Variable | float, pred_val: Variable | float) -> Variable:
@@ -31,14 +42,10 @@ def logloss(true_val: Variable | float, pred_val: Variable | float) -> Variable:
     does) keeps d loss/dp = -(y/p - (1-y)/(1-p)) evaluated at the clipped p, which is finite.
     """
     y, p = lift(true_val), lift(pred_val)
-    label = y.value
-    if isinstance(label, numbers.Real):
-        if not 0 <= label <= 1:
-            raise ValueError(f"logloss needs a label in [0, 1], got {label!r}")
+    check_label(y.value)
+    if isinstance(p.value, numbers.Real):
         clipped = min(max(p.value, EPSILON), 1.0 - EPSILON)
     else:
-        if np.any((np.asarray(label) < 0) | (np.asarray(label) > 1)):
-            raise ValueError(f"logloss needs labels in [0, 1], got {label!r}")
         clipped = np.clip(p.value, EPSILON, 1.0 - EPSILON)
     p = Variable(clipped, p.grad)
     one = Variable(1.0, 0.0)

@@ -19,7 +19,7 @@ from .variable import Variable
 
 
 def lift(u: object) -> Variable:
-    """A Variable as is; a plain real number as a constant Variable(u, 0.0); anything else is a TypeError."""
+    """A Variable as is; a real number (or numpy array) as a constant Variable(u, 0.0); else TypeError."""
     if isinstance(u, Variable):
         return u
     if isinstance(u, (numbers.Real, np.ndarray)):
@@ -27,14 +27,15 @@ def lift(u: object) -> Variable:
     raise TypeError(f"expected a Variable or a real number, got {type(u).__name__} ({u!r})")
 
 
-def _is_float(x: object) -> bool:
+def _is_number(x: object) -> bool:
+    """True for a Python or numpy real scalar: those take the ``math`` fast path."""
     return type(x) is float or isinstance(x, numbers.Real)
 
 
 def log(u: Variable | float) -> Variable:
     """Natural logarithm: d log(u) = u' / u, defined for u > 0 only."""
     u = lift(u)
-    if _is_float(u.value):
+    if _is_number(u.value):
         if u.value <= 0:
             raise ValueError(f"log is only defined for positive values, got {u.value!r}")
         return Variable(math.log(u.value), u.grad / u.value)
@@ -46,7 +47,7 @@ def log(u: Variable | float) -> Variable:
 def exp(u: Variable | float) -> Variable:
     """Exponential: d exp(u) = exp(u) * u' (exp is its own derivative)."""
     u = lift(u)
-    e = math.exp(u.value) if _is_float(u.value) else np.exp(u.value)
+    e = math.exp(u.value) if _is_number(u.value) else np.exp(u.value)
     return Variable(e, e * u.grad)
 
 
@@ -59,7 +60,7 @@ def sigmoid(u: Variable | float) -> Variable:
     """
     u = lift(u)
     x = u.value
-    if _is_float(x):
+    if _is_number(x):
         if x >= 0:
             s = 1.0 / (1.0 + math.exp(-x))
         else:
@@ -75,7 +76,7 @@ def sigmoid(u: Variable | float) -> Variable:
 def tanh(u: Variable | float) -> Variable:
     """Hyperbolic tangent: d tanh(u) = (1 - tanh(u)^2) u'."""
     u = lift(u)
-    t = math.tanh(u.value) if _is_float(u.value) else np.tanh(u.value)
+    t = math.tanh(u.value) if _is_number(u.value) else np.tanh(u.value)
     return Variable(t, (1.0 - t * t) * u.grad)
 
 
@@ -85,7 +86,7 @@ def relu(u: Variable | float) -> Variable:
     relu has no derivative at exactly 0; we take 0 there (the usual convention).
     """
     u = lift(u)
-    if _is_float(u.value):
+    if _is_number(u.value):
         return Variable(u.value, u.grad) if u.value > 0 else Variable(0.0, 0.0)
     positive = np.asarray(u.value) > 0
     return Variable(np.where(positive, u.value, 0.0), np.where(positive, u.grad, 0.0))

@@ -126,3 +126,16 @@ def expect_unchanged(exercise: str, given: str, operands: list, before: list[tup
         if result is operand:
             fail(exercise, given, "a new Variable", "one of the operands itself",
                  "return Variable(value, grad) instead of modifying and returning self")
+
+
+# ---------------------------------------------------------------- stage 4: training loops
+# Tolerances of the training tests (the figures are the issue's), and their input domains.
+STEP_REL = 1e-9  # a few exact gradient steps against a plain-numpy gradient descent
+STEP_ABS = 1e-9
+FIT_PARAM_ABS = 1e-2  # recovered slope and intercept
+FIT_LOSS_REL = 1e-2  # a fitted loss may exceed the optimum's (or the truth's) by 1% at most
+FIT_ACCURACY_ABS = 0.01  # one point of accuracy
+sample_xs = st.floats(-3.0, 3.0, allow_nan=False, allow_infinity=False)
+sample_ys = st.floats(-5.0, 5.0, allow_nan=False, allow_infinity=False)
+learning_rates = st.floats(0.01, 1.0)
+network_values = st.floats(-2.0, 2.0, allow_nan=False, allow_infinity=False)

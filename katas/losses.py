@@ -1,0 +1,59 @@
+"""Stage 3: losses, built from your own operators and primitives.
+
+A loss measures how far a prediction is from the truth for one sample; training averages it
+over the samples. Here you write no derivative by hand: build each loss as an expression of
+Variables (with -, *, ** and log from the earlier stages) and its grad comes out by itself.
+Seed the prediction's grad with 1 and the loss's grad is d loss / d prediction.
+
+Ready-made: the first line of each function lifts plain numbers to constant Variables
+(``lift``); ``check_label`` rejects labels outside [0, 1]; ``EPSILON`` is the clip of logloss.
+
+Exercises, in order: mse, logloss. Run one with ``pytest --exercise mse``.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from .primitives import lift, log  # noqa: F401 - for your code
+from .variable import Variable  # noqa: F401 - for your code
+
+EPSILON = 1e-15  # logloss clips p to [EPSILON, 1 - EPSILON]
+
+
+def check_label(label: object) -> None:
+    """Raise ValueError unless the label (or every label of an array) lies in [0, 1]."""
+    if isinstance(label, numbers.Real):
+        inside = 0 <= label <= 1  # False for NaN too
+    else:
+        labels = np.asarray(label, dtype=float)
+        inside = bool(np.all((labels >= 0) & (labels <= 1)))
+    if not inside:
+        raise ValueError(f"logloss needs a label in [0, 1] (the probability that y = 1), got {label!r}")
+
+
+def mse(true_val: Variable | float, pred_val: Variable | float) -> Variable:
+    """Exercise mse: the squared error of one sample, (true - pred)^2.
+
+    Both arguments may be Variables or plain numbers. The mean over samples is the training
+    loop's job, not this function's.
+    """
+    true_val, pred_val = lift(true_val), lift(pred_val)
+    raise NotImplementedError("exercise 'mse': (true - pred) ** 2 for one sample, with your operators")
+
+
+def logloss(true_val: Variable | float, pred_val: Variable | float) -> Variable:
+    """Exercise logloss: binary cross-entropy, -(y log p + (1 - y) log(1 - p)).
+
+    y = true_val is the label, in [0, 1] (call check_label(true_val.value) first); p = pred_val is
+    the predicted probability that y = 1. Both terms count: with y = 0 only log(1 - p) remains,
+    with y = 1 only log p, and a label in between weighs the two.
+
+    log(0) is undefined, so clip p's value to [EPSILON, 1 - EPSILON] first; p = 0 or 1 then gives
+    a large but finite loss. Keep p's grad as it is: a truly clipped p would have grad 0 outside
+    the interval, and a prediction that is confidently wrong would get no gradient to move it.
+    """
+    true_val, pred_val = lift(true_val), lift(pred_val)
+    raise NotImplementedError("exercise 'logloss': -(y log p + (1 - y) log(1 - p)), p clipped to [1e-15, 1 - 1e-15]")

@@ -1,0 +1,327 @@
+"""Stage 2 tests: the primitives log, exp, sigmoid, tanh and relu (katas/primitives.py).
+
+For every exercise: exact values at hand-picked points, central finite differences of the
+plain math function, hypothesis properties over the domains in checks.py, plain numbers as
+constants, and bad input. log's domain error and sigmoid's extreme inputs have tests of their
+own. Expected values come from ``math`` or from identities, never from the code under test;
+the only operators used are in the one test that rebuilds sigmoid as 1 / (1 + exp(-x)).
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+from checks import (
+    expect_close,
+    expect_dual,
+    expect_matches_finite_difference,
+    expect_unchanged,
+    expect_variable,
+    fail,
+    nonzero,
+    positive,
+    reals,
+    seeds,
+    show,
+)
+from hypothesis import given
+from hypothesis import strategies as st
+
+PRIMITIVES = ("log", "exp", "sigmoid", "tanh", "relu")
+
+
+def call(kata, name, x, sx):
+    """primitives.<name>(Variable(x, sx)), and a description of it for messages."""
+    u = kata.Variable(x, sx)
+    given_ = f"{name}({show(u)})"
+    return getattr(kata.primitives, name)(u), given_
+
+
+def plain_sigmoid(z: float) -> float:
+    return 1.0 / (1.0 + math.exp(-z)) if z >= 0 else math.exp(z) / (1.0 + math.exp(z))
+
+
+VALUE_FUNCTIONS = {"log": math.log, "exp": math.exp, "sigmoid": plain_sigmoid, "tanh": math.tanh,
+                   "relu": lambda z: max(0.0, z)}
+
+CHAIN_HINT = "chain rule: multiply f'(u) by the inner grad u' (the Variable's own grad)"
+LOG_HINT = "d log(u) = u' / u: divide the grad by the value, do not multiply"
+SIGMOID_HINT = "ds = s (1 - s) u' where s is the OUTPUT 1/(1+e^-u), not the input u"
+TANH_HINT = "d tanh(u) = (1 - t**2) u' with t = tanh(u): t is squared"
+RELU_HINT = "relu's grad is u' where u > 0 and 0 where u <= 0: a negative input blocks the gradient"
+
+# ---------------------------------------------------------------- exact values
+
+EXACT = [
+    # exercise, x, sx, value, grad, hint
+    ("log", 1.0, 1.0, 0.0, 1.0, None),
+    ("log", 4.0, 0.5, math.log(4.0), 0.125, LOG_HINT),
+    ("log", 0.5, 1.0, -math.log(2.0), 2.0, LOG_HINT),
+    ("log", math.e, 3.0, 1.0, 3.0 / math.e, CHAIN_HINT),
+    ("log", 10.0, 0.0, math.log(10.0), 0.0, CHAIN_HINT),
+    ("exp", 0.0, 1.0, 1.0, 1.0, None),
+    ("exp", 1.0, 2.0, math.e, 2.0 * math.e, CHAIN_HINT),
+    ("exp", -2.0, 0.5, math.exp(-2.0), 0.5 * math.exp(-2.0), CHAIN_HINT),
+    ("exp", math.log(3.0), -1.0, 3.0, -3.0, CHAIN_HINT),
+    ("sigmoid", 0.0, 1.0, 0.5, 0.25, SIGMOID_HINT),
+    ("sigmoid", 0.0, 4.0, 0.5, 1.0, CHAIN_HINT),
+    ("sigmoid", math.log(3.0), 1.0, 0.75, 0.1875, SIGMOID_HINT),
+    ("sigmoid", -math.log(3.0), 2.0, 0.25, 0.375, SIGMOID_HINT),
+    ("sigmoid", 2.0, 0.0, 1.0 / (1.0 + math.exp(-2.0)), 0.0, CHAIN_HINT),
+    ("tanh", 0.0, 1.0, 0.0, 1.0, None),
+    ("tanh", math.atanh(0.5), 1.0, 0.5, 0.75, TANH_HINT),
+    ("tanh", -math.atanh(0.6), 2.0, -0.6, 1.28, TANH_HINT),
+    ("tanh", 1.0, 0.5, math.tanh(1.0), 0.5 / math.cosh(1.0) ** 2, CHAIN_HINT),
+    ("relu", 3.0, 2.0, 3.0, 2.0, CHAIN_HINT),
+    ("relu", 0.25, -1.5, 0.25, -1.5, CHAIN_HINT),
+    ("relu", -3.0, 2.0, 0.0, 0.0, RELU_HINT),
+    ("relu", -1e-9, 5.0, 0.0, 0.0, RELU_HINT),
+    ("relu", 0.0, 1.0, 0.0, 0.0, "at exactly u = 0 relu's grad is taken as 0 (use u > 0, not u >= 0)"),
+]
+
+
+@pytest.mark.parametrize(
+    "exercise, x, sx, value, grad, hint",
+    [pytest.param(*case, marks=pytest.mark.exercise(case[0]), id=f"{case[0]}-{i}") for i, case in enumerate(EXACT)],
+)
+def test_exact(kata, exercise, x, sx, value, grad, hint):
+    result, given_ = call(kata, exercise, x, sx)
+    expect_dual(exercise, given_, result, value, grad, hint)
+
+
+PLAIN_NUMBERS = [
+    # exercise, number, value
+    ("log", 4.0, math.log(4.0)),
+    ("log", 1, 0.0),
+    ("exp", 1, math.e),
+    ("exp", np.float64(-0.5), math.exp(-0.5)),
+    ("sigmoid", 0, 0.5),
+    ("sigmoid", -1.5, plain_sigmoid(-1.5)),
+    ("tanh", 0.5, math.tanh(0.5)),
+    ("tanh", np.float64(-2.0), math.tanh(-2.0)),
+    ("relu", 2.5, 2.5),
+    ("relu", -2, 0.0),
+]
+
+
+@pytest.mark.parametrize(
+    "exercise, number, value",
+    [pytest.param(*case, marks=pytest.mark.exercise(case[0]), id=f"{case[0]}-{i}") for i, case in enumerate(PLAIN_NUMBERS)],
+)
+def test_plain_number_is_a_constant(kata, exercise, number, value):
+    primitive = getattr(kata.primitives, exercise)
+    given_ = f"{exercise}({number!r}) with a plain {type(number).__name__}"
+    expect_dual(exercise, given_, primitive(number), value, 0.0,
+                "a plain number is a constant: keep the first line u = lift(u), which makes it Variable(c, 0.0)")
+    for bad in ("2.0", None, [1.0]):
+        try:
+            result = primitive(bad)
+        except TypeError:
+            continue
+        except Exception as exc:  # noqa: BLE001 - any other error is the wrong one
+            fail(exercise, f"{exercise}({bad!r})", "TypeError", f"{type(exc).__name__}: {exc}",
+                 "keep the first line u = lift(u): it raises TypeError for anything but a Variable or a number")
+        fail(exercise, f"{exercise}({bad!r})", "TypeError", show(result),
+             "keep the first line u = lift(u): it rejects other types")
+
+
+@pytest.mark.parametrize("exercise", [pytest.param(e, marks=pytest.mark.exercise(e)) for e in PRIMITIVES])
+def test_operand_unchanged(kata, exercise):
+    u = kata.Variable(0.7, 1.5)
+    result = getattr(kata.primitives, exercise)(u)
+    # relu may hand back an equal Variable for u > 0; the others build a new one anyway.
+    expect_unchanged(exercise, f"{exercise}(Variable(0.7, 1.5))", [u], [(0.7, 1.5)],
+                     None if exercise == "relu" else result)
+    expect_variable(exercise, f"{exercise}(Variable(0.7, 1.5))", result)
+
+
+# ---------------------------------------------------------------- log's domain
+
+
+@pytest.mark.exercise("log")
+@pytest.mark.parametrize("make", [
+    pytest.param(lambda V: V(0.0, 1.0), id="zero"),
+    pytest.param(lambda V: V(-1.0, 1.0), id="minus-one"),
+    pytest.param(lambda V: V(-1e-300, 0.0), id="tiny-negative"),
+    pytest.param(lambda V: -2.5, id="plain-negative"),
+])
+def test_log_rejects_non_positive(kata, make):
+    u = make(kata.Variable)
+    value = u.value if isinstance(u, kata.Variable) else u
+    given_ = f"log({show(u)})"
+    expected = f"ValueError whose message names the value {value!r}"
+    try:
+        result = kata.primitives.log(u)
+    except ValueError as exc:
+        if not any(form in str(exc) for form in {repr(value), str(value), f"{value:g}"}):
+            fail("log", given_, expected, f"ValueError: {exc}",
+                 "say which value was wrong, e.g. f\"log needs u > 0, got {u.value!r}\"")
+        return
+    except NotImplementedError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any other error is the wrong one
+        fail("log", given_, expected, f"{type(exc).__name__}: {exc}",
+             "check u.value <= 0 first and raise ValueError before dividing or calling log")
+    fail("log", given_, expected, show(result), "log is defined for u > 0 only: raise ValueError for u.value <= 0")
+
+
+# ---------------------------------------------------------------- sigmoid's extremes
+
+EXTREMES = [
+    # x, sx, value, grad: exact limits at +-1000, and beyond exp's range (e^710 overflows)
+    (1000.0, 1.0, 1.0, 0.0),
+    (-1000.0, 1.0, 0.0, 0.0),
+    (710.0, 2.0, 1.0, 0.0),
+    (-710.0, 2.0, math.exp(-710.0), 2.0 * math.exp(-710.0)),
+    (-40.0, 1.0, math.exp(-40.0) / (1.0 + math.exp(-40.0)), math.exp(-40.0) / (1.0 + math.exp(-40.0)) ** 2),
+]
+
+
+@pytest.mark.exercise("sigmoid")
+@pytest.mark.parametrize("x, sx, value, grad", EXTREMES, ids=[f"u={c[0]:g}" for c in EXTREMES])
+def test_sigmoid_extreme_inputs(kata, x, sx, value, grad):
+    u = kata.Variable(x, sx)
+    given_ = f"sigmoid({show(u)})"
+    hint = "for u < 0 compute e^u / (1 + e^u): exp then only sees numbers <= 0 and cannot overflow"
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # numpy's overflow RuntimeWarning becomes an error
+            result = kata.primitives.sigmoid(u)
+    except NotImplementedError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - OverflowError, RuntimeWarning, anything
+        fail("sigmoid", given_, f"value {show(value)}, grad {show(grad)}, no error or warning",
+             f"{type(exc).__name__}: {exc}", hint)
+    expect_dual("sigmoid", given_, result, value, grad, hint, rel=1e-9, abs_=0.0)
+    if abs(x) == 1000.0 and not (float(result.value) == value and float(result.grad) == 0.0):
+        fail("sigmoid", given_, f"exactly value {show(value)}, grad 0.0", show(result), hint)
+
+
+# ---------------------------------------------------------------- central finite differences
+
+FD_POINTS = {
+    "log": [(0.7, 1.0), (3.2, -0.4), (12.0, 2.5)],
+    "exp": [(-1.3, 1.0), (0.4, -2.0), (2.5, 0.3)],
+    "sigmoid": [(-2.1, 1.0), (0.3, 3.0), (4.0, -0.7)],
+    "tanh": [(-1.2, 1.0), (0.35, 2.0), (2.0, -0.5)],
+    "relu": [(1.5, 1.0), (-0.8, 2.0), (4.0, -3.0)],
+}
+
+
+@pytest.mark.parametrize(
+    "exercise, x, sx",
+    [pytest.param(e, x, sx, marks=pytest.mark.exercise(e), id=f"{e}-{x}") for e, points in FD_POINTS.items()
+     for x, sx in points],
+)
+def test_finite_difference(kata, exercise, x, sx):
+    result, given_ = call(kata, exercise, x, sx)
+    expect_variable(exercise, given_, result)
+    f = VALUE_FUNCTIONS[exercise]
+    expect_close(exercise, given_, "value", result.value, f(x), rel=1e-9, abs_=1e-12)
+    expect_matches_finite_difference(exercise, given_, result.grad, lambda t: f(x + t * sx))
+
+
+# ---------------------------------------------------------------- properties
+
+moderate = st.floats(-20.0, 20.0)
+
+
+@pytest.mark.exercise("log")
+@given(x=positive, sx=seeds, y=positive, sy=seeds)
+def test_log_properties(kata, x, sx, y, sy):
+    log, V = kata.primitives.log, kata.Variable
+    lx, ly = log(V(x, sx)), log(V(y, sy))
+    expect_variable("log", f"log({show(V(x, sx))})", lx)
+    expect_close("log", f"log({show(V(x, sx))})", "grad * u", lx.grad * x, sx, LOG_HINT)
+    # log(x y) = log x + log y; with u = x y its grad is u' = x' y + x y', so log(u)' = x'/x + y'/y
+    u = V(x * y, sx * y + x * sy)
+    product = log(u)
+    given_ = f"log({show(u)}) for the product of {show(V(x, sx))} and {show(V(y, sy))}"
+    expect_close("log", given_, "value", product.value, lx.value + ly.value, "log(x y) = log x + log y")
+    expect_close("log", given_, "grad", product.grad, lx.grad + ly.grad, "log(x y)' = x'/x + y'/y")
+
+
+@pytest.mark.exercise("exp")
+@given(x=positive, sx=seeds, z=moderate, sz=seeds)
+def test_exp_properties(kata, x, sx, z, sz):
+    exp, log, V = kata.primitives.exp, kata.primitives.log, kata.Variable
+    round_trip = exp(log(V(x, sx)))
+    expect_dual("exp", f"exp(log({show(V(x, sx))}))", round_trip, x, sx,
+                "exp(log(x)) is x: its grad is exp(log x) * x'/x = x'", rel=1e-9, abs_=1e-9)
+    ez = exp(V(z, sz))
+    expect_variable("exp", f"exp({show(V(z, sz))})", ez)
+    expect_close("exp", f"exp({show(V(z, sz))})", "value", ez.value, math.exp(z))
+    expect_close("exp", f"exp({show(V(z, sz))})", "grad", ez.grad, math.exp(z) * sz, CHAIN_HINT)
+    expect_dual("exp", f"log(exp({show(V(z, sz))}))", log(ez), z, sz, "log(exp(z)) is z, value and grad",
+                rel=1e-9, abs_=1e-9)
+
+
+@pytest.mark.exercise("sigmoid")
+@given(x=reals, sx=seeds)
+def test_sigmoid_symmetry(kata, x, sx):
+    sigmoid, V = kata.primitives.sigmoid, kata.Variable
+    s, mirrored = sigmoid(V(x, sx)), sigmoid(V(-x, -sx))
+    given_ = f"sigmoid({show(V(-x, -sx))}) against sigmoid({show(V(x, sx))})"
+    expect_variable("sigmoid", given_, s)
+    expect_close("sigmoid", given_, "value", mirrored.value, 1.0 - s.value, "sigmoid(-x) = 1 - sigmoid(x)")
+    expect_close("sigmoid", given_, "grad", mirrored.grad, -s.grad,
+                 "sigmoid(-x) = 1 - sigmoid(x), so with the seed negated too the grad is negated")
+    expect_close("sigmoid", f"sigmoid({show(V(x, sx))})", "grad", s.grad, s.value * (1.0 - s.value) * sx, SIGMOID_HINT)
+
+
+@pytest.mark.exercise("sigmoid")
+@given(x=st.floats(-30.0, 30.0), sx=seeds)
+def test_sigmoid_agrees_with_operators(kata, x, sx):
+    sigmoid, exp, V = kata.primitives.sigmoid, kata.primitives.exp, kata.Variable
+    u = V(x, sx)
+    built = 1 / (1 + exp(-u))  # your operators and your exp, differentiated the long way
+    expect_dual("sigmoid", f"sigmoid({show(u)}) against 1 / (1 + exp(-u))", sigmoid(u), built.value, built.grad,
+                SIGMOID_HINT, rel=1e-7, abs_=1e-9)
+
+
+@pytest.mark.exercise("sigmoid")
+@given(x=st.floats(-1000.0, 1000.0), sx=seeds)
+def test_sigmoid_is_stable(kata, x, sx):
+    u = kata.Variable(x, sx)
+    given_ = f"sigmoid({show(u)})"
+    hint = "for u < 0 compute e^u / (1 + e^u), so exp never sees a large positive number"
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            s = kata.primitives.sigmoid(u)
+    except NotImplementedError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - overflow of any kind
+        fail("sigmoid", given_, "a value in [0, 1], no error or warning", f"{type(exc).__name__}: {exc}", hint)
+    expect_variable("sigmoid", given_, s)
+    if not (0.0 <= s.value <= 1.0 and math.isfinite(s.grad) and abs(s.grad) <= 0.25 * abs(sx) + 1e-12):
+        fail("sigmoid", given_, "value in [0, 1] and |grad| <= |u'| / 4", show(s), hint)
+
+
+@pytest.mark.exercise("tanh")
+@given(x=moderate, sx=seeds)
+def test_tanh_properties(kata, x, sx):
+    tanh, sigmoid, V = kata.primitives.tanh, kata.primitives.sigmoid, kata.Variable
+    t, s = tanh(V(x, sx)), sigmoid(V(2 * x, 2 * sx))
+    given_ = f"tanh({show(V(x, sx))}) against 2 sigmoid(2x) - 1 = 2 * sigmoid({show(V(2 * x, 2 * sx))}) - 1"
+    expect_variable("tanh", given_, t)
+    expect_close("tanh", given_, "value", t.value, 2 * s.value - 1, "tanh(x) = 2 sigmoid(2x) - 1")
+    expect_close("tanh", given_, "grad", t.grad, 2 * s.grad, TANH_HINT)
+    odd = tanh(V(-x, -sx))
+    expect_dual("tanh", f"tanh({show(V(-x, -sx))}) against tanh({show(V(x, sx))})", odd, -t.value, -t.grad,
+                "tanh is odd: tanh(-x) = -tanh(x), and with the seed negated the grad is negated", rel=1e-9, abs_=1e-12)
+
+
+@pytest.mark.exercise("relu")
+@given(x=nonzero, sx=seeds)
+def test_relu_properties(kata, x, sx):
+    relu, V = kata.primitives.relu, kata.Variable
+    r, mirrored = relu(V(x, sx)), relu(V(-x, -sx))
+    given_ = f"relu({show(V(x, sx))}) - relu({show(V(-x, -sx))})"
+    expect_variable("relu", given_, r)
+    expect_dual("relu", given_ + " (relu(u) - relu(-u) is u)", V(r.value - mirrored.value, r.grad - mirrored.grad),
+                x, sx, RELU_HINT)
+    expect_close("relu", f"relu({show(V(x, sx))})", "grad", r.grad, sx if x > 0 else 0.0, RELU_HINT)

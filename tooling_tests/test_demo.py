@@ -1,0 +1,129 @@
+"""Tests of `python -m katatools demo`: the post's three experiments, printed, and a PNG when matplotlib is there.
+
+matplotlib is deliberately not a dependency, so both branches are simulated: ``None`` in
+``sys.modules`` makes its import fail, and a small fake stands in for an installed one (it
+records the calls and writes a file where the figure goes). The experiments run with smaller
+settings than the demo's own, to keep these tests short.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import types
+from pathlib import Path
+
+import pytest
+
+from katatools import demo
+from katatools.stubs import PRISTINE_DIR
+
+QUICK = demo.Settings(n=40, line_iters=150, classifier_iters=100, network_iters=12, network_every=5)
+FAKE_PNG = b"\x89PNG\r\n\x1a\nfake"
+
+
+@pytest.fixture
+def quick(monkeypatch):
+    monkeypatch.setattr(demo, "SETTINGS", QUICK)
+
+
+@pytest.fixture
+def no_matplotlib(monkeypatch):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # `import matplotlib` now raises ImportError
+    monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
+
+
+class FakeAxes:
+    def __init__(self, calls: list[str]) -> None:
+        self.calls = calls
+        self.transAxes = object()
+
+    def __getattr__(self, name):
+        return lambda *args, **kwargs: self.calls.append(name)
+
+
+class FakeFigure:
+    def tight_layout(self) -> None:
+        pass
+
+    def savefig(self, path, **kwargs) -> None:
+        Path(path).write_bytes(FAKE_PNG)
+
+
+@pytest.fixture
+def fake_matplotlib(monkeypatch):
+    """A stand-in for an installed matplotlib; returns the list of calls made on the axes."""
+    calls: list[str] = []
+    matplotlib = types.ModuleType("matplotlib")
+    matplotlib.use = lambda backend: calls.append(f"use {backend}")
+    pyplot = types.ModuleType("matplotlib.pyplot")
+    pyplot.subplots = lambda rows, cols, **kwargs: (FakeFigure(), [FakeAxes(calls) for _ in range(cols)])
+    pyplot.close = lambda figure: calls.append("close")
+    matplotlib.pyplot = pyplot
+    monkeypatch.setitem(sys.modules, "matplotlib", matplotlib)
+    monkeypatch.setitem(sys.modules, "matplotlib.pyplot", pyplot)
+    return calls
+
+
+def number_after(label: str, text: str) -> float:
+    match = re.search(rf"^{re.escape(label)} (\S+)$", text, re.MULTILINE)
+    assert match, f"no line '{label} <number>' in:\n{text}"
+    return float(match.group(1))
+
+
+def test_prints_what_the_post_prints(tmp_path, capsys, quick, no_matplotlib):
+    assert demo.main(["solutions", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert abs(number_after("m 3 m prime", out) - 3) < 0.01
+    assert abs(number_after("b -2 b prime", out) + 2) < 0.01
+    mse, truth = number_after("MSE autodiff", out), number_after("MSE truth", out)
+    assert 0 < mse <= truth * 1.01, "the fitted line's MSE sits beside the truth's"
+    assert number_after("Log loss autodiff", out) > 0 and number_after("Log loss truth", out) > 0
+    iterations = [int(i) for i in re.findall(r"^Iter/Log loss:  (\d+) ", out, re.MULTILINE)]
+    assert iterations == [0, 5, 10, 11], "every 5 iterations, and the last one"
+
+
+def test_default_target_is_the_reference(tmp_path, capsys, quick, no_matplotlib):
+    assert demo.main(["--out", str(tmp_path)]) == 0
+    assert "with solutions" in capsys.readouterr().out
+
+
+def test_without_matplotlib_a_one_line_note_and_no_file(tmp_path, capsys, quick, no_matplotlib):
+    assert demo.main(["solutions", "--out", str(tmp_path)]) == 0
+    notes = [line for line in capsys.readouterr().out.splitlines() if "matplotlib" in line]
+    assert notes == ["no figure: matplotlib is not installed (pip install matplotlib to get one)"]
+    assert not (tmp_path / demo.FIGURE_NAME).exists()
+
+
+def test_with_matplotlib_one_png_and_where_it_is(tmp_path, capsys, quick, fake_matplotlib):
+    out_dir = tmp_path / "figures"
+    assert demo.main(["solutions", "--out", str(out_dir)]) == 0
+    figure = out_dir / demo.FIGURE_NAME
+    assert figure.read_bytes() == FAKE_PNG
+    assert f"figure written to {figure}" in capsys.readouterr().out
+    assert fake_matplotlib[0] == "use Agg", "a file backend: no display needed"
+    assert fake_matplotlib.count("scatter") == 2 and fake_matplotlib.count("plot") == 5  # 2 lines, 2 curves, 1 loss
+    assert fake_matplotlib[-1] == "close"
+
+
+def test_unfinished_katas_are_reported_and_the_rest_still_runs(tmp_path, capsys, quick, fake_matplotlib):
+    assert demo.main([str(PRISTINE_DIR), "--out", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    for exercise in ("linear_regression", "logistic_regression", "deep_training"):
+        assert f"skipped: exercise '{exercise}' is not done yet" in out
+    assert "not every experiment ran" in out
+    assert (tmp_path / demo.FIGURE_NAME).exists(), "the figure is still written, its panels say 'not run'"
+    assert fake_matplotlib.count("text") == 3
+
+
+def test_a_missing_target_is_a_clear_error(tmp_path, capsys):
+    assert demo.main([str(tmp_path / "nowhere")]) == 1
+    assert "demo: cannot load" in capsys.readouterr().out
+
+
+def test_post_data_is_fixed_and_labels_are_0_or_1():
+    x, y, labels = demo.post_data(seed=3, n=50)
+    again = demo.post_data(seed=3, n=50)
+    assert all((a == b).all() for a, b in zip((x, y, labels), again, strict=True))
+    assert set(labels.tolist()) <= {0.0, 1.0}
+    assert abs((y - (3 * x - 2)).std() - 0.01) < 0.005
