@@ -223,6 +223,26 @@ class KataRun:
     def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, object, object]:
         return (yield from self._guarded(item, "call"))
 
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo) -> pytest.TestReport | None:
+        """Report a kata test's teaching failure as its message alone, without building a traceback.
+
+        Every check in tests/checks.py and every conversion above fails with
+        ``pytest.fail(message, pytrace=False)``: pytest would show only the message anyway, but
+        would still walk and filter the whole traceback (hypothesis makes it deep) for each of the
+        hundreds of failures of a fresh set of stubs. Everything else goes to pytest's own report.
+        """
+        excinfo = call.excinfo
+        if EXERCISE not in item.stash or excinfo is None or not isinstance(excinfo.value, pytest.fail.Exception):
+            return None
+        if excinfo.value.pytrace:
+            return None
+        sections = [(f"Captured {key} {when}", content) for when, key, content in item._report_sections]
+        return pytest.TestReport(
+            item.nodeid, item.location, {k: 1 for k in item.keywords}, "failed", str(excinfo.value.msg),
+            call.when, sections, call.duration, call.start, call.stop, user_properties=item.user_properties,
+        )
+
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         exercise = self.exercise_of.get(report.nodeid)
         if exercise is None:
@@ -245,16 +265,22 @@ class KataRun:
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         path = self.config.getoption("kata_report")
         if path:
-            results.RunReport(str(self.target), self.mode, list(self.records.values())).write(Path(path))
+            records = list(self.records.values())
+            if self.config.option.collectonly:  # the map of tests to exercises, e.g. for the grader
+                exercise_of = getattr(self, "exercise_of", {})
+                records = [results.TestRecord(n, e, results.COLLECTED) for n, e in exercise_of.items()]
+            results.RunReport(str(self.target), self.mode, records).write(Path(path))
 
-    def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> Generator[None, None, None]:
+        # The outermost wrapper: the table comes after pytest's short test summary, at the very end.
+        yield
         if not self.records or self.config.getoption("kata_summary") == "no":
             return
-        summary = results.summarize(self.manifest, list(self.records.values()))
         colour = results.use_colour(terminalreporter._tw._file) and terminalreporter.hasmarkup
-        for line in results.render_table(self.manifest, summary, self.mode, colour):
-            terminalreporter.write_line(line)
-        for line in results.render_next_step(self.manifest, results.next_exercise(summary)):
+        lines = results.render_progress(self.manifest, list(self.records.values()), self.mode, colour,
+                                        command=results.check_command())
+        for line in lines:
             terminalreporter.write_line(line)
 
     def pytest_unconfigure(self) -> None:

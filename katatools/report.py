@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import textwrap
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -15,6 +16,7 @@ FAILED = "failed"
 NOT_STARTED = "not_started"  # the stub's NotImplementedError reached the test
 ERROR = "error"  # setup failed (e.g. the module could not be imported)
 TIMEOUT = "timeout"
+COLLECTED = "collected"  # only in a --collect-only run's report: the test exists, it did not run
 
 # Statuses of one exercise.
 DONE = "done"
@@ -39,6 +41,7 @@ class ExerciseResult:
     passed: int
     total: int
     first_failure: TestRecord | None = None
+    timed_out: bool = False  # at least one test ran out of time
 
     @property
     def failing(self) -> int:
@@ -100,7 +103,8 @@ def summarize(manifest: Manifest, tests: list[TestRecord]) -> list[ExerciseResul
         else:
             status = FAILING
         first = next((r for r in unfinished if r.status != NOT_STARTED), unfinished[0] if unfinished else None)
-        results.append(ExerciseResult(exercise, status, passed, len(records), first))
+        timed_out = any(r.status == TIMEOUT for r in records)
+        results.append(ExerciseResult(exercise, status, passed, len(records), first, timed_out))
     return results
 
 
@@ -110,10 +114,17 @@ def next_exercise(results: list[ExerciseResult]) -> ExerciseResult | None:
 
 
 # ---------------------------------------------------------------- rendering
+# One renderer for the end of a plain pytest run (plugin.py) and for `check`, so both show
+# the same table and the same next step. Every line fits WIDTH columns and reads without colour.
 
 WIDTH = 80
 _COLOURS = {DONE: "32", FAILING: "31", NOT_STARTED_EXERCISE: "33"}
 _MARKS = {DONE: "[x]", FAILING: "[!]", NOT_STARTED_EXERCISE: "[ ]"}
+MODE_NOTES = {
+    "cumulative": "each stage on your own earlier stages",
+    "isolated": "each stage on the reference's earlier stages",
+}
+MESSAGE_LINES = 8  # lines of the first failure's message shown without --verbose
 
 
 def use_colour(stream: object) -> bool:
@@ -121,6 +132,11 @@ def use_colour(stream: object) -> bool:
     if os.environ.get("NO_COLOR"):
         return False
     return bool(getattr(stream, "isatty", lambda: False)())
+
+
+def check_command() -> str:
+    """How the learner runs the check from here: through nox when nox started us, else python."""
+    return "nox -s check --" if os.environ.get("NOX_CURRENT_SESSION") else "python -m katatools check"
 
 
 def _paint(text: str, status: str, colour: bool) -> str:
@@ -132,21 +148,40 @@ def _clip(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 3] + "..."
 
 
+def wrap_line(line: str, width: int = WIDTH) -> list[str]:
+    """Wrap one line to ``width``, continuing under its own indentation (plus two spaces)."""
+    if len(line) <= width:
+        return [line]
+    indent = line[: len(line) - len(line.lstrip())]
+    return textwrap.wrap(line.strip(), width, initial_indent=indent, subsequent_indent=indent + "  ",
+                         break_long_words=True, break_on_hyphens=False) or [line[:width]]
+
+
+def _status_text(r: ExerciseResult) -> str:
+    if r.status != FAILING:
+        return r.status
+    return f"failing ({r.failing} of {r.total} tests{'; timed out' if r.timed_out else ''})"
+
+
 def render_table(manifest: Manifest, results: list[ExerciseResult], mode: str, colour: bool = False) -> list[str]:
     """The progress table: grouped by stage, one line per exercise, then the totals."""
-    lines = [f"Progress ({mode} mode)".center(WIDTH, "=")]
-    stages = [s for s in manifest.stages if any(r.exercise.stage == s.name for r in results)]
-    for stage in stages:
-        lines.append(stage.title)
-        for r in (r for r in results if r.exercise.stage == stage.name):
-            if r.status == FAILING:
-                detail = f"failing ({r.failing} of {r.total} tests)"
-            else:
-                detail = r.status
-            left = f"  {_MARKS[r.status]} {r.exercise.name:<20} "
-            desc = _clip(r.exercise.description, WIDTH - len(left) - len(detail) - 2)
-            pad = " " * max(1, WIDTH - len(left) - len(desc) - len(detail))
-            lines.append(left + desc + pad + _paint(detail, r.status, colour))
+    note = MODE_NOTES.get(mode)
+    lines = [f" Progress ({mode} mode{': ' + note if note else ''}) ".center(WIDTH, "=")]
+    name_width = max((len(r.exercise.name) for r in results), default=0)
+    status_width = max((len(_status_text(r)) for r in results), default=0)
+    desc_width = WIDTH - (2 + 3 + 1 + name_width + 2 + status_width + 2)
+    for stage in manifest.stages:
+        rows = [r for r in results if r.exercise.stage == stage.name]
+        if not rows:
+            continue
+        lines.append(_clip(stage.title, WIDTH))
+        for r in rows:
+            status = _status_text(r)
+            row = f"  {_paint(_MARKS[r.status], r.status, colour)} {r.exercise.name:<{name_width}}  "
+            row += _paint(status, r.status, colour)
+            if desc_width >= 12:
+                row += " " * (status_width - len(status) + 2) + _clip(r.exercise.description, desc_width)
+            lines.append(row.rstrip())
     done = sum(r.status == DONE for r in results)
     total = len(results)
     percent = 100 * done // total if total else 0
@@ -156,19 +191,52 @@ def render_table(manifest: Manifest, results: list[ExerciseResult], mode: str, c
     return lines
 
 
-def render_next_step(manifest: Manifest, result: ExerciseResult | None, verbose: bool = False) -> list[str]:
-    """What to do next: the exercise, its description, its first hint, the first failure."""
+def render_next_step(
+    manifest: Manifest, result: ExerciseResult | None, verbose: bool = False, command: str | None = None
+) -> list[str]:
+    """What to do next: the exercise, its description, its first hint, the first failure.
+
+    ``command`` is how the learner runs the check (for the "more hints" line); None omits it.
+    """
     if result is None:
         return ["Every selected exercise passes. Well done!"]
     ex = result.exercise
     lines = [
-        f"Next: {ex.name} in katas/{manifest.stage(ex.stage).module}.py - {ex.description}",
-        f"Hint: {ex.hints[0]}",
+        f"Next: {ex.name}, in katas/{manifest.stage(ex.stage).module}.py",
+        f"  {ex.description}",
+        f"Hint 1 of {len(ex.hints)}: {ex.hints[0]}",
     ]
-    if result.first_failure is not None and result.first_failure.message:
-        message = result.first_failure.message.strip()
-        if not verbose:
-            message = "\n".join(message.splitlines()[:8])
-        lines.append("First failure: " + result.first_failure.nodeid)
-        lines.extend("  " + line for line in message.splitlines())
+    if command:
+        lines.append(f"  (next hint: {command} --hint {ex.name} --level 2)")
+    failure = result.first_failure
+    if failure is not None and failure.message:
+        message = failure.message.strip().splitlines()
+        if not verbose and len(message) > MESSAGE_LINES:
+            message = message[:MESSAGE_LINES] + ["..."]
+        lines.append("First failing test: " + failure.nodeid)
+        lines.extend("  " + line for line in message)
+    return [wrapped for line in lines for wrapped in wrap_line(line)]
+
+
+def render_tips(results: list[ExerciseResult], mode: str, command: str | None) -> list[str]:
+    """A pointer to isolated mode when a later stage cannot run because of an earlier one."""
+    upcoming = next_exercise(results)
+    if mode != "cumulative" or upcoming is None or not command:
+        return []
+    blocked = [r for r in results if r.exercise.index > upcoming.exercise.index and r.exercise.stage != upcoming.exercise.stage
+               and r.first_failure is not None and r.first_failure.status == ERROR]
+    if not blocked:
+        return []
+    return wrap_line(f"Tip: later stages could not run on your earlier ones; `{command} --isolated` runs each "
+                 "stage on the reference's earlier stages instead.")
+
+
+def render_progress(manifest: Manifest, tests: list[TestRecord], mode: str, colour: bool = False,
+                    verbose: bool = False, command: str | None = None) -> list[str]:
+    """The whole end-of-run report: the table, then the next step (and a tip when one applies)."""
+    results = summarize(manifest, tests)
+    lines = render_table(manifest, results, mode, colour)
+    lines.append("")
+    lines.extend(render_next_step(manifest, next_exercise(results), verbose, command))
+    lines.extend(render_tips(results, mode, command))
     return lines

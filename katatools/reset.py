@@ -1,0 +1,90 @@
+"""``nox -s reset -- NAME...``: put the pristine stub back, after saving your file beside it.
+
+NAME is an exercise or a stage. An exercise lives in its stage's module, so resetting it
+restores that whole module (``katas/variable.py`` for ``mul``). Your current file is first
+copied to ``katas/<module>.py.bak-YYYYMMDD-HHMMSS`` (``-2``, ``-3``... if that name is taken;
+an existing backup is never overwritten, and the name does not end in ``.py``, so a backup is
+never imported as a kata module). The stubs come from ``katatools/pristine/``, which your edits
+and commits to katas/ do not touch. An unknown name changes nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import os
+import sys
+import time
+from pathlib import Path
+
+from .check import unknown_name
+from .manifest import ROOT, ManifestError, Stage, load_manifest
+from .stubs import PRISTINE_DIR
+
+KATAS = ROOT / "katas"
+
+
+def backup_path(original: Path, stamp: str, attempt: int) -> Path:
+    suffix = f".bak-{stamp}" + (f"-{attempt}" if attempt > 1 else "")
+    return original.with_name(original.name + suffix)
+
+
+def save_backup(original: Path, content: bytes) -> Path:
+    """Copy ``content`` to a new backup file beside ``original``; never replace an existing one."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    for attempt in itertools.count(1):
+        path = backup_path(original, stamp, attempt)
+        try:
+            with open(path, "xb") as f:  # "x": fails if the file exists, atomically
+                f.write(content)
+            return path
+        except FileExistsError:
+            continue
+    raise AssertionError("unreachable")
+
+
+def restore(stage: Stage, exercises: list[str], katas: Path = KATAS, pristine: Path = PRISTINE_DIR) -> None:
+    """Back up ``katas/<module>.py`` if it differs from the stub, then write the stub in its place."""
+    name = f"{stage.module}.py"
+    target, stub = katas / name, (pristine / name).read_bytes()
+    shown = f"katas/{name}"
+    if target.exists() and target.read_bytes() == stub:
+        print(f"reset: {shown} is already the pristine stub; nothing to do.")
+        return
+    if target.exists():
+        backup = save_backup(target, target.read_bytes())
+        print(f"reset: saved your {shown} as katas/{backup.name}")
+    partial = target.with_name(f".{name}.reset-partial")
+    partial.write_bytes(stub)
+    os.replace(partial, target)  # atomic: the kata file is never half written
+    print(f"reset: {shown} is the pristine stub again (exercises {', '.join(exercises)}).")
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="nox -s reset --",
+        description="Restore the pristine stub of the module holding each exercise or stage, after a backup.",
+    )
+    parser.add_argument("names", nargs="+", metavar="NAME", help="an exercise (e.g. mul) or a stage (e.g. variable)")
+    args = parser.parse_args(argv)
+    manifest = load_manifest()
+    stages: set[str] = set()
+    for name in args.names:  # check every name before touching any file
+        try:
+            stages.add(name if name in manifest.stage_names else manifest.exercise(name).stage)
+        except ManifestError as exc:
+            print(f"reset: nothing changed: {unknown_name(manifest, exc)}", file=sys.stderr)
+            return 2
+    chosen = [s for s in manifest.stages if s.name in stages]
+    missing = [s for s in chosen if not (PRISTINE_DIR / f"{s.module}.py").is_file()]
+    if missing:
+        names = ", ".join(f"{s.module}.py" for s in missing)
+        print(f"reset: nothing changed: no pristine stub for {names} in {PRISTINE_DIR}", file=sys.stderr)
+        return 1
+    for stage in chosen:
+        restore(stage, [e.name for e in manifest.exercises_of(stage.name)])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

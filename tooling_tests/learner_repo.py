@@ -1,0 +1,112 @@
+"""Temporary copies of the repository for end-to-end tests of the learner's tools.
+
+Each copy holds what a learner's clone needs to run the tools (manifest, pyproject, katatools,
+tests, solutions, katas), so the tools run there exactly as in a real clone and nothing they
+do can touch this repository's katas/.
+"""
+
+from __future__ import annotations
+
+import os
+import pty
+import select
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from katatools.manifest import ROOT, load_manifest
+from katatools.stubs import PRISTINE_DIR
+
+MANIFEST = load_manifest()
+STAGES = [s for s in MANIFEST.stages if (ROOT / s.tests).is_file()]  # the stages that have tests so far
+COPIED = ("exercises.toml", "pyproject.toml", "katatools", "tests", "solutions", "katas")
+PATIENT_TIMEOUT = "60"  # seconds per test
+IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", "*.bak-*", ".pytest_cache", ".*.reset-partial")
+
+
+def make_repo(dest: Path) -> Path:
+    """A fresh copy of the learner's side of the repository in ``dest``; katas/ as shipped."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in COPIED:
+        source = ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, dest / name, ignore=IGNORED)
+        else:
+            shutil.copy2(source, dest / name)
+    for stub in PRISTINE_DIR.glob("*.py"):  # katas/ as shipped, whatever this checkout's katas/ holds
+        shutil.copyfile(stub, dest / "katas" / stub.name)
+    return dest
+
+
+def child_env(**overrides: str) -> dict[str, str]:
+    """The environment of a learner's shell: no colour settings, not inside nox."""
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("NO_COLOR", "FORCE_COLOR", "PY_COLORS", "NOX_CURRENT_SESSION", "PYTHONPATH")}
+    env.update(overrides)
+    return env
+
+
+def generous(args: tuple[str, ...] | list[str]) -> list[str]:
+    """A check's arguments with a long per-test limit, unless they set one: where the time limit is
+    not what a test is about, a busy machine's slow sklearn import must not turn into a timeout."""
+    args = list(args)
+    if args and args[0] in ("check", "watch") and "--timeout" not in args:
+        args += ["--timeout", PATIENT_TIMEOUT]
+    return args
+
+
+def tool(repo: Path, *args: str, timeout: float = 300, **env: str) -> subprocess.CompletedProcess:
+    """``python -m katatools ARGS`` in ``repo``, output captured (so not a terminal)."""
+    return subprocess.run([sys.executable, "-m", "katatools", *generous(args)], cwd=repo, env=child_env(**env),
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def reference(module: str) -> str:
+    return (ROOT / "solutions" / f"{module}.py").read_text()
+
+
+def solve(repo: Path, stages=STAGES) -> None:
+    """Put the reference modules of ``stages`` in the copy's katas/."""
+    for stage in stages:
+        write_kata(repo, stage.module, reference(stage.module))
+
+
+def write_kata(repo: Path, module: str, source: str) -> Path:
+    """Write a kata module with a modification time that any poller sees as new."""
+    path = repo / "katas" / f"{module}.py"
+    before = path.stat().st_mtime_ns if path.exists() else 0
+    path.write_text(source)
+    later = max(time.time_ns(), before + 1_000_000_000)
+    os.utime(path, ns=(later, later))
+    return path
+
+
+def run_in_terminal(repo: Path, args: list[str], timeout: float = 300, **env: str) -> tuple[int, str]:
+    """Run ``python -m katatools ARGS`` with a pseudo-terminal as its stdout; its exit code and output."""
+    controller, terminal = pty.openpty()
+    process = subprocess.Popen([sys.executable, "-m", "katatools", *generous(args)], cwd=repo, env=child_env(**env),
+                               stdin=subprocess.DEVNULL, stdout=terminal, stderr=terminal)
+    os.close(terminal)
+    chunks: list[bytes] = []
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([controller], [], [], 0.2)
+            if ready:
+                try:
+                    data = os.read(controller, 65536)
+                except OSError:  # the terminal closed: the process has exited
+                    break
+                if not data:
+                    break
+                chunks.append(data)
+            elif process.poll() is not None:
+                break
+        else:
+            process.kill()
+            raise AssertionError(f"{args} did not finish within {timeout} s")
+    finally:
+        os.close(controller)
+    return process.wait(), b"".join(chunks).decode("utf-8", errors="replace")

@@ -1,0 +1,274 @@
+"""End-to-end tests of `python -m katatools check` in temporary copies of the repository.
+
+Learner states are built from the reference and the pristine stubs: a kata with a syntax error,
+one whose import raises, an exercise that loops forever, a wrong rule, untouched stubs. Stage
+names come from the manifest and only stages with tests are used, so the tests hold while
+stages are being added.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+import pytest
+from learner_repo import (
+    MANIFEST,
+    STAGES,
+    child_env,
+    make_repo,
+    reference,
+    run_in_terminal,
+    solve,
+    tool,
+    write_kata,
+)
+
+from katatools.report import WIDTH
+
+FIRST = STAGES[0]
+FIRST_EXERCISES = [e.name for e in MANIFEST.exercises_of(FIRST.name)]
+ALL_EXERCISES = [e.name for s in STAGES for e in MANIFEST.exercises_of(s.name)]
+ANSI = "\033["
+
+# Overrides appended to the reference variable.py: one exercise wrong, one back to a stub.
+WRONG_MUL_AND_STUB_NEG = '''
+
+def _product_of_grads(self, other):
+    other = other if isinstance(other, Variable) else Variable(other, 0.0)
+    return Variable(self.value * other.value, self.grad * other.grad)
+
+
+def _untouched(self):
+    raise NotImplementedError("exercise 'neg': -Variable")
+
+
+Variable.__mul__ = _product_of_grads
+Variable.__neg__ = _untouched
+'''
+
+LOOPING_ADD = '''
+
+def _forever(self, other):
+    while True:
+        pass
+
+
+Variable.__add__ = _forever
+'''
+
+
+@pytest.fixture
+def repo(tmp_path):
+    return make_repo(tmp_path / "repo")
+
+
+def rows(output: str) -> dict[str, str]:
+    """Exercise name -> its table row (status and description) from the check's output."""
+    found = {}
+    for line in output.splitlines():
+        match = re.match(r"  \[[x! ]\] (\w+) +(.*)$", line)
+        if match:
+            found[match.group(1)] = match.group(2)
+    return found
+
+
+def status_of(output: str, exercise: str) -> str:
+    row = rows(output)[exercise]
+    for status in ("done", "not started", "failing"):
+        if row.startswith(status):
+            return status
+    raise AssertionError(f"no status in {row!r}")
+
+
+def assert_readable(output: str) -> None:
+    """What a learner reads: no traceback, no colour codes off a terminal, nothing wider than the screen."""
+    assert "Traceback" not in output, output
+    assert ANSI not in output, output
+    too_wide = [line for line in output.splitlines() if len(line) > WIDTH]
+    assert not too_wide, too_wide
+
+
+# ---------------------------------------------------------------- the table and the next step
+
+
+def test_pristine_katas_are_all_not_started(repo):
+    run = tool(repo, "check")
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert_readable(run.stdout)
+    assert set(rows(run.stdout)) >= set(ALL_EXERCISES)
+    assert all(status_of(run.stdout, name) == "not started" for name in ALL_EXERCISES)
+    for stage in STAGES:
+        assert stage.title in run.stdout
+    points = sum(e.points for e in MANIFEST.exercises if e.name in ALL_EXERCISES)
+    assert f"0 of {len(ALL_EXERCISES)} exercises done (0%), 0 of {points} points" in run.stdout
+    first = MANIFEST.exercises_of(FIRST.name)[0]
+    assert f"Next: {first.name}, in katas/{FIRST.module}.py" in run.stdout
+    assert first.hints[0] in run.stdout.replace("\n  ", " ")
+    assert first.hints[1] not in run.stdout  # one level at a time
+    assert "cumulative mode" in run.stdout
+
+
+def test_solved_katas_pass_and_exit_zero(repo):
+    solve(repo)
+    run = tool(repo, "check", *[s.name for s in STAGES])
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert_readable(run.stdout)
+    assert all(status_of(run.stdout, name) == "done" for name in ALL_EXERCISES)
+    assert f"{len(ALL_EXERCISES)} of {len(ALL_EXERCISES)} exercises done (100%)" in run.stdout
+    assert "Every selected exercise passes" in run.stdout
+
+
+def test_partial_progress_shows_done_failing_and_not_started(repo):
+    write_kata(repo, FIRST.module, reference(FIRST.module) + WRONG_MUL_AND_STUB_NEG)
+    run = tool(repo, "check", FIRST.name)
+    assert run.returncode == 1
+    assert_readable(run.stdout)
+    assert status_of(run.stdout, "add") == "done"
+    assert status_of(run.stdout, "neg") == "not started"
+    mul = rows(run.stdout)["mul"]
+    failing, total = map(int, re.match(r"failing \((\d+) of (\d+) tests\)", mul).groups())
+    assert 0 < failing <= total
+    # The next step is the first exercise that is not done, with its first failure in short.
+    next_step = run.stdout[run.stdout.index("Next:"):]
+    assert next_step.startswith("Next: mul,")
+    assert "First failing test: tests/" in next_step and "[mul]" in next_step
+    assert "expected:" in next_step and "received:" in next_step
+
+
+def test_exit_code_follows_the_selection(repo):
+    write_kata(repo, FIRST.module, reference(FIRST.module) + WRONG_MUL_AND_STUB_NEG)
+    passing = tool(repo, "check", "add", "sub")
+    assert passing.returncode == 0, passing.stdout
+    assert set(rows(passing.stdout)) == {"add", "sub"}
+    failing = tool(repo, "check", "add", "mul")
+    assert failing.returncode == 1
+    assert set(rows(failing.stdout)) == {"add", "mul"}
+
+
+def test_unknown_name_is_refused_without_running(repo):
+    run = tool(repo, "check", "add", "multiply")
+    assert run.returncode == 2
+    assert "unknown exercise 'multiply'" in run.stderr
+    assert FIRST.name in run.stderr  # stages are accepted too, and named
+    assert "Traceback" not in run.stderr and run.stdout == ""
+
+
+def test_plain_pytest_ends_with_the_same_summary(repo):
+    write_kata(repo, FIRST.module, reference(FIRST.module) + WRONG_MUL_AND_STUB_NEG)
+    check = tool(repo, "check", FIRST.name)
+    pytest_run = subprocess.run([sys.executable, "-m", "pytest", FIRST.tests, "-p", "no:cacheprovider"], cwd=repo,
+                                env=child_env(), capture_output=True, text=True, timeout=300)
+    summary = check.stdout.splitlines()
+    summary = summary[: next(i for i, line in enumerate(summary) if line.startswith("Full pytest output"))]
+    lines = pytest_run.stdout.splitlines()
+    start = next(i for i, line in enumerate(lines) if "Progress (" in line)
+    assert lines[start : start + len(summary)] == summary
+    assert len(lines) == start + len(summary) + 1  # then only pytest's own last line
+    assert re.match(r"=+ \d+ failed, \d+ passed in ", lines[-1]), lines[-1]
+
+
+# ---------------------------------------------------------------- broken katas
+
+
+def test_syntax_error_names_the_file_and_line(repo):
+    source = reference(FIRST.module).replace("class Variable", "class Variable(:", 1)
+    write_kata(repo, FIRST.module, source)
+    run = tool(repo, "check", FIRST.name)
+    assert run.returncode == 1
+    assert_readable(run.stdout)
+    assert all(status_of(run.stdout, name) == "failing" for name in FIRST_EXERCISES)
+    assert f"cannot import katas/{FIRST.module}.py: SyntaxError" in run.stdout
+    assert re.search(r"\(line \d+\)", " ".join(run.stdout.split()))  # wrapping may split it
+
+
+def test_import_that_raises_names_the_exception(repo):
+    write_kata(repo, FIRST.module, reference(FIRST.module) + '\nraise RuntimeError("half-finished edit")\n')
+    run = tool(repo, "check", FIRST.name)
+    assert run.returncode == 1
+    assert_readable(run.stdout)
+    assert all(status_of(run.stdout, name) == "failing" for name in FIRST_EXERCISES)
+    assert "RuntimeError: half-finished edit" in run.stdout
+
+
+def test_infinite_loop_times_out_and_names_the_exercise(repo):
+    write_kata(repo, FIRST.module, reference(FIRST.module) + LOOPING_ADD)
+    run = tool(repo, "check", FIRST.name, "--timeout", "1", timeout=120)
+    assert run.returncode == 1
+    assert_readable(run.stdout)
+    assert re.match(r"failing \(\d+ of \d+ tests; timed out\)", rows(run.stdout)["add"])
+    assert "[add] timed out after 1 s" in run.stdout
+    assert status_of(run.stdout, "mul") == "done"  # the loop costs only the exercises that reach it
+
+
+# ---------------------------------------------------------------- isolated mode
+
+
+@pytest.mark.skipif(len(STAGES) < 2, reason="isolated mode needs a second stage with tests")
+def test_isolated_mode_shows_progress_behind_a_broken_early_stage(repo):
+    second = STAGES[1]
+    names = [e.name for e in MANIFEST.exercises_of(second.name)]
+    write_kata(repo, FIRST.module, "def broken(:\n")
+    solve(repo, [second])
+    cumulative = tool(repo, "check", FIRST.name, second.name)
+    isolated = tool(repo, "check", FIRST.name, second.name, "--isolated")
+    assert "cumulative mode" in cumulative.stdout and "isolated mode" in isolated.stdout
+    assert all(status_of(cumulative.stdout, name) == "failing" for name in names)
+    assert "--isolated" in cumulative.stdout  # the tip that points the way
+    assert all(status_of(isolated.stdout, name) == "done" for name in names)
+    assert all(status_of(isolated.stdout, name) == "failing" for name in FIRST_EXERCISES)
+    assert isolated.returncode == 1
+    assert_readable(isolated.stdout)
+
+
+@pytest.mark.skipif(len(STAGES) < 2, reason="isolated mode needs a second stage with tests")
+def test_isolated_mode_tests_the_learners_module_not_the_reference(repo):
+    second = STAGES[1]
+    names = [e.name for e in MANIFEST.exercises_of(second.name)]
+    solve(repo, [FIRST])  # the second stage stays a pristine stub
+    stubs = tool(repo, "check", second.name, "--isolated")
+    assert all(status_of(stubs.stdout, name) == "not started" for name in names), stubs.stdout
+    # One exercise of the second stage broken on purpose: only it fails.
+    broken = names[0]
+    write_kata(repo, second.module, reference(second.module) + f"\n\ndef {broken}(*args, **kwargs):\n    return None\n")
+    one_wrong = tool(repo, "check", second.name, "--isolated")
+    assert status_of(one_wrong.stdout, broken) == "failing"  # the reference's would pass
+    assert status_of(one_wrong.stdout, names[-1]) == "done"
+
+
+# ---------------------------------------------------------------- hints, verbose, terminals
+
+
+def test_hints_come_one_level_at_a_time(repo):
+    exercise = MANIFEST.exercise("mul")
+    levels = []
+    for level in range(1, len(exercise.hints) + 1):
+        run = tool(repo, "check", "--hint", "mul", "--level", str(level))
+        assert run.returncode == 0
+        text = run.stdout.replace("\n     ", " ")
+        assert [h in text for h in exercise.hints] == [i < level for i in range(len(exercise.hints))]
+        levels.append(run.stdout)
+        assert all(len(line) <= WIDTH for line in run.stdout.splitlines())
+    assert "--hint mul --level 2" in levels[0]
+    assert "last hint" in levels[-1]
+    assert tool(repo, "check", "--hint", "mul", "--level", "4").returncode == 2
+    assert tool(repo, "check", "--hint", "multiply").returncode == 2
+    assert FIRST_EXERCISES[0] in tool(repo, "check", "--hint", FIRST.name).stderr
+
+
+def test_verbose_adds_pytests_output(repo):
+    write_kata(repo, FIRST.module, reference(FIRST.module) + WRONG_MUL_AND_STUB_NEG)
+    run = tool(repo, "check", "mul", "--verbose")
+    assert "short test summary info" in run.stdout
+    assert "FAILED tests/" in run.stdout
+    assert "Progress (" in run.stdout
+
+
+def test_colour_only_on_a_terminal_and_never_with_no_color(repo):
+    code, coloured = run_in_terminal(repo, ["check", "add"])
+    assert code == 1
+    assert ANSI in coloured
+    code, plain = run_in_terminal(repo, ["check", "add"], NO_COLOR="1")
+    assert code == 1
+    assert ANSI not in plain and "not started" in plain
