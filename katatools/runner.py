@@ -2,19 +2,31 @@
 
 The one way every tool (prove-stubs, check, grade, the mistake corpus) runs the suite, so
 they all see the same options, plugin and results format.
+
+The child runs in its own process group with stdin closed; its merged stdout and stderr are
+drained through a pipe keeping only the first and last ``output_limit // 2`` bytes, so a test
+that prints without end costs neither memory nor disk. On ``timeout`` the whole group is killed.
 """
 
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from .manifest import ROOT
 from .report import MalformedReport, RunReport, read_report
+
+OUTPUT_LIMIT = 1024 * 1024  # default bytes of child output kept (head and tail)
+NO_REPORT = "pytest ended without writing its results file"
+_RUNNING: set[subprocess.Popen] = set()  # live children, so that stop_all() can end them
+_RUNNING_LOCK = threading.Lock()
 
 
 @dataclass
@@ -23,6 +35,46 @@ class PytestRun:
     output: str
     report: RunReport | None
     problem: str = ""  # why there is no usable report
+    timed_out: bool = False
+
+
+class _Drain(threading.Thread):
+    """Read a pipe to its end, keeping the first and the last ``limit // 2`` bytes."""
+
+    def __init__(self, stream: IO[bytes], limit: int) -> None:
+        super().__init__(daemon=True)
+        self.stream, self.half = stream, max(1, limit // 2)
+        self.head, self.tail, self.dropped = bytearray(), bytearray(), 0
+
+    def run(self) -> None:
+        while chunk := self.stream.read1(65536):
+            room = self.half - len(self.head)
+            if room > 0:
+                self.head += chunk[:room]
+                chunk = chunk[room:]
+            self.tail += chunk
+            if len(self.tail) > self.half:
+                self.dropped += len(self.tail) - self.half
+                del self.tail[: len(self.tail) - self.half]
+
+    def text(self) -> str:
+        gap = f"\n[... {self.dropped} bytes of output dropped ...]\n".encode() if self.dropped else b""
+        return bytes(self.head + gap + self.tail).decode("utf-8", errors="replace")
+
+
+def _kill_group(process: subprocess.Popen) -> None:
+    try:
+        os.killpg(process.pid, signal.SIGKILL) if hasattr(os, "killpg") else process.kill()
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def stop_all() -> None:
+    """Kill every child pytest (and its process group) still running, e.g. after Ctrl-C in a thread pool."""
+    with _RUNNING_LOCK:
+        running = list(_RUNNING)
+    for process in running:
+        _kill_group(process)
 
 
 def run_suite(
@@ -34,24 +86,46 @@ def run_suite(
     cwd: Path = ROOT,
     env: dict[str, str] | None = None,
     timeout: float | None = None,
+    python_flags: list[str] | None = None,
+    output_limit: int = OUTPUT_LIMIT,
 ) -> PytestRun:
-    """Run pytest on ``tests`` (default: the configured testpaths) against ``target``."""
+    """Run pytest on ``tests`` (default: the configured testpaths) against ``target``.
+
+    ``python_flags`` go to the interpreter (e.g. ``-s -B``); ``env`` replaces the environment.
+    """
     with tempfile.TemporaryDirectory(prefix="kata-run-") as scratch:
         report_path = Path(scratch) / "results.json"
-        args = [sys.executable, "-m", "pytest", *(tests or []), f"--target={target}", f"--mode={mode}",
-                f"--kata-report={report_path}", "-p", "no:cacheprovider"]
+        args = [sys.executable, *(python_flags or []), "-m", "pytest", *(tests or []), f"--target={target}",
+                f"--mode={mode}", f"--kata-report={report_path}", "-p", "no:cacheprovider"]
         for name in exercises or []:
             args.append(f"--exercise={name}")
         args.extend(extra or [])
         child_env = dict(os.environ if env is None else env)
         child_env.pop("PYTHONPATH", None)
+        process = subprocess.Popen(args, cwd=cwd, env=child_env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                   stderr=subprocess.STDOUT, start_new_session=True)
+        with _RUNNING_LOCK:
+            _RUNNING.add(process)
+        drain = _Drain(process.stdout, output_limit)
+        drain.start()
         try:
-            done = subprocess.run(args, cwd=cwd, env=child_env, capture_output=True, text=True, timeout=timeout)
-        except subprocess.TimeoutExpired as exc:
-            out = exc.stdout if isinstance(exc.stdout, str) else (exc.stdout or b"").decode(errors="replace")
-            return PytestRun(-1, out, None, f"pytest did not finish within {timeout:g} s")
+            returncode = process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            returncode = None
+        finally:  # also on Ctrl-C in the parent: never leave the child, or what it started, running
+            _kill_group(process)
+            with _RUNNING_LOCK:
+                _RUNNING.discard(process)
+        if returncode is None:
+            process.wait()
+        drain.join(5)
+        output = drain.text()
+        if returncode is None:
+            return PytestRun(-1, output, None, f"pytest did not finish within {timeout:g} s", timed_out=True)
+        if not report_path.exists():
+            return PytestRun(returncode, output, None, NO_REPORT)
         try:
             report = read_report(report_path)
         except MalformedReport as exc:
-            return PytestRun(done.returncode, done.stdout + done.stderr, None, str(exc))
-        return PytestRun(done.returncode, done.stdout + done.stderr, report)
+            return PytestRun(returncode, output, None, str(exc))
+        return PytestRun(returncode, output, report)

@@ -1,0 +1,314 @@
+"""Grade a folder of submissions: ``nox -s grade -- SUBMISSION... [--out DIR] [--jobs N] [--mode M]``.
+
+For each submission (see submissions.py) the grader builds a fresh workspace holding its own
+copy of the tests, katatools, the manifest, the reference and a pytest.ini made from its own
+pyproject.toml, plus the submission's kata modules only (a missing one is replaced by its
+pristine stub). Each stage then runs in its own child pytest (katatools.runner.run_suite):
+isolated from the environment, without plugin autoloading, cache or conftest from outside the
+workspace, with the derandomized ``grade`` hypothesis profile, a per-test timeout, a wall limit
+and at most 64 KB of output kept. An ``os._exit`` or a crash on import thus loses only the
+stages that import that module.
+
+Scoring: an exercise earns its points (exercises.toml) only when every one of its tests passes.
+A test the grader collected but the child did not report counts as not passed; a stage whose
+child died, hung past its limit, or left a missing or malformed results file is an error.
+
+Outputs in DIR: gradebook.csv (one row per submission), <id>/results.json (Gradescope's format)
+and a summary on the terminal. Nothing in them depends on time or on temporary paths, so grading
+the same submissions twice gives byte-identical files.
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import importlib.util
+import os
+import shlex
+import shutil
+import signal
+import sys
+import tempfile
+import threading
+from pathlib import Path
+
+from . import report as results
+from .gradebook import Graded, StageOutcome, summary_lines, write_outputs
+from .manifest import ROOT, Manifest, ManifestError, Stage, load_manifest, tomllib
+from .review import review_modules
+from .runner import NO_REPORT, PytestRun, run_suite, stop_all
+from .stubs import PRISTINE_DIR
+from .submissions import Submission, SubmissionError, discover, module_files
+
+MODES = ("isolated", "cumulative")
+OUTPUT_LIMIT = 64 * 1024  # bytes of a child's output kept
+TARGET_DIR = "submission"  # the workspace folder holding the submission's kata modules
+
+
+class GradeError(RuntimeError):
+    """The grader itself cannot run (its own tests do not collect, ...)."""
+
+
+def pytest_ini(pyproject: Path) -> str:
+    """The grader's own pytest configuration, from its pyproject.toml, as an ini file."""
+    with open(pyproject, "rb") as f:
+        options = tomllib.load(f)["tool"]["pytest"]["ini_options"]
+    lines = ["[pytest]"]
+    for key, value in options.items():
+        text = shlex.join(value) if isinstance(value, list) else str(value).lower() if isinstance(value, bool) else str(value)
+        lines.append(f"{key} = {text}")
+    return "\n".join(lines) + "\n"
+
+
+def writes_bytecode() -> bool:
+    """Children cache bytecode (of numpy, pytest...) as the grader's own Python does, for speed."""
+    return not os.environ.get("PYTHONDONTWRITEBYTECODE")
+
+
+def child_environment(workspace: Path) -> dict[str, str]:
+    """An explicit environment: nothing inherited but PATH. Temporary files go inside the workspace,
+    so that what a killed child leaves behind is removed with it."""
+    env = {"PATH": os.environ.get("PATH", os.defpath), "HOME": str(workspace), "LC_ALL": "C.UTF-8",
+           "LANG": "C.UTF-8", "PYTHONHASHSEED": "0", "PYTHONIOENCODING": "utf-8",
+           "PYTHONNOUSERSITE": "1", "NO_COLOR": "1", "COLUMNS": "100", "KATA_HYPOTHESIS_PROFILE": "grade",
+           "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1", "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
+           "MKL_NUM_THREADS": "1"}
+    if not writes_bytecode():
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
+    scratch = workspace / ".tmp"
+    scratch.mkdir(exist_ok=True)
+    env.update(TMPDIR=str(scratch), TEMP=str(scratch), TMP=str(scratch))
+    if "SYSTEMROOT" in os.environ:  # Windows needs it to start python
+        env["SYSTEMROOT"] = os.environ["SYSTEMROOT"]
+    return env
+
+
+class Grader:
+    """Grades submissions against one snapshot of the grader's tests, reference and manifest."""
+
+    def __init__(self, modes: tuple[str, ...], test_timeout: float, wall_limit: float, stages: list[str] | None = None,
+                 root: Path = ROOT) -> None:
+        self.manifest: Manifest = load_manifest(root / "exercises.toml")
+        self.modes, self.test_timeout, self.wall_limit = modes, test_timeout, wall_limit
+        try:
+            wanted = {self.manifest.stage(name).name for name in stages or self.manifest.stage_names}
+        except ManifestError as exc:
+            raise GradeError(f"--stage: {exc}") from None
+        self.stages = [s for s in self.manifest.stages if s.name in wanted and (root / s.tests).is_file()]
+        if not self.stages:
+            raise GradeError("none of the stages to grade has a test module in tests/")
+        self.exercises = [e for s in self.stages for e in self.manifest.exercises_of(s.name)]
+        self.scratch = Path(tempfile.mkdtemp(prefix="kata-grade-"))
+        self.template = self.scratch / "template"
+        self._build_template(root)
+        self.expected = self._collect()
+        self.stop = threading.Event()
+
+    def close(self) -> None:
+        shutil.rmtree(self.scratch, ignore_errors=True)
+
+    def _build_template(self, root: Path) -> None:
+        ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".hypothesis", ".pytest_cache")
+        shutil.copytree(root / "tests", self.template / "tests", ignore=ignore)
+        shutil.copytree(root / "katatools", self.template / "katatools", ignore=ignore)
+        (self.template / "solutions").mkdir()
+        for stage in self.manifest.stages:
+            shutil.copyfile(root / "solutions" / f"{stage.module}.py", self.template / "solutions" / f"{stage.module}.py")
+        shutil.copyfile(root / "exercises.toml", self.template / "exercises.toml")
+        (self.template / "pytest.ini").write_text(pytest_ini(root / "pyproject.toml"), encoding="utf-8")
+
+    def _run(self, workspace: Path, target: Path, tests: list[str], mode: str, extra: list[str],
+             timeout: float | None) -> PytestRun:
+        # Plugin autoloading is off (no stray plugin of the environment); hypothesis's is loaded by name.
+        hypothesis_plugin = ["-p", "_hypothesis_pytestplugin"] if importlib.util.find_spec("_hypothesis_pytestplugin") else []
+        options = ["-c", str(workspace / "pytest.ini"), f"--rootdir={workspace}", f"--confcutdir={workspace}",
+                   "-s", "-q", "--tb=short", "--kata-summary=no", f"--reference={workspace / 'solutions'}",
+                   *hypothesis_plugin, *extra]
+        return run_suite(target, tests=tests, mode=mode, extra=options, cwd=workspace, env=child_environment(workspace),
+                         timeout=timeout, python_flags=["-s"] if writes_bytecode() else ["-s", "-B"],
+                         output_limit=OUTPUT_LIMIT)
+
+    def _collect(self) -> dict[str, dict[str, str]]:
+        """Stage name -> {test node id: exercise}, from the grader's own tests (--collect-only)."""
+        tests = [s.tests for s in self.stages]
+        run = self._run(self.template, self.template / "solutions", tests, "cumulative", ["--collect-only"], 300)
+        if run.report is None or run.returncode != 0:
+            raise GradeError(f"the grader's own tests do not collect ({run.problem}):\n{run.output[-3000:]}")
+        expected: dict[str, dict[str, str]] = {s.name: {} for s in self.stages}
+        for record in run.report.tests:
+            stage = self.manifest.stage_of_test_file(record.nodeid.split("::")[0])
+            if stage is not None and stage.name in expected:
+                expected[stage.name][record.nodeid] = record.exercise
+        return expected
+
+    # ------------------------------------------------------------ one submission
+
+    def grade(self, submission: Submission) -> Graded:
+        graded = Graded(submission, self.modes)
+        if submission.problem:  # nothing to run: every exercise earns 0, the reason is the submission's
+            graded.outcomes = [self._outcome(s, m, {}, "") for m in self.modes for s in self.stages]
+            return graded
+        own = [s.module for s in self.manifest.stages]
+        graded.flags = review_modules(submission.modules, own)
+        workspace = Path(tempfile.mkdtemp(prefix="ws-", dir=self.scratch))
+        try:
+            shutil.copytree(self.template, workspace, dirs_exist_ok=True)
+            target = workspace / TARGET_DIR
+            target.mkdir()
+            for name in module_files(self.manifest):
+                if name in submission.modules:
+                    (target / name).write_bytes(submission.modules[name])
+                elif (PRISTINE_DIR / name).is_file():
+                    shutil.copyfile(PRISTINE_DIR / name, target / name)
+                    graded.notes.append(f"{name} missing: its pristine stub was graded")
+            limit = self.wall_limit / (len(self.stages) * len(self.modes))
+            for mode in self.modes:
+                for stage in self.stages:
+                    if self.stop.is_set():
+                        graded.outcomes.append(self._outcome(stage, mode, {}, "grading interrupted"))
+                        continue
+                    run = self._run(workspace, target, [stage.tests], mode, [f"--kata-timeout={self.test_timeout:g}"], limit)
+                    graded.outcomes.append(self._score(stage, mode, run, target, workspace))
+        finally:
+            shutil.rmtree(workspace, ignore_errors=True)
+        return graded
+
+    def _outcome(self, stage: Stage, mode: str, reported: dict[str, results.TestRecord], problem: str) -> StageOutcome:
+        """Per-exercise results of a stage; a collected test without a reported result counts as an error."""
+        records = []
+        for nodeid, exercise in self.expected[stage.name].items():
+            got = reported.get(nodeid)
+            if got is None:
+                records.append(results.TestRecord(nodeid, exercise, results.ERROR, f"no result: {problem or 'not reported'}"))
+            else:
+                records.append(results.TestRecord(nodeid, exercise, got.status, got.message))
+        return StageOutcome(stage, mode, results.summarize(self.manifest, records), problem)
+
+    def _score(self, stage: Stage, mode: str, run: PytestRun, target: Path, workspace: Path) -> StageOutcome:
+        report, problem = run.report, ""
+        if run.timed_out:
+            problem = "stopped at the wall limit: the tests did not finish (a hang, or output without end?)"
+        elif report is None and run.returncode < 0:
+            problem = f"the test process was killed by {signal_name(-run.returncode)} (did the code crash the interpreter?)"
+        elif report is None and run.problem == NO_REPORT:
+            problem = (f"the test process ended (exit code {run.returncode}) without writing valid results: "
+                       "does a kata module exit the interpreter (sys.exit, os._exit)?")
+        elif report is None:
+            problem = f"the test process ended (exit code {run.returncode}) without writing valid results: malformed file"
+        elif report.mode != mode or Path(report.target) != target.resolve():
+            problem, report = "malformed results file (for another target or mode)", None
+        elif run.returncode not in (0, 1):
+            problem = f"pytest ended with exit code {run.returncode} (interrupted or internal error)"
+        known = self.expected[stage.name]
+        reported = {t.nodeid: t for t in (report.tests if report else []) if t.nodeid in known}
+        for record in reported.values():
+            record.message = clean(record.message, workspace)
+        outcome = self._outcome(stage, mode, reported, problem)
+        if report and any(t.nodeid not in known for t in report.tests):
+            outcome.problem = outcome.problem or "the results file names tests the grader does not have"
+        unfinished = (results.ERROR, results.TIMEOUT)
+        if not outcome.problem and reported and all(t.status in unfinished for t in reported.values()):
+            outcome.problem = first_line(next(iter(reported.values())).message)  # e.g. "cannot import ..."
+        slow = {known[n] for n, t in reported.items() if t.status == results.TIMEOUT}
+        timed_out = [r.exercise.name for r in outcome.results if r.exercise.name in slow]
+        if not outcome.problem and timed_out:
+            outcome.problem = f"timed out (more than {self.test_timeout:g} s for a test) in {', '.join(timed_out)}"
+        return outcome
+
+
+def signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
+
+
+def first_line(text: str) -> str:
+    return text.strip().splitlines()[0] if text.strip() else ""
+
+
+def clean(text: str, workspace: Path) -> str:
+    """A message without the workspace's temporary path, so that outputs are reproducible."""
+    for path in {str(workspace), str(workspace.resolve())}:
+        text = text.replace(path + os.sep, "").replace(path, "<workspace>")
+    return text
+
+
+# ---------------------------------------------------------------- command line
+
+
+def default_jobs() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="nox -s grade --", description="Grade learners' submissions: a gradebook, "
+                                     "a Gradescope results.json per submission, and a summary.")
+    parser.add_argument("submissions", nargs="+", type=Path, metavar="SUBMISSION",
+                        help="a repository copy, a katas/ folder, a .zip of either, or a folder of these")
+    parser.add_argument("--out", type=Path, default=Path("grades"), help="output folder (default: grades)")
+    parser.add_argument("--jobs", type=int, default=default_jobs(), help="submissions graded at once (default: cores)")
+    parser.add_argument("--mode", choices=(*MODES, "both"), default="isolated",
+                        help="isolated (default): each stage on the reference's earlier stages; cumulative: the "
+                             "learner's own stack; both: isolated scored, cumulative as extra columns")
+    parser.add_argument("--stage", action="append", default=[], metavar="NAME",
+                        help="grade only this stage (repeatable; default: every stage that has tests)")
+    parser.add_argument("--test-timeout", type=float, default=30.0, metavar="S", help="seconds per test (default 30)")
+    parser.add_argument("--wall-limit", type=float, default=900.0, metavar="S",
+                        help="seconds per submission, shared equally by its stage runs (default 900)")
+    args = parser.parse_args(argv)
+    if args.jobs < 1 or args.test_timeout <= 0 or args.wall_limit <= 0:
+        parser.error("--jobs, --test-timeout and --wall-limit must be positive")
+    return args
+
+
+def progress(done: int, total: int, g: Graded) -> None:
+    line = f"graded {done}/{total}: {g.submission.id} ({g.status})"
+    if sys.stderr.isatty():
+        sys.stderr.write(f"\r\033[K{line}" + ("\n" if done == total else ""))
+    else:
+        sys.stderr.write(line + "\n")
+    sys.stderr.flush()
+
+
+def main(argv: list[str]) -> int:
+    args = parse_args(argv)
+    modes = MODES if args.mode == "both" else (args.mode,)
+    manifest = load_manifest()
+    try:
+        for name in args.stage:
+            manifest.stage(name)
+        submissions = discover(args.submissions, manifest, exclude=[args.out])
+    except (SubmissionError, ManifestError) as exc:
+        print(f"grade: {exc}", file=sys.stderr)
+        return 2
+    try:
+        grader = Grader(modes, args.test_timeout, args.wall_limit, args.stage)
+    except GradeError as exc:
+        print(f"grade: {exc}", file=sys.stderr)
+        return 1
+    graded: list[Graded] = []
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs)
+    try:
+        futures = [pool.submit(grader.grade, s) for s in submissions]
+        for future in concurrent.futures.as_completed(futures):
+            graded.append(future.result())
+            progress(len(graded), len(submissions), graded[-1])
+    except KeyboardInterrupt:
+        grader.stop.set()
+        stop_all()
+        print("\ngrade: interrupted; no output written", file=sys.stderr)
+        return 130
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+        grader.close()
+    graded.sort(key=lambda g: g.submission.id)
+    write_outputs(args.out, grader, graded)
+    for line in summary_lines(grader, graded):
+        print(line)
+    print(f"gradebook: {args.out / 'gradebook.csv'}; Gradescope results: {args.out}/<id>/results.json")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

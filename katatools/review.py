@@ -1,0 +1,67 @@
+"""A static look at a kata module: what a kata has no reason to do, flagged for a human.
+
+A kata needs numpy, math and its own earlier stages. Anything else (another import, ``open``,
+``exec``, ``eval``, ``__import__``, touching ``sys``, ``os``, ``builtins``, ``pytest`` or
+``_pytest``, or reaching into interpreter internals through attributes such as ``__globals__``)
+is flagged with its line. A flag is a prompt to read the code, not a verdict, and it never
+changes a score. It is also no sandbox: a determined author can hide a call from any static
+check, which is why the grader runs every submission in a separate process (see the README).
+"""
+
+from __future__ import annotations
+
+import ast
+
+# Modules a kata may import. Besides numpy and math: `from __future__ import annotations`
+# (used by every stub), and numbers / typing / collections.abc, which only describe types.
+ALLOWED_IMPORTS = {"numpy", "math", "__future__", "numbers", "typing", "collections.abc"}
+FLAGGED_NAMES = {"open", "exec", "eval", "compile", "__import__", "breakpoint", "globals",
+                 "sys", "os", "builtins", "__builtins__", "pytest", "_pytest", "importlib", "subprocess"}
+FLAGGED_ATTRIBUTES = {"__globals__", "__builtins__", "__subclasses__", "__code__", "__closure__", "__import__",
+                      "__loader__", "__spec__", "f_globals", "f_locals", "f_back", "gi_frame", "tb_frame"}
+MAX_FLAGS_PER_MODULE = 20
+
+
+def _allowed(module: str, own: set[str]) -> bool:
+    if any(module == a or module.startswith(a + ".") for a in ALLOWED_IMPORTS):
+        return True
+    parts = module.split(".")
+    return (parts[0] in ("katas", "solutions") and len(parts) == 2 and parts[1] in own) or module in own
+
+
+def review_source(filename: str, source: str | bytes, own_modules: list[str]) -> list[str]:
+    """Flags for one module, as ``"file:line what"``; none for a module that does not parse (it cannot run)."""
+    try:
+        tree = ast.parse(source, filename=filename)
+    except (SyntaxError, ValueError):
+        return []
+    own = set(own_modules)
+    flags: list[tuple[int, str]] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            flags += [(node.lineno, f"imports {a.name}") for a in node.names if not _allowed(a.name, own)]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:  # relative: only the kata's own modules
+                names = [node.module] if node.module else [a.name for a in node.names]
+                flags += [(node.lineno, f"imports .{n}") for n in names if n.split(".")[0] not in own]
+            elif not _allowed(node.module or "", own):
+                flags.append((node.lineno, f"imports {node.module}"))
+        elif isinstance(node, ast.Name) and node.id in FLAGGED_NAMES:
+            flags.append((node.lineno, f"uses {node.id}"))
+        elif isinstance(node, ast.Attribute) and node.attr in FLAGGED_ATTRIBUTES:
+            flags.append((node.lineno, f"uses .{node.attr}"))
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value in FLAGGED_NAMES - {"os"}:
+            flags.append((node.lineno, f"names {node.value!r} in a string"))
+    unique = sorted(set(flags))
+    shown = [f"{filename}:{line} {what}" for line, what in unique[:MAX_FLAGS_PER_MODULE]]
+    if len(unique) > MAX_FLAGS_PER_MODULE:
+        shown.append(f"{filename}: {len(unique) - MAX_FLAGS_PER_MODULE} more flags")
+    return shown
+
+
+def review_modules(modules: dict[str, bytes], own_modules: list[str]) -> list[str]:
+    """Flags for every module of a submission (``{"variable.py": source}``), in the order given."""
+    flags: list[str] = []
+    for name, source in modules.items():
+        flags.extend(review_source(name, source, own_modules))
+    return flags
