@@ -1,7 +1,7 @@
 """nox sessions for the autodiff katas.
 
 Every session shares one environment, ``.nox/_shared``, built once from the dependency groups
-in pyproject.toml (with uv where it is installed, else venv + pip) and rebuilt only when those
+in pyproject.toml (with uv where it is installed, else virtualenv + pip) and rebuilt only when those
 groups change; the sessions themselves use ``venv_backend="none"`` and call its python. nox
 cannot share one virtualenv between sessions by itself, hence the helper below.
 
@@ -34,35 +34,39 @@ MANIFEST = load_manifest()
 TARGETS = ("katas", "solutions")
 SHARED_ENV = ROOT / ".nox" / "_shared"
 GROUPS = ("test", "lint")
+ENV_RECIPE = 2  # bump when the way environments are built changes, so existing ones are rebuilt
 
 
-def _requirements() -> list[str]:
+def _requirements(groups: tuple[str, ...] = GROUPS) -> list[str]:
     pyproject = nox.project.load_toml(ROOT / "pyproject.toml")
-    return list(nox.project.dependency_groups(pyproject, *GROUPS))
+    return list(nox.project.dependency_groups(pyproject, *groups))
 
 
 def _env_python(env: Path) -> Path:
     return env / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
 
 
-def shared_python(session: nox.Session) -> str:
+def shared_python(session: nox.Session, env_dir: Path = SHARED_ENV, groups: tuple[str, ...] = GROUPS) -> str:
     """The shared environment's python, creating or updating the environment only when needed."""
-    requirements = _requirements()
-    stamp_text = json.dumps({"python": sys.version, "requirements": requirements})
+    requirements = _requirements(groups)
+    stamp_text = json.dumps({"python": sys.version, "requirements": requirements, "recipe": ENV_RECIPE})
     digest = hashlib.sha256(stamp_text.encode()).hexdigest()
-    stamp = SHARED_ENV / ".kata-requirements"
-    python = _env_python(SHARED_ENV)
+    stamp = env_dir / ".kata-requirements"
+    python = _env_python(env_dir)
     if python.exists() and stamp.exists() and stamp.read_text() == digest:
         return str(python)
-    session.log(f"building the shared environment in {SHARED_ENV.relative_to(ROOT)}")
+    session.log(f"building the shared environment in {env_dir.relative_to(ROOT)}")
     uv = shutil.which("uv")
-    if SHARED_ENV.exists():
-        shutil.rmtree(SHARED_ENV)
+    if env_dir.exists():
+        shutil.rmtree(env_dir)
     if uv:
-        session.run(uv, "venv", "--quiet", "--python", sys.executable, str(SHARED_ENV), external=True)
-        session.run(uv, "pip", "install", "--quiet", "--python", str(python), *requirements, external=True)
-    else:
-        session.run(sys.executable, "-m", "venv", str(SHARED_ENV), external=True)
+        session.run(uv, "venv", "--quiet", "--python", sys.executable, str(env_dir), external=True)
+        # --compile-bytecode: the .pyc files are then read on every run, even where
+        # PYTHONDONTWRITEBYTECODE stops Python from caching them itself (pip compiles by default).
+        session.run(uv, "pip", "install", "--quiet", "--compile-bytecode", "--python", str(python), *requirements,
+                    external=True)
+    else:  # virtualenv comes with nox, so it is importable from nox's own interpreter
+        session.run(sys.executable, "-m", "virtualenv", "--quiet", str(env_dir), external=True)
         session.run(str(python), "-m", "pip", "install", "--quiet", *requirements, external=True)
     stamp.write_text(digest)
     return str(python)
@@ -97,6 +101,7 @@ def test(session: nox.Session) -> None:
     """Every stage against the reference, every kata test failing on the pristine stubs, the tooling."""
     run_python(session, "-m", "pytest", "--target=solutions", "-q", "-p", "no:cacheprovider", *session.posargs)
     run_python(session, "-m", "katatools", "prove-stubs")
+    run_python(session, "-m", "katatools", "mutants")
     tooling = ROOT / "tooling_tests"
     if tooling.is_dir():
         run_python(session, "-m", "pytest", str(tooling), "-q", "-p", "no:cacheprovider")
@@ -120,7 +125,11 @@ def check(session: nox.Session) -> None:
 @nox.session(venv_backend="none")
 def watch(session: nox.Session) -> None:
     """Re-run the check whenever a file under katas/ is saved (Ctrl-C stops)."""
-    run_python(session, "-m", "katatools", "watch", *session.posargs)
+    try:
+        # Ctrl-C is how a watch ends: give it time to stop its check (nox waits only 0.3 s by default).
+        run_python(session, "-m", "katatools", "watch", *session.posargs, interrupt_timeout=15)
+    except KeyboardInterrupt:
+        session.log("watch stopped")
 
 
 @nox.session(venv_backend="none")
@@ -151,6 +160,19 @@ def demo(session: nox.Session) -> None:
 def mutants(session: nox.Session) -> None:
     """Every hand-written learner mistake in mistakes/ must fail a test of its own exercise."""
     run_python(session, "-m", "katatools", "mutants", *session.posargs)
+
+
+@nox.session(venv_backend="none")
+def mutation(session: nox.Session) -> None:
+    """mutmut over solutions/ with the kata suite (not CI: minutes). `-- --show` prints each unexplained survivor."""
+    python = shared_python(session, ROOT / ".nox" / "_mutation", GROUPS + ("mutation",))
+    # Byte-compile the environment once: with PYTHONDONTWRITEBYTECODE set, every forked test run
+    # would otherwise recompile numpy, hypothesis and scikit-learn from source.
+    session.run(python, "-c", "import compileall, sysconfig; compileall.compile_dir("
+                "sysconfig.get_paths()['purelib'], quiet=1, workers=0)", external=True)
+    shutil.rmtree(ROOT / "mutants", ignore_errors=True)  # a fresh run: mutmut's cache could hide a stale result
+    session.run(python, "-m", "mutmut", "run", "--max-children", "2", external=True, env={"PYTHONPATH": None})
+    session.run(python, "-m", "katatools", "mutation", *session.posargs, external=True, env={"PYTHONPATH": None})
 
 
 @nox.session(venv_backend="none")

@@ -14,6 +14,7 @@ def main(argv: list[str]) -> int:
         "grade": "katatools.grade",
         "demo": "katatools.demo",
         "mutants": "katatools.mutants",
+        "mutation": "katatools.mutation",
     }
     if not argv or argv[0] not in commands:
         print(f"usage: python -m katatools {{{','.join(commands)}}} [ARGS...]", file=sys.stderr)

@@ -1,5 +1,9 @@
 """Prove that every kata test fails against the pristine stubs, and fails the right way.
 
+Two runs: cumulative (a new learner: every stage a stub) and isolated (each stage's stub on
+the reference's earlier stages, where the learner stands on reaching it: a test that never
+calls its own exercise's code would pass there by accident).
+
 Each test must report "not started": the stub's NotImplementedError reached it. A test that
 passes against a stub tests nothing; one that errors at collection or with another
 exception would greet a new learner with a crash instead of a next step.
@@ -9,37 +13,50 @@ from __future__ import annotations
 
 import sys
 from collections import Counter
+from pathlib import Path
 
-from .manifest import ROOT, load_manifest
+from .manifest import ROOT, Manifest, load_manifest
 from .report import NOT_STARTED
 from .runner import run_suite
 from .stubs import PRISTINE_DIR
 
+MODES = ("cumulative", "isolated")
 
-def main(argv: list[str]) -> int:
-    manifest = load_manifest()
-    run = run_suite(PRISTINE_DIR, extra=["-q", "--kata-summary=no"])
+
+def prove(manifest: Manifest, mode: str, stubs: Path = PRISTINE_DIR, exercises: list[str] | None = None) -> bool:
+    """One run on the stubs in ``mode``; True when every (selected) test is "not started"."""
+    run = run_suite(stubs, mode=mode, exercises=exercises, extra=["-q", "--kata-summary=no"])
     if run.report is None:
         print(run.output[-5000:])
-        print(f"prove-stubs: FAILED, no results from the run on the pristine stubs: {run.problem}")
-        return 1
+        print(f"prove-stubs ({mode}): FAILED, no results from the run on the pristine stubs: {run.problem}")
+        return False
     tests = run.report.tests
     wrong = [t for t in tests if t.status != NOT_STARTED]
     per_exercise = Counter(t.exercise for t in tests)
     staged = [s.name for s in manifest.stages if (ROOT / s.tests).exists()]
-    missing = [e.name for e in manifest.exercises if e.stage in staged and per_exercise[e.name] == 0]
+    selected = manifest.select(exercises or [])
+    missing = [e.name for e in selected if e.stage in staged and per_exercise[e.name] == 0]
     for t in wrong:
         print(f"  {t.nodeid}: {t.status} (expected not_started) {t.message.splitlines()[0] if t.message else ''}")
     for name in missing:
         print(f"  exercise {name}: no test ran against the pristine stubs")
-    counts = ", ".join(f"{e.name} {per_exercise[e.name]}" for e in manifest.exercises if e.stage in staged)
+    counts = ", ".join(f"{e.name} {per_exercise[e.name]}" for e in selected if e.stage in staged)
     if wrong or missing or run.returncode != 1:
-        print(f"prove-stubs: FAILED ({len(wrong)} of {len(tests)} tests did not fail with NotImplementedError; "
-              f"pytest exit code {run.returncode})")
-        return 1
-    print(f"prove-stubs: all {len(tests)} kata tests fail with NotImplementedError on the pristine stubs "
-          f"and none passes ({counts})")
-    return 0
+        print(f"prove-stubs ({mode}): FAILED ({len(wrong)} of {len(tests)} tests did not fail with "
+              f"NotImplementedError; pytest exit code {run.returncode})")
+        return False
+    print(f"prove-stubs ({mode}): all {len(tests)} kata tests fail with NotImplementedError on the pristine "
+          f"stubs and none passes ({counts})")
+    return True
+
+
+def main(argv: list[str]) -> int:
+    """Both modes: a new learner's (every stage a stub) and one who finished the earlier stages
+    (isolated: each stage's stub on the reference's earlier stages), where a test that never
+    reaches its own exercise's stub would pass by accident."""
+    manifest = load_manifest()
+    results = [prove(manifest, mode) for mode in MODES]
+    return 0 if all(results) else 1
 
 
 if __name__ == "__main__":

@@ -635,3 +635,13 @@ def test_training_decreases_the_loss_on_the_post_data(kata):
              "the loss climbs back up when old gradients pile up: start every iteration from fresh gradients")
     if not history[-1] < history[0]:
         fail("deep_training", given_, f"a final loss below the first, {show(history[0])}", f"{show(history[-1])}")
+
+
+@pytest.mark.parametrize("exercise", [pytest.param(e, marks=pytest.mark.exercise(e))
+                                      for e in ("logistic_regression", "deep_training")])
+def test_labels_are_checked_before_any_iteration(kata, exercise):
+    """With iters=0 no loss is ever computed, so only the input check can refuse a label 0.5."""
+    expect_value_error(exercise, "a label 0.5 with iters=0: y=[0.0, 0.5, 1.0]",
+                       lambda: TRAINERS[exercise](kata.training, [0.5, 1.0, 1.5], [0.0, 0.5, 1.0], 0.1, 0),
+                       "check the input before the loop, with as_samples(x, y, labels=True): "
+                       "a bad label is an error even when no iteration runs")

@@ -374,3 +374,17 @@ def test_operands_unchanged(kata, exercise, operation):
     expect_unchanged(exercise, f"{SYMBOLS.get(exercise, 'an operator')} on Variable(3.0, 1.0) and Variable(2.0, 0.5)",
                      [a, b], [(3.0, 1.0), (2.0, 0.5)], result)
     expect_variable(exercise, "the result", result)
+
+
+# ---------------------------------------------------------------- numbers that come out of numpy
+
+
+@pytest.mark.exercise("pow_variable")
+@pytest.mark.parametrize("x, sx, y, sy", [(2.0, 1.0, 3.0, 1.0), (2.0, 0.0, 3.0, -1.0), (3.0, 1.0, 2.0, 0.0)])
+def test_pow_variable_with_numpy_scalars(kata, x, sx, y, sy):
+    f = np.float64
+    given_ = f"Variable(np.float64({x!r}), np.float64({sx!r})) ** Variable(np.float64({y!r}), np.float64({sy!r}))"
+    expect_dual("pow_variable", given_, kata.Variable(f(x), f(sx)) ** kata.Variable(f(y), f(sy)),
+                x**y, y * x ** (y - 1) * sx + x**y * math.log(x) * sy,
+                "values and grads computed with numpy are np.float64: test the exponent's grad against 0 "
+                "the same way for them as for float")

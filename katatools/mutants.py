@@ -1,0 +1,342 @@
+"""Test the tests: every hand-written learner mistake in ``mistakes/`` must fail a test of its exercise.
+
+A mistake is a small find/replace patch to a reference module (``mistakes/<stage>.toml``)::
+
+    [[mistake]]
+    name = "product_rule_drops_second_term"
+    exercise = "mul"
+    description = "grad = u' v: the u v' term of the product rule is missing"
+    [[mistake.patch]]
+    find = "self.grad * other.value + self.value * other.grad"
+    replace = "self.grad * other.value"
+
+For each mistake the patched module alone goes into a scratch directory, and that stage's tests
+run against it in isolated mode (earlier stages from the reference) with ``--exercise`` set to
+the mistake's exercise. The mistake is *caught* when at least one of those tests fails, errors
+or times out. A stale patch (its ``find`` is not in the module exactly once), a patch that
+changes nothing or breaks the syntax, and an exercise with no mistake are corpus errors. Each
+stage is also run once unpatched through the same machinery, as a control: if the reference
+itself fails there, no catch means anything.
+
+``python -m katatools mutants [--jobs N] [--exercise NAME]... [--mistakes DIR] [--verbose]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .manifest import ROOT, Manifest, ManifestError, Stage, load_manifest
+from .report import ERROR, FAILED, PASSED, TIMEOUT
+from .runner import PytestRun, run_suite, stop_all
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+MISTAKES_DIR = ROOT / "mistakes"
+REFERENCE_DIR = ROOT / "solutions"
+CAUGHT_STATUSES = (FAILED, ERROR, TIMEOUT)
+WANTED_PER_EXERCISE = 3
+RUN_TIMEOUT = 600.0  # seconds for one child pytest; the plugin's per-test limit fires long before
+# One failing test is enough: stop at the first, and print nothing a person does not read.
+PYTEST_ARGS = ["-q", "--kata-summary=no", "--maxfail=1"]
+
+
+class CorpusError(ValueError):
+    """A mistake that cannot be run: malformed, stale, a no-op, or for an unknown exercise."""
+
+
+@dataclass(frozen=True)
+class Patch:
+    find: str
+    replace: str
+
+
+@dataclass(frozen=True)
+class Mistake:
+    name: str
+    exercise: str
+    description: str
+    patches: tuple[Patch, ...]
+    stage: Stage
+    source: Path  # the mistakes/*.toml file it comes from
+
+
+@dataclass
+class Outcome:
+    mistake: Mistake
+    caught: bool
+    detail: str  # the catching test (and its message), or why it escaped
+    seconds: float = 0.0
+
+
+@dataclass
+class CorpusReport:
+    mistakes: list[Mistake] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+# ---------------------------------------------------------------- reading and applying the corpus
+
+
+def apply_patches(source: str, patches: tuple[Patch, ...] | list[Patch], where: str = "the module") -> str:
+    """Apply find/replace patches in order; each ``find`` must occur exactly once at its turn."""
+    text = source
+    for i, patch in enumerate(patches, 1):
+        count = text.count(patch.find)
+        if count != 1:
+            state = "not found" if count == 0 else f"found {count} times"
+            raise CorpusError(f"patch {i}: find string {state} in {where} (a stale patch?): {patch.find!r}")
+        if patch.find == patch.replace:
+            raise CorpusError(f"patch {i}: replace is the same as find, the patch changes nothing")
+        text = text.replace(patch.find, patch.replace)
+    if text == source:
+        raise CorpusError("the patches leave the module unchanged")
+    try:
+        compile(text, where, "exec")
+    except SyntaxError as exc:
+        raise CorpusError(f"the patched module is not valid Python: {exc.msg} (line {exc.lineno})") from None
+    return text
+
+
+def _text(table: dict, key: str, where: str) -> str:
+    value = table.get(key)
+    if not isinstance(value, str) or not value.strip():
+        raise CorpusError(f"{where}: {key!r} must be a non-empty string")
+    return value
+
+
+def parse_mistake(table: dict, manifest: Manifest, file_stage: str, source: Path, where: str) -> Mistake:
+    """One [[mistake]] table, checked against the manifest and the file it sits in."""
+    if not isinstance(table, dict):
+        raise CorpusError(f"{where}: a [[mistake]] must be a table")
+    unknown = set(table) - {"name", "exercise", "description", "patch"}
+    if unknown:
+        raise CorpusError(f"{where}: unknown keys {sorted(unknown)}")
+    name = _text(table, "name", where)
+    where = f"{source.name}: mistake {name!r}"
+    exercise_name = _text(table, "exercise", where)
+    try:
+        exercise = manifest.exercise(exercise_name)
+    except ManifestError as exc:
+        raise CorpusError(f"{where}: {exc}") from None
+    if exercise.stage != file_stage:
+        raise CorpusError(f"{where}: exercise {exercise_name!r} belongs to stage {exercise.stage!r}; "
+                          f"put it in mistakes/{exercise.stage}.toml")
+    raw = table.get("patch")
+    if not isinstance(raw, list) or not raw:
+        raise CorpusError(f"{where}: needs at least one [[mistake.patch]] with find and replace")
+    patches = []
+    for i, p in enumerate(raw, 1):
+        if not isinstance(p, dict) or set(p) != {"find", "replace"}:
+            raise CorpusError(f"{where}: patch {i} needs exactly the keys find and replace")
+        if not isinstance(p["find"], str) or not p["find"] or not isinstance(p["replace"], str):
+            raise CorpusError(f"{where}: patch {i}: find must be a non-empty string and replace a string")
+        patches.append(Patch(p["find"], p["replace"]))
+    return Mistake(name, exercise_name, _text(table, "description", where), tuple(patches),
+                   manifest.stage(file_stage), source)
+
+
+def load_corpus(directory: Path, manifest: Manifest, reference: Path) -> CorpusReport:
+    """Every mistake of every ``<stage>.toml`` in ``directory``; problems are collected, not raised."""
+    corpus = CorpusReport()
+    seen: dict[str, Path] = {}
+    for path in sorted(Path(directory).glob("*.toml")):
+        stage_name = path.stem
+        if stage_name not in manifest.stage_names:
+            corpus.problems.append(f"{path.name}: not a stage of exercises.toml ({', '.join(manifest.stage_names)})")
+            continue
+        try:
+            with open(path, "rb") as f:
+                data = tomllib.load(f)
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            corpus.problems.append(f"{path.name}: unreadable TOML: {exc}")
+            continue
+        if set(data) - {"mistake"}:
+            corpus.problems.append(f"{path.name}: unknown top-level keys {sorted(set(data) - {'mistake'})}")
+        module = reference / f"{manifest.stage(stage_name).module}.py"
+        if not module.is_file():
+            corpus.problems.append(f"{path.name}: the reference module {module} does not exist")
+            continue
+        original = module.read_text(encoding="utf-8")
+        for i, table in enumerate(data.get("mistake", []), 1):
+            try:
+                mistake = parse_mistake(table, manifest, stage_name, path, f"{path.name}: mistake #{i}")
+                apply_patches(original, mistake.patches, f"{reference.name}/{module.name}")
+            except CorpusError as exc:
+                label = table.get("name", f"#{i}") if isinstance(table, dict) else f"#{i}"
+                message = str(exc)
+                corpus.problems.append(message if message.startswith(path.name) else
+                                       f"{path.name}: mistake {label!r}: {message}")
+                continue
+            if mistake.name in seen:
+                corpus.problems.append(f"{path.name}: mistake {mistake.name!r} is also defined in {seen[mistake.name].name}")
+                continue
+            seen[mistake.name] = path
+            corpus.mistakes.append(mistake)
+    return corpus
+
+
+# ---------------------------------------------------------------- running
+
+
+def run_patched(stage: Stage, module_text: str, exercises: list[str], reference: Path,
+                timeout: float = RUN_TIMEOUT) -> PytestRun:
+    """Run ``stage``'s tests for ``exercises`` against a scratch directory holding only ``module_text``."""
+    with tempfile.TemporaryDirectory(prefix="kata-mistake-") as scratch:
+        (Path(scratch) / f"{stage.module}.py").write_text(module_text, encoding="utf-8")
+        return run_suite(scratch, tests=[stage.tests], exercises=exercises, mode="isolated",
+                         extra=[*PYTEST_ARGS, f"--reference={reference}"], timeout=timeout)
+
+
+def judge(mistake: Mistake, run: PytestRun) -> Outcome:
+    """Caught when a test of the mistake's own exercise failed, errored or timed out."""
+    if run.report is None:
+        return Outcome(mistake, False, f"no results from pytest ({run.problem}):\n{run.output[-2000:]}")
+    own = [t for t in run.report.tests if t.exercise == mistake.exercise]
+    catcher = next((t for t in own if t.status in CAUGHT_STATUSES), None)
+    if catcher is not None:
+        first_line = catcher.message.strip().splitlines()[0] if catcher.message.strip() else ""
+        return Outcome(mistake, True, f"{catcher.nodeid} {catcher.status}: {first_line}"[:300])
+    if not own:
+        return Outcome(mistake, False, f"no test of exercise {mistake.exercise!r} ran (pytest exit {run.returncode})")
+    statuses = sorted({t.status for t in own})
+    return Outcome(mistake, False, f"all {len(own)} tests of {mistake.exercise!r} ended {'/'.join(statuses)}")
+
+
+def check_mistake(mistake: Mistake, reference: Path) -> Outcome:
+    started = time.monotonic()
+    module = reference / f"{mistake.stage.module}.py"
+    patched = apply_patches(module.read_text(encoding="utf-8"), mistake.patches, str(module))
+    outcome = judge(mistake, run_patched(mistake.stage, patched, [mistake.exercise], reference))
+    outcome.seconds = time.monotonic() - started
+    return outcome
+
+
+def control_run(stage: Stage, exercises: list[str], reference: Path) -> str | None:
+    """The unpatched reference through the same machinery: every selected test must pass."""
+    module = reference / f"{stage.module}.py"
+    run = run_patched(stage, module.read_text(encoding="utf-8"), exercises, reference)
+    if run.report is None:
+        return f"stage {stage.name}: no results from the unpatched control run ({run.problem})\n{run.output[-2000:]}"
+    bad = [t for t in run.report.tests if t.status != PASSED]
+    if bad or not run.report.tests:
+        first = f"{bad[0].nodeid} {bad[0].status}: {bad[0].message[:300]}" if bad else "no test ran"
+        return (f"stage {stage.name}: the unpatched reference does not pass its own tests in the mistake "
+                f"runner, so no catch can be trusted: {first}")
+    return None
+
+
+def run_all(jobs: int, tasks: list[Callable[[], object]]) -> list[object]:
+    """Run the tasks (each starts a child pytest) on ``jobs`` threads, keeping their order."""
+    if jobs <= 1:
+        return [task() for task in tasks]
+    pool = ThreadPoolExecutor(max_workers=jobs)
+    try:
+        return list(pool.map(lambda task: task(), tasks))
+    except KeyboardInterrupt:
+        pool.shutdown(wait=False, cancel_futures=True)
+        stop_all()  # the children run in their own process groups: Ctrl-C does not reach them
+        raise
+    finally:
+        pool.shutdown(wait=True)
+
+
+# ---------------------------------------------------------------- the command
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m katatools mutants", description=__doc__.splitlines()[0])
+    parser.add_argument("--exercise", action="append", default=[], metavar="NAME",
+                        help="only the mistakes of this exercise or stage (repeatable)")
+    parser.add_argument("--mistakes", type=Path, default=MISTAKES_DIR, metavar="DIR",
+                        help="the corpus directory (default: mistakes/)")
+    parser.add_argument("--reference", type=Path, default=REFERENCE_DIR, metavar="DIR",
+                        help="the reference package the patches apply to (default: solutions/)")
+    parser.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1), metavar="N",
+                        help="child pytest processes at once (default: 2, or 1 on one core)")
+    parser.add_argument("--verbose", "-v", action="store_true", help="name the test that caught each mistake")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str]) -> int:
+    args = parse_args(argv)
+    manifest = load_manifest()
+    try:
+        selected = manifest.select(args.exercise)
+    except ManifestError as exc:
+        print(f"mutants: --exercise: {exc}", file=sys.stderr)
+        return 2
+    reference = args.reference.resolve()
+    started = time.monotonic()
+    corpus = load_corpus(args.mistakes, manifest, reference)
+    problems = list(corpus.problems)
+    names = {e.name for e in selected}
+    mistakes = [m for m in corpus.mistakes if m.exercise in names]
+
+    # Which exercises must have mistakes: those of the stages that have tests and a reference.
+    ready = [s for s in manifest.stages if (ROOT / s.tests).is_file() and (reference / f"{s.module}.py").is_file()]
+    ready_names = {s.name for s in ready}
+    counts = {e.name: sum(m.exercise == e.name for m in mistakes) for e in selected}
+    for e in selected:
+        if e.stage in ready_names and counts[e.name] == 0:
+            problems.append(f"exercise {e.name!r} has no mistake in {args.mistakes.name}/{e.stage}.toml")
+    for s in manifest.stages:
+        if s.name not in ready_names and any(m.stage == s for m in mistakes):
+            problems.append(f"stage {s.name!r} has mistakes but no {'tests' if not (ROOT / s.tests).is_file() else 'reference'} to run them with")
+    mistakes = [m for m in mistakes if m.stage.name in ready_names]
+
+    stages = [s for s in ready if any(m.stage == s for m in mistakes)]
+    # Later stages' tests take longest: start them first, so both workers finish together.
+    mistakes.sort(key=lambda m: -m.stage.index)
+    tasks: list[Callable[[], object]] = [
+        (lambda s=s: control_run(s, sorted(e.name for e in selected if e.stage == s.name), reference))
+        for s in stages
+    ]
+    tasks += [(lambda m=m: check_mistake(m, reference)) for m in mistakes]
+    results = run_all(args.jobs, tasks)
+    problems += [r for r in results[: len(stages)] if r]
+    outcomes: list[Outcome] = list(results[len(stages):])  # type: ignore[arg-type]
+
+    print(f"Learner mistakes in {args.mistakes.name}/ against the tests of their exercise")
+    for stage in manifest.stages:
+        exercises = [e for e in selected if e.stage == stage.name]
+        if not exercises:
+            continue
+        if stage.name not in ready_names:
+            print(f"  {stage.name}: not checked yet (no {stage.tests} or reference module)")
+            continue
+        print(f"  {stage.title}")
+        for e in exercises:
+            own = [o for o in outcomes if o.mistake.exercise == e.name]
+            caught = sum(o.caught for o in own)
+            note = "" if len(own) >= WANTED_PER_EXERCISE else f"  (fewer than {WANTED_PER_EXERCISE} mistakes)"
+            print(f"    {e.name:<20} {caught} of {len(own)} caught{note}")
+            for o in own:
+                if not o.caught:
+                    print(f"      ESCAPED {o.mistake.name}: {o.mistake.description}\n        {o.detail}")
+                elif args.verbose:
+                    print(f"      caught  {o.mistake.name} ({o.seconds:.1f} s) by {o.detail}")
+    escaped = [o for o in outcomes if not o.caught]
+    for problem in problems:
+        print(f"  ERROR {problem}")
+    elapsed = time.monotonic() - started
+    total = f"{len(outcomes) - len(escaped)} of {len(outcomes)} mistakes caught in {elapsed:.1f} s ({args.jobs} jobs)"
+    if escaped or problems:
+        print(f"mutants: FAILED: {total}; {len(escaped)} escaped, {len(problems)} corpus errors")
+        return 1
+    print(f"mutants: {total}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
