@@ -105,9 +105,9 @@ def section_module(name: str) -> Callable[[int, bool], None]:
         if not (ROOT / "benchmarks" / f"{module_name}.py").exists():
             print(f"{name}: benchmarks/{module_name}.py not present, skipped")
             return
-        saved = dict(os.environ)
+        saved, wanted = dict(os.environ), child_env(bytecode)
         os.environ.clear()
-        os.environ.update(child_env(bytecode))
+        os.environ.update(wanted)
         try:
             importlib.import_module(module_name).main(repeats)
         finally:

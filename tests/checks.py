@@ -60,6 +60,20 @@ def fail(exercise: str, given: str, expected: str, received: str, hint: str | No
     )
 
 
+def expect_error(exercise: str, given: str, error: type[Exception], call, expected: str,
+                 hint_other_error: str, hint_no_error: str) -> None:
+    """``call()`` must raise ``error``; a stub's NotImplementedError passes through (not started)."""
+    try:
+        result = call()
+    except error:
+        return
+    except NotImplementedError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any other error is the wrong one
+        fail(exercise, given, expected, f"{type(exc).__name__}: {exc}", hint_other_error)
+    fail(exercise, given, expected, show(result)[:300], hint_no_error)
+
+
 def close(received: object, expected: object, rel: float = EXACT_REL, abs_: float = EXACT_ABS) -> bool:
     """Numbers (or arrays) equal within tolerance; inf equals inf of the same sign."""
     try:
