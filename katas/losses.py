@@ -25,7 +25,7 @@ EPSILON = 1e-15  # logloss clips p to [EPSILON, 1 - EPSILON]
 
 def check_label(label: object) -> None:
     """Raise ValueError unless the label (or every label of an array) lies in [0, 1]."""
-    if isinstance(label, numbers.Real):
+    if type(label) is float or type(label) is int or isinstance(label, numbers.Real):
         inside = 0 <= label <= 1  # False for NaN too
     else:
         labels = np.asarray(label, dtype=float)

@@ -18,7 +18,7 @@ EPSILON = 1e-15  # logloss clips p to [EPSILON, 1 - EPSILON]
 
 def check_label(label: object) -> None:
     """Raise ValueError unless the label (or every label of an array) lies in [0, 1]."""
-    if isinstance(label, numbers.Real):
+    if type(label) is float or type(label) is int or isinstance(label, numbers.Real):
         inside = 0 <= label <= 1  # False for NaN too
     else:
         labels = np.asarray(label, dtype=float)
@@ -43,7 +43,7 @@ def logloss(true_val: Variable | float, pred_val: Variable | float) -> Variable:
     """
     y, p = lift(true_val), lift(pred_val)
     check_label(y.value)
-    if isinstance(p.value, numbers.Real):
+    if type(p.value) is float or isinstance(p.value, numbers.Real):
         clipped = min(max(p.value, EPSILON), 1.0 - EPSILON)
     else:
         clipped = np.clip(p.value, EPSILON, 1.0 - EPSILON)

@@ -22,7 +22,7 @@ def lift(u: object) -> Variable:
     """A Variable as is; a real number (or numpy array) as a constant Variable(u, 0.0); else TypeError."""
     if isinstance(u, Variable):
         return u
-    if isinstance(u, (numbers.Real, np.ndarray)):
+    if type(u) is float or isinstance(u, (numbers.Real, np.ndarray)):  # float first: the common, fast case
         return Variable(u, 0.0)
     raise TypeError(f"expected a Variable or a real number, got {type(u).__name__} ({u!r})")
 
