@@ -177,6 +177,6 @@ def mutation(session: nox.Session) -> None:
 
 @nox.session(venv_backend="none")
 def bench(session: nox.Session) -> None:
-    """The benchmark script (medians of several runs); see benchmarks/README.md."""
+    """The benchmark script (medians of several runs): `nox -s bench -- --help`."""
     run_python(session, "benchmarks/bench.py", *session.posargs)
 
