@@ -72,7 +72,10 @@ def child_environment(workspace: Path) -> dict[str, str]:
            "LANG": "C.UTF-8", "PYTHONHASHSEED": "0", "PYTHONIOENCODING": "utf-8",
            "PYTHONNOUSERSITE": "1", "NO_COLOR": "1", "COLUMNS": "100", "KATA_HYPOTHESIS_PROFILE": "grade",
            "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1", "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
-           "MKL_NUM_THREADS": "1"}
+           "MKL_NUM_THREADS": "1",
+           # scikit-learn's answers are computed afresh: a stage must never read one that the
+           # submission's code, run by an earlier stage, could have written (tests/sklearn_oracle.py)
+           "KATA_SKLEARN_CACHE": "off"}
     if not writes_bytecode():
         env["PYTHONDONTWRITEBYTECODE"] = "1"
     scratch = workspace / ".tmp"

@@ -124,7 +124,12 @@ def central_difference(function, x: float, h: float = FD_STEP) -> float:
 def expect_matches_finite_difference(exercise: str, given: str, grad: float, value_function, x: float = 0.0,
                                      hint: str | None = None) -> None:
     """The forward-mode grad must agree with a central difference of the plain value function."""
-    estimate = central_difference(value_function, x)
+    expect_matches_difference_quotient(exercise, given, grad, central_difference(value_function, x), hint)
+
+
+def expect_matches_difference_quotient(exercise: str, given: str, grad: float, estimate: float,
+                                       hint: str | None = None) -> None:
+    """The forward-mode grad must agree with an already computed central difference (h = FD_STEP)."""
     if not close(grad, estimate, FD_REL, FD_ABS):
         fail(exercise, given, f"grad ~ {show(estimate)} (central finite difference, h={FD_STEP:g})",
              f"grad {show(grad)}", hint)

@@ -3,8 +3,9 @@
 For every exercise: exact values at hand-picked points, central finite differences of the
 plain loss, hypothesis properties over the domains below, and agreement with scikit-learn on
 real batches (the mean of the per-sample loss against ``mean_squared_error`` and ``log_loss``,
-and the mean grad against a finite difference of the scikit-learn metric). scikit-learn is
-imported inside those tests only: importing it costs a second or two.
+and the mean grad against a finite difference of the scikit-learn metric). scikit-learn's
+answers come through ``sklearn_oracle``, which remembers them: importing scikit-learn costs a
+second or more, and a learner runs these tests hundreds of times.
 """
 
 from __future__ import annotations
@@ -14,9 +15,11 @@ import math
 import numpy as np
 import pytest
 from checks import (
+    FD_STEP,
     expect_close,
     expect_dual,
     expect_error,
+    expect_matches_difference_quotient,
     expect_matches_finite_difference,
     expect_unchanged,
     expect_variable,
@@ -27,6 +30,7 @@ from checks import (
 )
 from hypothesis import given
 from hypothesis import strategies as st
+from sklearn_oracle import dataset_column, metric_values
 
 EPSILON = 1e-15  # the clip of logloss, stated by the exercise
 probabilities = st.floats(0.001, 0.999)
@@ -109,23 +113,20 @@ def test_mse_properties(kata, t, st_, p, sp):
 @pytest.mark.exercise("mse")
 def test_mse_mean_matches_sklearn(kata):
     """The mean of mse over a real batch is sklearn's mean_squared_error, and so is its derivative."""
-    kata.losses.mse(1.0, kata.Variable(0.5, 1.0))  # a stub stops here, before the costly sklearn import
-    from sklearn.datasets import load_diabetes
-    from sklearn.metrics import mean_squared_error
-
-    data = load_diabetes()
-    x, y = data.data[:120, 2], data.target[:120]  # body-mass index against disease progression
+    kata.losses.mse(1.0, kata.Variable(0.5, 1.0))  # a stub stops here, before asking scikit-learn
+    diabetes = dataset_column("diabetes", 2, rows=120)
+    x, y = diabetes["x"], diabetes["target"]  # body-mass index against disease progression
     slope, intercept = np.polyfit(x, y, 1)
     pred = slope * x + intercept
     direction = np.random.default_rng(3).normal(size=len(y))
     losses = [kata.losses.mse(y_, kata.Variable(p_, s_)) for y_, p_, s_ in zip(y, pred, direction, strict=True)]
     given_ = f"mse over {len(y)} samples of load_diabetes and a fitted line"
     expect_variable("mse", given_, losses[0])
+    expected, slope_along = sklearn_metric_along("mean_squared_error", y, pred, direction)
     expect_close("mse", given_, "mean loss", float(np.mean([loss.value for loss in losses])),
-                 mean_squared_error(y, pred), SQUARE_HINT, rel=1e-9, abs_=1e-9)
-    expect_matches_finite_difference("mse", given_ + ", mean grad along a random direction of the predictions",
-                                     float(np.mean([loss.grad for loss in losses])),
-                                     lambda h: mean_squared_error(y, pred + h * direction), hint=SQUARE_HINT)
+                 expected, SQUARE_HINT, rel=1e-9, abs_=1e-9)
+    expect_matches_difference_quotient("mse", given_ + ", mean grad along a random direction of the predictions",
+                                       float(np.mean([loss.grad for loss in losses])), slope_along, SQUARE_HINT)
 
 
 # ---------------------------------------------------------------- logloss
@@ -234,12 +235,21 @@ def test_logloss_properties(kata, y, p, sp):
         fail("logloss", f"logloss({y!r}, {show(V(p, sp))})", "a loss >= 0", show(mixed), SIGN_HINT)
 
 
+def sklearn_metric_along(metric: str, y, p, direction, labels: tuple | None = None) -> tuple[float, float]:
+    """scikit-learn's metric at p, and its central difference along p + h direction at h = 0."""
+    rows = np.stack([p, p + FD_STEP * direction, p - FD_STEP * direction])
+    at, plus, minus = metric_values(metric, y, rows, labels)["values"]
+    return float(at), float((plus - minus) / (2 * FD_STEP))
+
+
+def sklearn_log_loss(y, p) -> float:
+    return float(metric_values("log_loss", y, p[None, :], (0, 1))["values"][0])
+
+
 def breast_cancer_batch(n: int = 120):
     """Labels and predicted probabilities from a one-feature logistic model on load_breast_cancer."""
-    from sklearn.datasets import load_breast_cancer
-
-    data = load_breast_cancer()
-    radius, y = data.data[:n, 0], data.target[:n]  # mean radius; label 1 = benign
+    data = dataset_column("breast_cancer", 0, rows=n)
+    radius, y = data["x"], data["target"]  # mean radius; label 1 = benign
     z = (radius - radius.mean()) / radius.std()
     return y, 1.0 / (1.0 + np.exp(3.0 * z - 0.5))  # larger tumours: lower probability of benign
 
@@ -251,9 +261,7 @@ def test_logloss_mean_matches_sklearn(kata):
     Predictions exactly at 0 or 1 on the right side, and near 0 or 1 on both sides: there the clip
     at 1e-15 and scikit-learn's own (1e-15 in old versions, machine epsilon since 1.5) agree.
     """
-    kata.losses.logloss(1, kata.Variable(0.5, 1.0))  # a stub stops here, before the costly sklearn import
-    from sklearn.metrics import log_loss
-
+    kata.losses.logloss(1, kata.Variable(0.5, 1.0))  # a stub stops here, before asking scikit-learn
     y, p = breast_cancer_batch()
     ones, zeros = np.flatnonzero(y == 1), np.flatnonzero(y == 0)
     p[ones[:3]] = [1.0, 1.0 - 1e-12, 1e-12]  # certain and right, nearly certain, nearly certain and wrong
@@ -262,7 +270,7 @@ def test_logloss_mean_matches_sklearn(kata):
     given_ = f"logloss over {len(y)} samples of load_breast_cancer, p including 0, 1, 1e-12 and 1 - 1e-12"
     expect_variable("logloss", given_, losses[0])
     expect_close("logloss", given_, "mean loss", float(np.mean([loss.value for loss in losses])),
-                 log_loss(y, p, labels=[0, 1]), BOTH_TERMS_HINT, rel=1e-9, abs_=1e-12)
+                 sklearn_log_loss(y, p), BOTH_TERMS_HINT, rel=1e-9, abs_=1e-12)
 
 
 @pytest.mark.exercise("logloss")
@@ -272,29 +280,25 @@ def test_logloss_confident_mistakes_match_sklearn(kata):
     scikit-learn clips at 1e-15 before version 1.5 and at machine epsilon since, so it is given
     the probabilities clipped at 1e-15 here; our logloss must do that clipping itself.
     """
-    kata.losses.logloss(1, kata.Variable(0.5, 1.0))  # a stub stops here, before the costly sklearn import
-    from sklearn.metrics import log_loss
-
+    kata.losses.logloss(1, kata.Variable(0.5, 1.0))  # a stub stops here, before asking scikit-learn
     y, p = breast_cancer_batch()
     p[np.flatnonzero(y == 1)[:4]] = 0.0
     p[np.flatnonzero(y == 0)[:4]] = 1.0
     losses = [logloss_or_fail(kata, y_, kata.Variable(p_, 1.0), CLIP_HINT)[0] for y_, p_ in zip(y, p, strict=True)]
     given_ = f"logloss over {len(y)} samples of load_breast_cancer with 8 confident mistakes (p = 0 or 1)"
     mean = float(np.mean([loss.value for loss in losses]))
-    expect_close("logloss", given_, "mean loss", mean, log_loss(y, np.clip(p, EPSILON, 1 - EPSILON), labels=[0, 1]),
+    expect_close("logloss", given_, "mean loss", mean, sklearn_log_loss(y, np.clip(p, EPSILON, 1 - EPSILON)),
                  CLIP_HINT, rel=1e-9, abs_=1e-12)
 
 
 @pytest.mark.exercise("logloss")
 def test_logloss_mean_grad_matches_sklearn(kata):
     """The mean grad of logloss along a direction is the derivative of sklearn's log_loss along it."""
-    kata.losses.logloss(1, kata.Variable(0.5, 1.0))  # a stub stops here, before the costly sklearn import
-    from sklearn.metrics import log_loss
-
+    kata.losses.logloss(1, kata.Variable(0.5, 1.0))  # a stub stops here, before asking scikit-learn
     y, p = breast_cancer_batch()
     p = np.clip(p, 0.02, 0.98)  # away from the clip, where the finite difference is accurate
     direction = np.random.default_rng(5).normal(size=len(y))
     grads = [kata.losses.logloss(y_, kata.Variable(p_, s_)).grad for y_, p_, s_ in zip(y, p, direction, strict=True)]
     given_ = f"logloss over {len(y)} samples of load_breast_cancer, mean grad along a random direction of p"
-    expect_matches_finite_difference("logloss", given_, float(np.mean(grads)),
-                                     lambda h: log_loss(y, p + h * direction, labels=[0, 1]), hint=BOTH_TERMS_HINT)
+    slope_along = sklearn_metric_along("log_loss", y, p, direction, (0, 1))[1]
+    expect_matches_difference_quotient("logloss", given_, float(np.mean(grads)), slope_along, BOTH_TERMS_HINT)

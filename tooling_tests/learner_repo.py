@@ -44,6 +44,9 @@ def child_env(**overrides: str) -> dict[str, str]:
     """The environment of a learner's shell: no colour settings, not inside nox."""
     env = {k: v for k, v in os.environ.items()
            if k not in ("NO_COLOR", "FORCE_COLOR", "PY_COLORS", "NOX_CURRENT_SESSION", "PYTHONPATH")}
+    # scikit-learn's answers (tests/sklearn_oracle.py) are shared with this repository's: the
+    # copies then answer as fast as a learner's warm clone, and only the oracle's own tests start cold
+    env.setdefault("KATA_SKLEARN_CACHE", str(ROOT / ".kata-cache" / "sklearn"))
     env.update(overrides)
     return env
 
