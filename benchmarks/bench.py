@@ -76,13 +76,15 @@ def pytest_cmd(stage_tests: str) -> list[str]:
 
 
 def section_suites(repeats: int, bytecode: bool) -> None:
-    print(f"{'stage suite vs solutions (bare pytest)':<44}{'wall median':>14}{'pytest time':>14}")
+    """Each stage's suite; beside pytest's own time, the stage's ``cost`` in exercises.toml, which
+    `nox -s check` balances its processes by (update it when the two drift far apart)."""
+    print(f"{'stage suite vs solutions (bare pytest)':<44}{'wall median':>14}{'pytest time':>14}{'manifest cost':>16}")
     for stage in load_manifest().stages:
         if not (ROOT / stage.tests).exists():
             continue
         wall, inner = median_of(repeats, pytest_cmd(stage.tests), child_env(bytecode))
         inner_text = f"{inner:.2f} s" if inner is not None else "-"
-        print(f"  {stage.name:<42}{wall:>12.2f} s{inner_text:>14}")
+        print(f"  {stage.name:<42}{wall:>12.2f} s{inner_text:>14}{stage.cost:>14.2f} s")
 
 
 def section_nox(repeats: int, bytecode: bool) -> None:

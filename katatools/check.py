@@ -5,10 +5,12 @@
     nox -s check -- --isolated             each stage on the reference's earlier stages
     nox -s check -- --verbose              also pytest's full output
     nox -s check -- --hint mul [--level N] the hints of one exercise, one level at a time
+    nox -s check -- --jobs 1               one pytest process (default: one per CPU)
 
-It runs the kata tests in a child pytest (``runner.run_suite``) and prints the same table and
-next step as the end of a plain ``pytest`` run (``report.render_progress``). The exit code is 0
-only when every selected exercise passes.
+It runs the kata tests in child pytest processes (``runner.run_suite``), the stages shared among
+up to one process per CPU by their ``cost`` in the manifest, and prints the same table and next
+step as the end of a plain ``pytest`` run (``report.render_progress``). The exit code is 0 only
+when every selected exercise passes.
 
 Hints are asked for by level (``--level 2``) rather than remembered in a state file: the
 command is repeatable, leaves nothing behind, and the learner decides when to see more.
@@ -17,11 +19,13 @@ command is repeatable, leaves nothing behind, and the learner decides when to se
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
+import os
 import sys
 
-from .manifest import ROOT, Manifest, ManifestError, load_manifest
+from .manifest import ROOT, Exercise, Manifest, ManifestError, Stage, load_manifest
 from .report import DONE, PASSED, TIMEOUT, check_command, render_progress, summarize, use_colour, wrap_line
-from .runner import run_suite
+from .runner import PytestRun, run_suite, stop_all
 
 # Seconds per test. The slowest reference test must fit well inside it (sklearn's import alone
 # is ~2 s on a slow machine); after a test of an exercise times out, the plugin fails the rest
@@ -45,7 +49,23 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--level", type=int, default=1, help="with --hint: show hints 1 to LEVEL (default 1)")
     parser.add_argument("--timeout", type=float, default=CHECK_TIMEOUT, metavar="SECONDS",
                         help=f"time limit per test (default {CHECK_TIMEOUT:g})")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, metavar="N",
+                        help="pytest processes to share the stages among (default: the number of CPUs, "
+                             f"{os.cpu_count() or 1} here)")
     return parser
+
+
+def share_stages(stages: list[Stage], jobs: int) -> list[list[Stage]]:
+    """At most ``jobs`` groups of stages with about equal total ``cost``, all in learning order.
+
+    The costliest stage goes first, each onto the group with the least cost so far (longest
+    processing time first): 1.2, 0.6, 0.4, 0.3 on two processes gives {1.2} and {0.6, 0.4, 0.3}.
+    """
+    groups: list[list[Stage]] = [[] for _ in range(max(1, min(jobs, len(stages))))]
+    for stage in sorted(stages, key=lambda s: (-s.cost, s.index)):
+        min(groups, key=lambda group: sum(s.cost for s in group)).append(stage)
+    ordered = [sorted(group, key=lambda s: s.index) for group in groups if group]
+    return sorted(ordered, key=lambda group: group[0].index)
 
 
 def show_hints(manifest: Manifest, name: str, level: int, command: str) -> int:
@@ -82,9 +102,30 @@ def unknown_name(manifest: Manifest, exc: ManifestError) -> str:
 def main(argv: list[str]) -> int:
     try:
         return check(argv)
-    except KeyboardInterrupt:  # the runner has already ended the pytest it started
+    except KeyboardInterrupt:
+        stop_all()  # the children run in their own process groups: Ctrl-C does not reach them
         print("\ncheck: interrupted.", flush=True)
         return 130
+
+
+def run_groups(groups: list[list[Stage]], args: argparse.Namespace, selected: list[Exercise],
+               mode: str) -> list[PytestRun]:
+    """One child pytest per group of stages, all at once; their runs in the groups' order."""
+    extra = ["--kata-summary=no", f"--kata-timeout={args.timeout:g}"]
+    extra += ["-rfE"] if args.verbose else ["-q", "--tb=no"]
+
+    def run(group: list[Stage]) -> PytestRun:
+        names = {s.name for s in group}
+        exercises = [e for e in selected if e.stage in names]
+        wanted = [n for n in args.names if n in names or any(e.name == n for e in exercises)]
+        budget = args.timeout * len(exercises) + RUN_MARGIN
+        return run_suite("katas", tests=[s.tests for s in group], exercises=wanted, mode=mode, extra=extra,
+                         timeout=budget)
+
+    if len(groups) <= 1:
+        return [run(group) for group in groups]
+    with concurrent.futures.ThreadPoolExecutor(len(groups)) as pool:
+        return list(pool.map(run, groups))
 
 
 def check(argv: list[str]) -> int:
@@ -100,6 +141,8 @@ def check(argv: list[str]) -> int:
         parser.error("--level goes with --hint NAME")
     if args.timeout <= 0:
         parser.error("--timeout must be positive")
+    if args.jobs < 1:
+        parser.error("--jobs must be at least 1")
     try:
         selected = manifest.select(args.names)
     except ManifestError as exc:
@@ -108,14 +151,11 @@ def check(argv: list[str]) -> int:
 
     stages = [s for s in manifest.stages if any(e.stage == s.name for e in selected)]
     untested = [s for s in stages if not (ROOT / s.tests).is_file()]
-    tests = [s.tests for s in stages if s not in untested]
     mode = "isolated" if args.isolated else "cumulative"
     records = []
-    if tests:
-        extra = ["--kata-summary=no", f"--kata-timeout={args.timeout:g}"]
-        extra += ["-rfE"] if args.verbose else ["-q", "--tb=no"]
-        budget = args.timeout * len(selected) + RUN_MARGIN
-        run = run_suite("katas", tests=tests, exercises=args.names, mode=mode, extra=extra, timeout=budget)
+    groups = share_stages([s for s in stages if s not in untested], args.jobs)
+    runs = run_groups(groups, args, selected, mode)
+    for run in runs:
         if args.verbose:
             print(run.output.rstrip())
             print()
@@ -125,7 +165,7 @@ def check(argv: list[str]) -> int:
             why = run.problem or f"pytest exit code {run.returncode}"
             print(f"check: the kata tests could not run ({why}); pytest's output is above.")
             return 2
-        records = run.report.tests
+        records += run.report.tests
 
     if records:
         for line in render_progress(manifest, records, mode, use_colour(sys.stdout), args.verbose, command):

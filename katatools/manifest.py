@@ -28,6 +28,7 @@ class Stage:
     module: str  # file stem under katas/ and solutions/
     tests: str  # test module, relative to the repository root
     index: int  # 0-based position in learning order
+    cost: float = 1.0  # rough seconds its tests take on the reference; the check balances processes by it
 
 
 @dataclass(frozen=True)
@@ -102,6 +103,13 @@ def _require(table: dict, key: str, kind: type, where: str):
     return value
 
 
+def _cost(table: dict, where: str) -> float:
+    value = table.get("cost", 1.0)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+        raise ManifestError(f"{where}: 'cost' must be a positive number of seconds, got {value!r}")
+    return float(value)
+
+
 def parse_manifest(data: dict) -> Manifest:
     """Build and validate a Manifest from the parsed TOML tables."""
     stages = []
@@ -114,6 +122,7 @@ def parse_manifest(data: dict) -> Manifest:
                 module=_require(table, "module", str, where),
                 tests=_require(table, "tests", str, where),
                 index=i,
+                cost=_cost(table, where),
             )
         )
     stage_names = [s.name for s in stages]

@@ -25,6 +25,7 @@ from learner_repo import (
     write_kata,
 )
 
+from katatools.check import share_stages
 from katatools.report import WIDTH
 
 FIRST = STAGES[0]
@@ -135,6 +136,31 @@ def test_partial_progress_shows_done_failing_and_not_started(repo):
     assert next_step.startswith("Next: mul,")
     assert "First failing test: tests/" in next_step and "[mul]" in next_step
     assert "expected:" in next_step and "received:" in next_step
+
+
+def test_one_process_or_several_give_the_same_report(repo):
+    write_kata(repo, FIRST.module, reference(FIRST.module) + WRONG_MUL_AND_STUB_NEG)
+    runs = {jobs: tool(repo, "check", "--jobs", str(jobs)) for jobs in (1, 2, len(STAGES))}
+    assert {run.returncode for run in runs.values()} == {1}
+    assert runs[1].stdout == runs[2].stdout == runs[len(STAGES)].stdout
+    # A selection across processes: each process gets only the names of its own stages.
+    last = MANIFEST.exercises_of(STAGES[-1].name)[0].name
+    across = tool(repo, "check", "add", last, "--jobs", str(len(STAGES)))
+    assert set(rows(across.stdout)) == {"add", last}, across.stdout + across.stderr
+
+
+def test_stages_are_shared_by_cost_and_kept_in_learning_order():
+    stages = list(MANIFEST.stages)
+    assert share_stages(stages, 1) == [stages]
+    assert share_stages(stages, len(stages) + 3) == [[s] for s in stages]
+    groups = share_stages(stages, 2)
+    assert sorted(s.name for group in groups for s in group) == sorted(s.name for s in stages)
+    for group in groups:
+        assert group == sorted(group, key=lambda s: s.index)
+    loads = sorted(sum(s.cost for s in group) for group in groups)
+    costliest = max(s.cost for s in stages)
+    assert loads[-1] - loads[0] <= costliest  # no move of one stage would balance them better
+    assert share_stages([], 2) == []
 
 
 def test_exit_code_follows_the_selection(repo):

@@ -1,0 +1,31 @@
+"""exercises.toml: a stage's optional `cost`, which the check balances its processes by."""
+
+from __future__ import annotations
+
+import pytest
+
+from katatools.manifest import MANIFEST_PATH, ManifestError, load_manifest, parse_manifest, tomllib
+
+
+def manifest_with(**stage_keys) -> dict:
+    stage = {"name": "s", "title": "Stage", "module": "m", "tests": "tests/test_m.py", **stage_keys}
+    exercise = {"name": "e", "stage": "s", "points": 1, "description": "d", "hints": ["a", "b", "c"]}
+    return {"stage": [stage], "exercise": [exercise]}
+
+
+def test_cost_defaults_to_one_second():
+    assert parse_manifest(manifest_with()).stages[0].cost == 1.0
+    assert parse_manifest(manifest_with(cost=2)).stages[0].cost == 2.0
+
+
+@pytest.mark.parametrize("cost", [0, -1.5, "fast", True])
+def test_cost_must_be_a_positive_number(cost):
+    with pytest.raises(ManifestError, match="'cost' must be a positive number of seconds"):
+        parse_manifest(manifest_with(cost=cost))
+
+
+def test_every_stage_of_the_real_manifest_declares_its_cost():
+    with open(MANIFEST_PATH, "rb") as f:
+        stages = tomllib.load(f)["stage"]
+    assert [table["name"] for table in stages if "cost" not in table] == []
+    assert len(load_manifest().stages) == len(stages)
