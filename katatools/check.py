@@ -124,8 +124,15 @@ def run_groups(groups: list[list[Stage]], args: argparse.Namespace, selected: li
 
     if len(groups) <= 1:
         return [run(group) for group in groups]
-    with concurrent.futures.ThreadPoolExecutor(len(groups)) as pool:
-        return list(pool.map(run, groups))
+    pool = concurrent.futures.ThreadPoolExecutor(len(groups))
+    try:
+        futures = [pool.submit(run, group) for group in groups]
+        return [future.result() for future in futures]
+    except BaseException:  # Ctrl-C: end the children now, or the pool would wait for them to finish
+        stop_all()
+        raise
+    finally:
+        pool.shutdown(wait=True)
 
 
 def check(argv: list[str]) -> int:

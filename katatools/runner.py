@@ -6,6 +6,8 @@ they all see the same options, plugin and results format.
 The child runs in its own process group with stdin closed; its merged stdout and stderr are
 drained through a pipe keeping only the first and last ``output_limit // 2`` bytes, so a test
 that prints without end costs neither memory nor disk. On ``timeout`` the whole group is killed.
+The child's temporary files (e.g. isolated mode's reference layer) go inside the run's own
+scratch folder, unless ``env`` names a TMPDIR, so that a killed child leaves nothing behind.
 """
 
 from __future__ import annotations
@@ -102,6 +104,8 @@ def run_suite(
         args.extend(extra or [])
         child_env = dict(os.environ if env is None else env)
         child_env.pop("PYTHONPATH", None)
+        if env is None or "TMPDIR" not in env:
+            child_env.update(TMPDIR=scratch, TEMP=scratch, TMP=scratch)
         process = subprocess.Popen(args, cwd=cwd, env=child_env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                    stderr=subprocess.STDOUT, start_new_session=True)
         with _RUNNING_LOCK:

@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 import pytest
-from learner_repo import STAGES, child_env, generous, make_repo, reference, run_in_terminal, tool, write_kata
+from learner_repo import MANIFEST, STAGES, child_env, generous, make_repo, reference, run_in_terminal, tool, write_kata
 
 from katatools import reset
 from katatools.stubs import PRISTINE_DIR
@@ -134,10 +134,11 @@ def processes_in(directory: Path) -> list[int]:
 def test_ctrl_c_during_a_check_leaves_no_process_behind(repo):
     loop = "\n\ndef _forever(self, other):\n    while True:\n        pass\n\n\nVariable.__add__ = _forever\n"
     write_kata(repo, FIRST.module, reference(FIRST.module) + loop)
-    watch = Watch(repo, "add", "--timeout", "600")
+    last = MANIFEST.exercises_of(STAGES[-1].name)[0].name  # in another pytest process, also looping on add
+    watch = Watch(repo, "add", last, "--jobs", "2", "--timeout", "600")
     watch.wait_for("watch: checking")
     deadline = time.monotonic() + 60
-    while len(processes_in(repo.resolve())) < 3:  # watch, check, and pytest inside the loop
+    while len(processes_in(repo.resolve())) < 4:  # watch, check, and two pytest inside the loop
         assert time.monotonic() < deadline, "the check's pytest did not start"
         time.sleep(0.2)
     watch.process.send_signal(signal.SIGINT)  # to the watch alone, as a test harness would
