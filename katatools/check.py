@@ -59,7 +59,7 @@ def share_stages(stages: list[Stage], jobs: int) -> list[list[Stage]]:
     """At most ``jobs`` groups of stages with about equal total ``cost``, all in learning order.
 
     The costliest stage goes first, each onto the group with the least cost so far (longest
-    processing time first): 1.2, 0.6, 0.4, 0.3 on two processes gives {1.2} and {0.6, 0.4, 0.3}.
+    processing time first): 1.5, 0.6, 0.4, 0.3 on two processes gives {1.5} and {0.6, 0.4, 0.3}.
     """
     groups: list[list[Stage]] = [[] for _ in range(max(1, min(jobs, len(stages))))]
     for stage in sorted(stages, key=lambda s: (-s.cost, s.index)):
