@@ -6,7 +6,8 @@ pyproject.toml, plus the submission's kata modules only (a missing one is replac
 pristine stub). Each stage then runs in its own child pytest (katatools.runner.run_suite):
 isolated from the environment, without plugin autoloading, cache or conftest from outside the
 workspace, with the derandomized ``grade`` hypothesis profile, a per-test timeout, a wall limit
-and at most 64 KB of output kept. An ``os._exit`` or a crash on import thus loses only the
+and at most 64 KB of output kept. scikit-learn's answers to the tests' questions are asked once,
+on the reference, and each stage run gets its own fresh copy of them (see ``_ask_sklearn``). An ``os._exit`` or a crash on import thus loses only the
 stages that import that module.
 
 Scoring: an exercise earns its points (exercises.toml) only when every one of its tests passes.
@@ -65,17 +66,15 @@ def writes_bytecode() -> bool:
     return not os.environ.get("PYTHONDONTWRITEBYTECODE")
 
 
-def child_environment(workspace: Path) -> dict[str, str]:
+def child_environment(workspace: Path, answers: Path | None = None) -> dict[str, str]:
     """An explicit environment: nothing inherited but PATH. Temporary files go inside the workspace,
-    so that what a killed child leaves behind is removed with it."""
+    so that what a killed child leaves behind is removed with it. ``answers``: the folder of
+    scikit-learn's stored answers this child may read (tests/sklearn_oracle.py); none by default."""
     env = {"PATH": os.environ.get("PATH", os.defpath), "HOME": str(workspace), "LC_ALL": "C.UTF-8",
            "LANG": "C.UTF-8", "PYTHONHASHSEED": "0", "PYTHONIOENCODING": "utf-8",
            "PYTHONNOUSERSITE": "1", "NO_COLOR": "1", "COLUMNS": "100", "KATA_HYPOTHESIS_PROFILE": "grade",
            "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1", "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
-           "MKL_NUM_THREADS": "1",
-           # scikit-learn's answers are computed afresh: a stage must never read one that the
-           # submission's code, run by an earlier stage, could have written (tests/sklearn_oracle.py)
-           "KATA_SKLEARN_CACHE": "off"}
+           "MKL_NUM_THREADS": "1", "KATA_SKLEARN_CACHE": str(answers) if answers else "off"}
     if not writes_bytecode():
         env["PYTHONDONTWRITEBYTECODE"] = "1"
     scratch = workspace / ".tmp"
@@ -105,6 +104,7 @@ class Grader:
         self.template = self.scratch / "template"
         self._build_template(root)
         self.expected = self._collect()
+        self.answers = self._ask_sklearn()
         self.stop = threading.Event()
 
     def close(self) -> None:
@@ -121,13 +121,14 @@ class Grader:
         (self.template / "pytest.ini").write_text(pytest_ini(root / "pyproject.toml"), encoding="utf-8")
 
     def _run(self, workspace: Path, target: Path, tests: list[str], mode: str, extra: list[str],
-             timeout: float | None) -> PytestRun:
+             timeout: float | None, answers: Path | None = None) -> PytestRun:
         # Plugin autoloading is off (no stray plugin of the environment); hypothesis's is loaded by name.
         hypothesis_plugin = ["-p", "_hypothesis_pytestplugin"] if importlib.util.find_spec("_hypothesis_pytestplugin") else []
         options = ["-c", str(workspace / "pytest.ini"), f"--rootdir={workspace}", f"--confcutdir={workspace}",
                    "-s", "-q", "--tb=short", "--kata-summary=no", f"--reference={workspace / 'solutions'}",
                    *hypothesis_plugin, *extra]
-        return run_suite(target, tests=tests, mode=mode, extra=options, cwd=workspace, env=child_environment(workspace),
+        return run_suite(target, tests=tests, mode=mode, extra=options, cwd=workspace,
+                         env=child_environment(workspace, answers),
                          timeout=timeout, python_flags=["-s"] if writes_bytecode() else ["-s", "-B"],
                          output_limit=OUTPUT_LIMIT)
 
@@ -143,6 +144,30 @@ class Grader:
             if stage is not None and stage.name in expected:
                 expected[stage.name][record.nodeid] = record.exercise
         return expected
+
+    def _ask_sklearn(self) -> dict[str, bytes]:
+        """scikit-learn's answers to the tests' questions, asked once by running the ``asks_sklearn``
+        tests on the reference. None depends on the code under test, so each stage run of each
+        submission gets a fresh copy of them (``_answers_for``) and never imports scikit-learn:
+        what one child writes there, no other child reads."""
+        tests = [s.tests for s in self.stages]
+        folder = self.scratch / "answers"
+        run = self._run(self.template, self.template / "solutions", tests, "cumulative", ["-m", "asks_sklearn"], 600,
+                        answers=folder)
+        if run.returncode not in (0, 5):  # 5: no such test in the stages graded
+            why = run.problem or f"exit code {run.returncode}"
+            raise GradeError(f"the reference fails the grader's own scikit-learn comparisons ({why}):\n"
+                             f"{run.output[-3000:]}")
+        answers = {path.name: path.read_bytes() for path in sorted(folder.glob("*.npz"))} if folder.is_dir() else {}
+        shutil.rmtree(folder, ignore_errors=True)
+        return answers
+
+    def _answers_for(self, workspace: Path, name: str) -> Path:
+        folder = workspace / ".answers" / name
+        folder.mkdir(parents=True)
+        for file_name, content in self.answers.items():
+            (folder / file_name).write_bytes(content)
+        return folder
 
     # ------------------------------------------------------------ one submission
 
@@ -170,7 +195,9 @@ class Grader:
                     if self.stop.is_set():
                         graded.outcomes.append(self._outcome(stage, mode, {}, "grading interrupted"))
                         continue
-                    run = self._run(workspace, target, [stage.tests], mode, [f"--kata-timeout={self.test_timeout:g}"], limit)
+                    answers = self._answers_for(workspace, f"{mode}-{stage.name}")
+                    run = self._run(workspace, target, [stage.tests], mode, [f"--kata-timeout={self.test_timeout:g}"], limit,
+                                    answers)
                     graded.outcomes.append(self._score(stage, mode, run, target, workspace))
         finally:
             shutil.rmtree(workspace, ignore_errors=True)

@@ -327,6 +327,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "exercise(name): the manifest exercise this test belongs to (exactly one)")
+    config.addinivalue_line("markers", "asks_sklearn: asks scikit-learn through tests/sklearn_oracle.py (the grader "
+                                       "runs these on the reference first, to store the answers)")
     run = KataRun(config)
     config.stash[STATE] = run
     config.pluginmanager.register(run, "kata-run")

@@ -111,6 +111,7 @@ def test_mse_properties(kata, t, st_, p, sp):
 
 
 @pytest.mark.exercise("mse")
+@pytest.mark.asks_sklearn
 def test_mse_mean_matches_sklearn(kata):
     """The mean of mse over a real batch is sklearn's mean_squared_error, and so is its derivative."""
     kata.losses.mse(1.0, kata.Variable(0.5, 1.0))  # a stub stops here, before asking scikit-learn
@@ -255,6 +256,7 @@ def breast_cancer_batch(n: int = 120):
 
 
 @pytest.mark.exercise("logloss")
+@pytest.mark.asks_sklearn
 def test_logloss_mean_matches_sklearn(kata):
     """The mean of logloss over a real batch, with predictions at and near 0 and 1, is sklearn's log_loss.
 
@@ -274,6 +276,7 @@ def test_logloss_mean_matches_sklearn(kata):
 
 
 @pytest.mark.exercise("logloss")
+@pytest.mark.asks_sklearn
 def test_logloss_confident_mistakes_match_sklearn(kata):
     """p = 0 for a label 1 and p = 1 for a label 0: the clipped loss is sklearn's log_loss of the clipped p.
 
@@ -292,6 +295,7 @@ def test_logloss_confident_mistakes_match_sklearn(kata):
 
 
 @pytest.mark.exercise("logloss")
+@pytest.mark.asks_sklearn
 def test_logloss_mean_grad_matches_sklearn(kata):
     """The mean grad of logloss along a direction is the derivative of sklearn's log_loss along it."""
     kata.losses.logloss(1, kata.Variable(0.5, 1.0))  # a stub stops here, before asking scikit-learn

@@ -293,6 +293,7 @@ def test_line_recovers_the_post_line(kata, seed):
 
 
 @pytest.mark.exercise("logistic_regression")
+@pytest.mark.asks_sklearn
 def test_classifier_reaches_the_optimum_on_the_post_data(kata):
     x, _, labels = post_data(seed=0)
     lr, iters = 4.0, 200
@@ -312,6 +313,7 @@ def test_classifier_reaches_the_optimum_on_the_post_data(kata):
 
 
 @pytest.mark.exercise("linear_regression")
+@pytest.mark.asks_sklearn
 def test_line_on_diabetes_matches_linear_regression(kata):
     started(lambda: kata.training.fit_linear_regression([0.0, 1.0], [0.0, 1.0], iters=1))
     data = dataset_column("diabetes", 2)
@@ -329,6 +331,7 @@ def test_line_on_diabetes_matches_linear_regression(kata):
 
 
 @pytest.mark.exercise("logistic_regression")
+@pytest.mark.asks_sklearn
 def test_classifier_on_breast_cancer_matches_logistic_regression(kata):
     started(lambda: kata.training.fit_logistic_regression([0.0, 1.0], [0.0, 1.0], iters=1))
     data = dataset_column("breast_cancer", 0)

@@ -306,15 +306,48 @@ def test_a_hang_that_swallows_the_timeout_is_stopped_at_the_wall_limit(tmp_path)
     assert int(row["total"]) == points(lost_stages={stage.name})
 
 
-def test_the_reference_earns_every_point_of_every_stage(tmp_path):
-    write_katas(tmp_path / "subs" / "reference" / "katas", reference())
-    done = grade(str(tmp_path / "subs"), "--out", str(tmp_path / "out"), test_timeout=120)  # a busy machine
+# The losses module rewrites every stored scikit-learn answer it can reach (tests/sklearn_oracle.py).
+POISON_ANSWERS = """
+import os as _os
+
+import numpy as _np
+
+_folder = _os.environ.get("KATA_SKLEARN_CACHE", "")
+for _name in (_os.listdir(_folder) if _os.path.isdir(_folder) else []):
+    _path = _os.path.join(_folder, _name)
+    with _np.load(_path) as _stored:
+        _poisoned = {_key: _stored[_key] * 1000 + 7 for _key in _stored.files}
+    _np.savez(_path, **_poisoned)
+"""
+
+
+@pytest.fixture(scope="module")
+def every_stage(tmp_path_factory):
+    """The reference, and a reference whose losses module poisons the answers it is given, over every stage."""
+    root = tmp_path_factory.mktemp("every-stage")
+    write_katas(root / "subs" / "reference" / "katas", reference())
+    write_katas(root / "subs" / "poisons_answers" / "katas", reference(losses=prepend(reference_source("losses"),
+                                                                                        POISON_ANSWERS)))
+    done = grade(str(root / "subs"), "--out", str(root / "out"), test_timeout=120)  # a busy machine
     assert done.returncode == 0, done.stdout + done.stderr
-    rows = read_gradebook(tmp_path / "out")
+    return read_gradebook(root / "out")
+
+
+def test_the_reference_earns_every_point_of_every_stage(every_stage):
+    row = every_stage["reference"]
     everything = sum(e.points for s in ALL_STAGES for e in MANIFEST.exercises_of(s.name))
-    assert (rows["reference"]["status"], int(rows["reference"]["total"])) == ("ok", everything), rows
-    assert int(rows["reference"]["maximum"]) == everything
-    assert all(int(rows["reference"][e.name]) == e.points for s in ALL_STAGES for e in MANIFEST.exercises_of(s.name))
+    assert (row["status"], int(row["total"])) == ("ok", everything), row
+    assert int(row["maximum"]) == everything
+    assert all(int(row[e.name]) == e.points for s in ALL_STAGES for e in MANIFEST.exercises_of(s.name))
+
+
+def test_answers_a_submission_rewrites_reach_no_other_stage(every_stage):
+    """Each stage run gets its own copy of scikit-learn's answers: the poison costs only the stage that wrote it."""
+    row = every_stage["poisons_answers"]
+    for stage in ALL_STAGES:
+        for exercise in MANIFEST.exercises_of(stage.name):
+            asks = exercise.name in ("mse", "logloss")  # their tests compare with scikit-learn
+            assert int(row[exercise.name]) == (0 if asks else exercise.points), (exercise.name, row)
 
 
 # ---------------------------------------------------------------- the parts, without running pytest

@@ -95,5 +95,24 @@ def test_an_unkeyable_argument_is_a_clear_error(cache):
         sklearn_oracle.metric_values("mean_squared_error", {"y": 1}, np.ones((1, 2)))
 
 
-def test_the_grader_never_lets_a_stage_read_remembered_answers(tmp_path):
+def test_a_grader_child_reads_only_the_answers_it_is_given(tmp_path):
     assert child_environment(tmp_path)[sklearn_oracle.CACHE_VARIABLE] == "off"
+    given = tmp_path / "answers"
+    assert child_environment(tmp_path, given)[sklearn_oracle.CACHE_VARIABLE] == str(given)
+
+
+def run_reference_suite(marks: str, folder) -> subprocess.CompletedProcess:
+    env = {**child_environment(folder.parent), sklearn_oracle.CACHE_VARIABLE: str(folder)}
+    command = [sys.executable, "-m", "pytest", "tests", "--target=solutions", "-q", "-p", "no:cacheprovider",
+               "--kata-summary=no", "-m", marks]
+    return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+
+
+def test_exactly_the_tests_marked_asks_sklearn_ask_it(tmp_path):
+    """The grader asks scikit-learn once, through the marked tests: an unmarked asker would ask in every child."""
+    unmarked = run_reference_suite("not asks_sklearn", tmp_path / "unmarked")
+    assert unmarked.returncode == 0, unmarked.stdout + unmarked.stderr
+    assert stored(tmp_path / "unmarked") == [], "a test asks scikit-learn without @pytest.mark.asks_sklearn"
+    marked = run_reference_suite("asks_sklearn", tmp_path / "marked")
+    assert marked.returncode == 0, marked.stdout + marked.stderr
+    assert stored(tmp_path / "marked"), "the tests marked asks_sklearn asked scikit-learn nothing"
