@@ -20,12 +20,11 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
-import os
 import sys
 
 from .manifest import ROOT, Exercise, Manifest, ManifestError, Stage, load_manifest
 from .report import DONE, PASSED, TIMEOUT, check_command, render_progress, summarize, use_colour, wrap_line
-from .runner import PytestRun, run_suite, stop_all
+from .runner import PytestRun, available_cpus, run_suite, stop_all
 
 # Seconds per test. The slowest reference test must fit well inside it (sklearn's import alone
 # is ~2 s on a slow machine); after a test of an exercise times out, the plugin fails the rest
@@ -49,9 +48,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--level", type=int, default=1, help="with --hint: show hints 1 to LEVEL (default 1)")
     parser.add_argument("--timeout", type=float, default=CHECK_TIMEOUT, metavar="SECONDS",
                         help=f"time limit per test (default {CHECK_TIMEOUT:g})")
-    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, metavar="N",
-                        help="pytest processes to share the stages among (default: the number of CPUs, "
-                             f"{os.cpu_count() or 1} here)")
+    parser.add_argument("--jobs", type=int, default=available_cpus(), metavar="N",
+                        help=f"pytest processes to share the stages among (default: the CPUs, {available_cpus()} here)")
     return parser
 
 

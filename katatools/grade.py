@@ -37,7 +37,7 @@ from . import report as results
 from .gradebook import Graded, StageOutcome, summary_lines, write_outputs
 from .manifest import ROOT, Manifest, ManifestError, Stage, load_manifest, tomllib
 from .review import review_modules
-from .runner import NO_REPORT, PytestRun, run_suite, stop_all
+from .runner import NO_REPORT, PytestRun, available_cpus, run_suite, stop_all
 from .stubs import PRISTINE_DIR
 from .submissions import Submission, SubmissionError, discover, module_files
 
@@ -267,17 +267,13 @@ def clean(text: str, workspace: Path) -> str:
 # ---------------------------------------------------------------- command line
 
 
-def default_jobs() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-
-
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="nox -s grade --", description="Grade learners' submissions: a gradebook, "
                                      "a Gradescope results.json per submission, and a summary.")
     parser.add_argument("submissions", nargs="+", type=Path, metavar="SUBMISSION",
                         help="a repository copy, a katas/ folder, a .zip of either, or a folder of these")
     parser.add_argument("--out", type=Path, default=Path("grades"), help="output folder (default: grades)")
-    parser.add_argument("--jobs", type=int, default=default_jobs(), help="submissions graded at once (default: cores)")
+    parser.add_argument("--jobs", type=int, default=available_cpus(), help="submissions graded at once (default: cores)")
     parser.add_argument("--mode", choices=(*MODES, "both"), default="isolated",
                         help="isolated (default): each stage on the reference's earlier stages; cumulative: the "
                              "learner's own stack; both: isolated scored, cumulative as extra columns")

@@ -71,6 +71,11 @@ def _kill_group(process: subprocess.Popen) -> None:
         pass
 
 
+def available_cpus() -> int:
+    """The CPUs this process may run on (its affinity where the system reports one): the default --jobs."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
 def stop_all() -> None:
     """Kill every child pytest (and its process group) still running, e.g. after Ctrl-C in a thread pool."""
     with _RUNNING_LOCK:
