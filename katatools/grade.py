@@ -6,9 +6,9 @@ pyproject.toml, plus the submission's kata modules only (a missing one is replac
 pristine stub). Each stage then runs in its own child pytest (katatools.runner.run_suite):
 isolated from the environment, without plugin autoloading, cache or conftest from outside the
 workspace, with the derandomized ``grade`` hypothesis profile, a per-test timeout, a wall limit
-and at most 64 KB of output kept. scikit-learn's answers to the tests' questions are asked once,
-on the reference, and each stage run gets its own fresh copy of them (see ``_ask_sklearn``). An ``os._exit`` or a crash on import thus loses only the
-stages that import that module.
+and at most 64 KB of output kept. An ``os._exit`` or a crash on import thus loses only the
+stages that import that module. scikit-learn's answers to the tests' questions are asked once,
+on the reference, and each stage run gets its own fresh copy of them (see ``_ask_sklearn``).
 
 Scoring: an exercise earns its points (exercises.toml) only when every one of its tests passes.
 A test the grader collected but the child did not report counts as not passed; a stage whose

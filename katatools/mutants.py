@@ -24,7 +24,6 @@ itself fails there, no catch means anything.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import tempfile
 import time
@@ -35,7 +34,7 @@ from pathlib import Path
 
 from .manifest import ROOT, Manifest, ManifestError, Stage, load_manifest
 from .report import ERROR, FAILED, PASSED, TIMEOUT
-from .runner import PytestRun, run_suite, stop_all
+from .runner import PytestRun, available_cpus, run_suite, stop_all
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -262,7 +261,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                         help="the corpus directory (default: mistakes/)")
     parser.add_argument("--reference", type=Path, default=REFERENCE_DIR, metavar="DIR",
                         help="the reference package the patches apply to (default: solutions/)")
-    parser.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1), metavar="N",
+    parser.add_argument("--jobs", type=int, default=min(2, available_cpus()), metavar="N",
                         help="child pytest processes at once (default: 2, or 1 on one core)")
     parser.add_argument("--verbose", "-v", action="store_true", help="name the test that caught each mistake")
     return parser.parse_args(argv)

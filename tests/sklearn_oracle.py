@@ -14,8 +14,9 @@ question, its inputs or the libraries is a new key, so a stored answer is never 
 that cannot be read is asked again. The comparisons themselves always run, in every test.
 
 Where: ``.kata-cache/sklearn/`` beside ``tests/``, or the folder in ``KATA_SKLEARN_CACHE``;
-``KATA_SKLEARN_CACHE=off`` always asks scikit-learn (the grader does that: a submission must not
-be able to write an answer that a later stage reads). A fresh clone, as in CI, asks it too.
+``KATA_SKLEARN_CACHE=off`` always asks scikit-learn. A fresh clone, as in CI, asks it too. The
+grader asks once, on the reference, and gives each stage run its own fresh copy, so that no
+stage reads an answer a submission's code could have written (katatools/grade.py).
 """
 
 from __future__ import annotations
