@@ -99,6 +99,7 @@ def stage(session: nox.Session, stage: str, target: str) -> None:
 @nox.session(venv_backend="none")
 def test(session: nox.Session) -> None:
     """Every stage against the reference, every kata test failing on the pristine stubs, the tooling."""
+    run_python(session, "-m", "katatools", "stubs", "--check")  # katas/ is exactly the generated stubs
     run_python(session, "-m", "pytest", "--target=solutions", "-q", "-p", "no:cacheprovider", *session.posargs)
     run_python(session, "-m", "katatools", "prove-stubs")
     run_python(session, "-m", "katatools", "mutants")

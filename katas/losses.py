@@ -41,7 +41,10 @@ def mse(true_val: Variable | float, pred_val: Variable | float) -> Variable:
     loop's job, not this function's.
     """
     true_val, pred_val = lift(true_val), lift(pred_val)
-    raise NotImplementedError("exercise 'mse': (true - pred) ** 2 for one sample, with your operators")
+    raise NotImplementedError(
+        "exercise 'mse': mse(true, pred): the squared error of one sample. "
+        "Rule: (true - pred) ** 2, written with your own operators"
+    )
 
 
 def logloss(true_val: Variable | float, pred_val: Variable | float) -> Variable:
@@ -51,9 +54,19 @@ def logloss(true_val: Variable | float, pred_val: Variable | float) -> Variable:
     the predicted probability that y = 1. Both terms count: with y = 0 only log(1 - p) remains,
     with y = 1 only log p, and a label in between weighs the two.
 
-    log(0) is undefined, so clip p's value to [EPSILON, 1 - EPSILON] first; p = 0 or 1 then gives
-    a large but finite loss. Keep p's grad as it is: a truly clipped p would have grad 0 outside
-    the interval, and a prediction that is confidently wrong would get no gradient to move it.
+    log(0) is undefined, so clip p's value to [EPSILON, 1 - EPSILON] first: p = 0 or 1 then gives
+    a large but finite loss. Keep p's grad as it is (the exact derivative of a clipped p would be
+    0 outside the interval).
+
+    Passing the grad through keeps a signal for a confidently wrong prediction, but a feeble one.
+    With p = sigmoid(z) and y = 1, the true derivative of the loss along z is p - y, close to -1
+    when z = -40. Through the clip it is -(1 / 1e-15) * p (1 - p), about -0.0043; and from
+    z = -745 on, where p itself rounds to 0, it is exactly 0. The cure is to compute the loss
+    from z rather than from p: a later stage does (``logloss_from_logits``).
     """
     true_val, pred_val = lift(true_val), lift(pred_val)
-    raise NotImplementedError("exercise 'logloss': -(y log p + (1 - y) log(1 - p)), p clipped to [1e-15, 1 - 1e-15]")
+    raise NotImplementedError(
+        "exercise 'logloss': logloss(y, p): the binary cross-entropy of one sample. "
+        "Rule: -(y log p + (1 - y) log(1 - p)) with your operators and log, p's value clipped to "
+        "[1e-15, 1 - 1e-15]"
+    )

@@ -13,7 +13,7 @@ derivative. Forget it and every composition goes wrong.
 Every primitive takes a Variable or a plain number: the ready-made first line of each function,
 ``u = lift(u)``, turns a plain number into a constant Variable(c, 0.0) (and rejects anything
 else with TypeError). Keep it, then return a new Variable; never modify ``u``. The ``math``
-module has log, exp and tanh for floats.
+module has log, exp and tanh for floats; numpy's functions do the same for arrays.
 
 Exercises, in order: log, exp, sigmoid, tanh, relu. Run one with ``pytest --exercise log``.
 """
@@ -37,52 +37,61 @@ def lift(u: object) -> Variable:
     raise TypeError(f"expected a Variable or a real number, got {type(u).__name__} ({u!r})")
 
 
+def _is_number(x: object) -> bool:
+    """True for a Python or numpy real scalar (those can take ``math``'s functions); False for arrays."""
+    return type(x) is float or isinstance(x, numbers.Real)
+
+
 def log(u: Variable | float) -> Variable:
     """Exercise log: the natural logarithm.
 
-    d log(u) = u' / u. log is defined for u > 0 only: for u.value <= 0 raise ValueError with a
-    message that names the value, before computing anything.
+    log is defined for u > 0 only: for u.value <= 0 raise ValueError with a message that names
+    the value, before computing anything.
     """
     u = lift(u)
-    raise NotImplementedError("exercise 'log': d log(u) = u' / u, and ValueError for u <= 0")
+    raise NotImplementedError(
+        "exercise 'log': log(u): the natural logarithm. "
+        "Rule: d log(u) = u' / u, defined for u > 0 only"
+    )
 
 
 def exp(u: Variable | float) -> Variable:
-    """Exercise exp: the exponential.
-
-    d exp(u) = exp(u) * u': exp is its own derivative, times the chain factor u'.
-    """
+    """Exercise exp: the exponential, which is its own derivative."""
     u = lift(u)
-    raise NotImplementedError("exercise 'exp': d exp(u) = exp(u) * u'")
+    raise NotImplementedError("exercise 'exp': exp(u): the exponential. Rule: d exp(u) = exp(u) u'")
 
 
 def sigmoid(u: Variable | float) -> Variable:
-    """Exercise sigmoid: the logistic function s = 1 / (1 + e^-u).
+    """Exercise sigmoid: the logistic function s = 1 / (1 + e^-u), whose values lie in [0, 1].
 
-    ds = s (1 - s) u', written with the output s, not the input u.
-    It must be stable: sigmoid(1000) is exactly 1 and sigmoid(-1000) exactly 0, with no overflow
-    error or warning. e^-u overflows for u < -709; for u < 0 compute the same s as
-    e^u / (1 + e^u), so exp only ever sees a number <= 0.
+    It must work for any input: sigmoid(1000) is exactly 1 and sigmoid(-1000) exactly 0, with no
+    overflow error and no warning on the way. (The hints say how, if you need them.)
     """
     u = lift(u)
-    raise NotImplementedError("exercise 'sigmoid': s = 1/(1+e^-u), ds = s (1 - s) u', stable for large |u|")
+    raise NotImplementedError(
+        "exercise 'sigmoid': sigmoid(u) = 1/(1+e^-u), stable for large |u|. "
+        "Rule: ds = s (1 - s) u' with s = sigmoid(u)"
+    )
 
 
 def tanh(u: Variable | float) -> Variable:
-    """Exercise tanh: the hyperbolic tangent.
-
-    d tanh(u) = (1 - tanh(u)^2) u': like sigmoid, the derivative is simplest in terms of the
-    output t = tanh(u).
-    """
+    """Exercise tanh: the hyperbolic tangent. Like sigmoid, its derivative is simplest written
+    with its output."""
     u = lift(u)
-    raise NotImplementedError("exercise 'tanh': d tanh(u) = (1 - tanh(u)**2) u'")
+    raise NotImplementedError(
+        "exercise 'tanh': tanh(u): the hyperbolic tangent. "
+        "Rule: d tanh(u) = (1 - tanh(u)**2) u'"
+    )
 
 
 def relu(u: Variable | float) -> Variable:
     """Exercise relu: the rectifier max(0, u).
 
-    The value is u where u > 0 and 0 elsewhere. The grad is u' where u > 0, and 0 where u <= 0:
-    relu has no derivative at exactly u = 0, and the usual convention (used here) takes 0 there.
+    The value is u where u > 0 and 0 elsewhere. relu has no derivative at exactly u = 0: the
+    usual convention, used here, takes its grad there to be 0.
     """
     u = lift(u)
-    raise NotImplementedError("exercise 'relu': max(0, u), grad u' where u > 0, else 0")
+    raise NotImplementedError(
+        "exercise 'relu': relu(u) = max(0, u), the rectifier. "
+        "Rule: d relu(u) = u' where u > 0, and 0 where u <= 0"
+    )

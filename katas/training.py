@@ -8,8 +8,9 @@ known, update them all together:
 
     p <- p - lr * mean over the samples of d loss / dp
 
-Use your own Variable, primitives and losses (imported below): the tests count calls to your
-Variable's operators, so a gradient worked out by hand with numpy does not count.
+Use your own Variable, primitives and losses (imported below): the tests check that every
+gradient comes out of a seeded forward pass of your Variable, so a derivative worked out by
+hand (or by finite differences) does not count.
 
 Keep plain Python floats in the loop (the helper ``as_samples`` gives you lists of floats):
 a numpy scalar in every operation makes each step several times slower.
@@ -70,6 +71,7 @@ def check_parameters(config: Mapping[str, float], what: str) -> None:
 
 
 def check_label(y: float) -> None:
+    """A classifier's label must be 0 or 1."""
     if y != 0 and y != 1:
         raise ValueError(f"a classifier needs a label of 0 or 1, got {y!r}")
 
@@ -88,8 +90,9 @@ def fit_linear_regression(x: Sequence[float], y: Sequence[float], lr: float = 0.
     ValueError the tests expect for bad input.
     """
     raise NotImplementedError(
-        "exercise 'linear_regression': per iteration, the mean over samples of mse(...).grad with m seeded, "
-        "the same with b seeded, then m -= lr * mean_m and b -= lr * mean_b together"
+        "exercise 'linear_regression': Fit y = m*x + b by full-batch gradient descent on mse. "
+        "Rule: each iteration, one pass per sample with m seeded and one with b seeded; average "
+        "each grad, then update m and b together"
     )
 
 
@@ -107,7 +110,9 @@ def fit_logistic_regression(x: Sequence[float], y: Sequence[float], lr: float = 
     only: ``as_samples(x, y, labels=True)`` raises ValueError for anything else.
     """
     raise NotImplementedError(
-        "exercise 'logistic_regression': the line's loop with sigmoid on the prediction and logloss as the loss"
+        "exercise 'logistic_regression': Fit P(y=1) = sigmoid(m*x + b) by gradient descent on "
+        "logloss. "
+        "Rule: the line's loop, with sigmoid on the prediction and logloss as the loss"
     )
 
 
@@ -130,8 +135,9 @@ def deep_model(
     learn_config, and ``check_label(y)``.
     """
     raise NotImplementedError(
-        "exercise 'deep_model': one Variable per parameter (value from param_config, grad from learn_config), "
-        "then the forward pass and the logloss; return (loss.value, loss.grad)"
+        "exercise 'deep_model': The post's two-layer network for one sample: loss and seeded grad. "
+        "Rule: one Variable per parameter, its value from param_config and its grad (the seed) from "
+        "learn_config; one forward pass"
     )
 
 
@@ -157,6 +163,8 @@ def train_deep_model(
     ``check_parameters(params, "params")``.
     """
     raise NotImplementedError(
-        "exercise 'deep_training': per iteration, record the mean loss, then the mean of deep_model(..., {name: 1}) "
-        "grads for each parameter, then update all parameters together"
+        "exercise 'deep_training': Train the network: one seeded pass per parameter, fresh "
+        "gradients each iteration. "
+        "Rule: fresh gradients every iteration: for each parameter the mean of deep_model's grad "
+        "with it seeded, then all seven updated together"
     )

@@ -14,6 +14,11 @@ Run one with ``pytest --exercise add``.
 
 from __future__ import annotations
 
+import math  # noqa: F401 - for your code: math.log
+import numbers  # noqa: F401 - for your code: numbers.Real
+
+import numpy as np
+
 
 class Variable:
     """A value together with its derivative along one direction (a dual number)."""
@@ -30,73 +35,119 @@ class Variable:
         return f"Variable(value={self.value!r}, grad={self.grad!r})"
 
     def __add__(self, other: Variable | float) -> Variable:
-        """Exercise add: ``self + other`` for two Variables.
+        """Exercise add: ``self + other``. The value of a sum is the sum of the values; what is its grad?
 
-        Sum rule: (u + v)' = u' + v'.
+        The first line, ready-made, makes ``other`` a Variable (numbers become constants once you
+        have done the exercise constants).
         """
-        raise NotImplementedError("exercise 'add': Variable + Variable, sum rule (u + v)' = u' + v'")
+        other = as_variable(other, "+")
+        raise NotImplementedError(
+            "exercise 'add': Variable + Variable: values add, and so do derivatives. "
+            "Rule: (u + v)' = u' + v'"
+        )
 
     def __sub__(self, other: Variable | float) -> Variable:
-        """Exercise sub: ``self - other`` for two Variables.
-
-        Difference rule: (u - v)' = u' - v'.
-        """
-        raise NotImplementedError("exercise 'sub': Variable - Variable, difference rule (u - v)' = u' - v'")
+        """Exercise sub: ``self - other``."""
+        other = as_variable(other, "-")
+        raise NotImplementedError(
+            "exercise 'sub': Variable - Variable: the difference rule. "
+            "Rule: (u - v)' = u' - v'"
+        )
 
     def __mul__(self, other: Variable | float) -> Variable:
-        """Exercise mul: ``self * other`` for two Variables.
-
-        Product rule: (u v)' = u' v + u v'.
-        """
-        raise NotImplementedError("exercise 'mul': Variable * Variable, product rule (u v)' = u' v + u v'")
+        """Exercise mul: ``self * other``. Both factors may carry a derivative."""
+        other = as_variable(other, "*")
+        raise NotImplementedError(
+            "exercise 'mul': Variable * Variable: the product rule. "
+            "Rule: (u v)' = u' v + u v'"
+        )
 
     def __truediv__(self, other: Variable | float) -> Variable:
-        """Exercise truediv: ``self / other`` for two Variables.
-
-        Quotient rule: (u / v)' = (u' v - u v') / v**2.
-        """
-        raise NotImplementedError("exercise 'truediv': Variable / Variable, quotient rule (u/v)' = (u' v - u v') / v**2")
+        """Exercise truediv: ``self / other``. Division by 0 may raise ZeroDivisionError."""
+        other = as_variable(other, "/")
+        raise NotImplementedError(
+            "exercise 'truediv': Variable / Variable: the quotient rule. "
+            "Rule: (u / v)' = (u' v - u v') / v**2"
+        )
 
     def __pow__(self, other: Variable | float) -> Variable:
-        """Exercise pow: ``self ** other`` where ``other`` is a constant Variable (grad 0).
+        """Exercise pow: ``self ** other`` where the exponent ``other`` is a constant (its grad is 0).
 
-        Power rule with the chain rule: (u ** n)' = n u**(n-1) u'.
-        Exercise pow_variable extends it to an exponent with a grad of its own.
+        Exercise pow_variable, later, extends this method to an exponent that carries a grad of
+        its own.
         """
-        raise NotImplementedError("exercise 'pow': Variable ** Variable(n), power rule (u**n)' = n u**(n-1) u'")
+        other = as_variable(other, "**")
+        raise NotImplementedError(
+            "exercise 'pow': Variable ** Variable with a constant exponent: the power rule. "
+            "Rule: (u ** n)' = n u**(n-1) u' for a constant exponent n"
+        )
 
     def __neg__(self) -> Variable:
-        """Exercise neg: ``-self``.
+        """Exercise neg: ``-self``."""
+        raise NotImplementedError(
+            "exercise 'neg': -Variable: negation flips the value and the derivative. "
+            "Rule: (-u)' = -u'"
+        )
 
-        (-u)' = -u'.
-        """
-        raise NotImplementedError("exercise 'neg': -Variable, (-u)' = -u'")
+    def __radd__(self, other: float) -> Variable:
+        """Exercise constants: ``number + self``. A plain number is a constant."""
+        raise NotImplementedError(
+            "exercise 'constants': Plain numbers on either side of + - * / and as an exponent. "
+            "Rule: a real number c is the constant Variable(c, 0.0), on either side; any other type "
+            "is a TypeError"
+        )
 
-    def __radd__(self, other: Variable | float) -> Variable:
-        """Exercise constants: ``number + self``.
-
-        A plain number (int, float, numpy scalar) is a constant: a Variable with grad 0.
-        The same goes for ``self + number`` in __add__ and the other operators.
-        Any other operand type raises TypeError.
-        """
-        raise NotImplementedError("exercise 'constants': number + Variable, a number is a constant with grad 0")
-
-    def __rsub__(self, other: Variable | float) -> Variable:
+    def __rsub__(self, other: float) -> Variable:
         """Exercise constants: ``number - self`` (mind the order of the operands)."""
-        raise NotImplementedError("exercise 'constants': number - Variable, a number is a constant with grad 0")
+        raise NotImplementedError(
+            "exercise 'constants': Plain numbers on either side of + - * / and as an exponent. "
+            "Rule: a real number c is the constant Variable(c, 0.0), on either side; any other type "
+            "is a TypeError"
+        )
 
-    def __rmul__(self, other: Variable | float) -> Variable:
+    def __rmul__(self, other: float) -> Variable:
         """Exercise constants: ``number * self``."""
-        raise NotImplementedError("exercise 'constants': number * Variable, a number is a constant with grad 0")
+        raise NotImplementedError(
+            "exercise 'constants': Plain numbers on either side of + - * / and as an exponent. "
+            "Rule: a real number c is the constant Variable(c, 0.0), on either side; any other type "
+            "is a TypeError"
+        )
 
-    def __rtruediv__(self, other: Variable | float) -> Variable:
+    def __rtruediv__(self, other: float) -> Variable:
         """Exercise constants: ``number / self`` (the Variable is the denominator)."""
-        raise NotImplementedError("exercise 'constants': number / Variable, a number is a constant with grad 0")
+        raise NotImplementedError(
+            "exercise 'constants': Plain numbers on either side of + - * / and as an exponent. "
+            "Rule: a real number c is the constant Variable(c, 0.0), on either side; any other type "
+            "is a TypeError"
+        )
 
-    def __rpow__(self, other: Variable | float) -> Variable:
-        """Exercise pow_variable: ``number ** self``; the exponent carries the derivative.
+    def __rpow__(self, other: float) -> Variable:
+        """Exercise pow_variable: ``number ** self``, where the exponent carries the derivative."""
+        raise NotImplementedError(
+            "exercise 'pow_variable': Variable ** Variable where the exponent varies too, and "
+            "number ** Variable. "
+            "Rule: d(a ** b) = b a**(b-1) a' + a**b ln(a) b', which needs a > 0 when b' != 0"
+        )
 
-        d(a**b) = b a**(b-1) a' + a**b ln(a) b'; with a constant base a' = 0.
-        In __pow__, handle an exponent whose grad is not 0 the same way; ln(a) needs a > 0.
-        """
-        raise NotImplementedError("exercise 'pow_variable': number ** Variable, d(a**b) = b a**(b-1) a' + a**b ln(a) b'")
+
+def as_variable(operand: object, operator: str) -> Variable:
+    """``operand`` as a Variable, for the operator named by ``operator`` (used in messages).
+
+    A Variable is returned as it is. Exercise constants: a real number (``int``, ``float``,
+    numpy's real scalars: anything ``isinstance(c, numbers.Real)``) becomes a constant, and any
+    other type raises TypeError with a message naming it.
+    """
+    if isinstance(operand, Variable):
+        return operand
+    raise NotImplementedError(
+        "exercise 'constants': Plain numbers on either side of + - * / and as an exponent. "
+        "Rule: a real number c is the constant Variable(c, 0.0), on either side; any other type is "
+        "a TypeError"
+    )
+
+
+def _is_zero(grad: float | np.ndarray) -> bool:
+    """True when a grad is zero everywhere (a number, or every element of an array)."""
+    if type(grad) is float or type(grad) is int:
+        return grad == 0
+    return not np.any(grad)

@@ -7,6 +7,7 @@ import sys
 
 def main(argv: list[str]) -> int:
     commands = {
+        "stubs": "katatools.stubs",
         "prove-stubs": "katatools.prove_stubs",
         "check": "katatools.check",
         "watch": "katatools.watch",

@@ -3,7 +3,7 @@
 For each submission (see submissions.py) the grader builds a fresh workspace holding its own
 copy of the tests, katatools, the manifest, the reference and a pytest.ini made from its own
 pyproject.toml, plus the submission's kata modules only (a missing one is replaced by its
-pristine stub). Each stage then runs in its own child pytest (katatools.runner.run_suite):
+stub, generated from the reference). Each stage then runs in its own child pytest (katatools.runner.run_suite):
 isolated from the environment, without plugin autoloading, cache or conftest from outside the
 workspace, with the derandomized ``grade`` hypothesis profile, a per-test timeout, a wall limit
 and at most 64 KB of output kept. An ``os._exit`` or a crash on import thus loses only the
@@ -38,7 +38,7 @@ from .gradebook import Graded, StageOutcome, summary_lines, write_outputs
 from .manifest import ROOT, Manifest, ManifestError, Stage, load_manifest, tomllib
 from .review import review_modules
 from .runner import NO_REPORT, PytestRun, available_cpus, run_suite, stop_all
-from .stubs import PRISTINE_DIR
+from .stubs import generated_stubs
 from .submissions import Submission, SubmissionError, discover, module_files
 
 MODES = ("isolated", "cumulative")
@@ -103,6 +103,7 @@ class Grader:
         self.scratch = Path(tempfile.mkdtemp(prefix="kata-grade-"))
         self.template = self.scratch / "template"
         self._build_template(root)
+        self.stubs = generated_stubs(self.manifest, root / "solutions")  # for a module a submission lacks
         self.expected = self._collect()
         self.answers = self._ask_sklearn()
         self.stop = threading.Event()
@@ -186,8 +187,8 @@ class Grader:
             for name in module_files(self.manifest):
                 if name in submission.modules:
                     (target / name).write_bytes(submission.modules[name])
-                elif (PRISTINE_DIR / name).is_file():
-                    shutil.copyfile(PRISTINE_DIR / name, target / name)
+                else:
+                    (target / name).write_text(self.stubs[name], encoding="utf-8")
                     graded.notes.append(f"{name} missing: its pristine stub was graded")
             limit = self.wall_limit / (len(self.stages) * len(self.modes))
             for mode in self.modes:

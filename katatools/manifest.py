@@ -39,6 +39,8 @@ class Exercise:
     description: str
     hints: tuple[str, ...]
     index: int  # 0-based position in learning order
+    rule: str = ""  # the rule to apply, named once: in the stub's NotImplementedError
+    covers: tuple[str, ...] = ()  # functions and methods holding its code ("Variable.__add__", "log")
 
 
 @dataclass(frozen=True)
@@ -134,6 +136,9 @@ def parse_manifest(data: dict) -> Manifest:
         hints = tuple(_require(table, "hints", list, where))
         if len(hints) != HINT_LEVELS or not all(isinstance(h, str) and h for h in hints):
             raise ManifestError(f"{where}: needs {HINT_LEVELS} non-empty hints (nudge, rule, near-answer)")
+        covers = tuple(_require(table, "covers", list, where))
+        if not covers or not all(isinstance(c, str) and c for c in covers):
+            raise ManifestError(f"{where}: 'covers' must list the functions and methods holding the exercise's code")
         exercise = Exercise(
             name=_require(table, "name", str, where),
             stage=_require(table, "stage", str, where),
@@ -141,6 +146,8 @@ def parse_manifest(data: dict) -> Manifest:
             description=_require(table, "description", str, where),
             hints=hints,
             index=i,
+            rule=_require(table, "rule", str, where),
+            covers=covers,
         )
         if exercise.stage not in stage_names:
             raise ManifestError(f"{where}: unknown stage {exercise.stage!r}")

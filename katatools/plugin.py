@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import re
 import signal
 import tempfile
 import threading
@@ -51,6 +52,7 @@ DEFAULT_TIMEOUT = 10.0
 STATE = pytest.StashKey["KataRun"]()
 EXERCISE = pytest.StashKey[str]()
 STATUS_PROPERTY = "kata_status"
+STUB_MESSAGE = re.compile(r"exercise '(?P<name>\w+)'")  # how katatools/stubs.py begins every stub's message
 
 
 class KataTimeout(BaseException):
@@ -209,11 +211,20 @@ class KataRun:
             message = f"[{exercise}] timed out after {self.timeout:g} s: does your code loop forever, or wait for something?"
         except (NotImplementedError, StubReached) as exc:
             status = results.NOT_STARTED
-            reason = exc.args[0] if isinstance(exc, StubReached) else exc
-            message = f"[{exercise}] not started yet: {reason}"
+            message = self.stub_message(exercise, exc.args[0] if isinstance(exc, StubReached) else exc)
         # Fail outside the except block, so the report shows the message and no exception chain.
         item.user_properties.append((STATUS_PROPERTY, status))
         pytest.fail(message, pytrace=False)
+
+    def stub_message(self, exercise: str, stub: BaseException) -> str:
+        """What a stub's NotImplementedError means for this test: its own exercise is not started, or
+        it needs another exercise (named by the stub's function, through the manifest's ``covers``)."""
+        owner = stub_owner(self.manifest, stub)
+        if owner is None or owner[0] == exercise:
+            return f"[{exercise}] not started yet: {stub}"
+        other, function = owner
+        return (f"[{exercise}] needs {function} (exercise {other}), which is still a stub; "
+                f"do exercise {other} first.\n    its stub says: {stub}")
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> Generator[None, object, object]:
@@ -365,6 +376,23 @@ def deadline(seconds: float) -> Iterator[None]:
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+
+
+def stub_owner(manifest: Manifest, stub: BaseException) -> tuple[str, str] | None:
+    """(exercise, function) of the stub that raised, or None when it is no generated stub.
+
+    The exercise is the one the generated message names (``exercise 'pow_variable': ...``); the
+    function, the innermost frame of the traceback that the exercise's ``covers`` lists.
+    """
+    named = STUB_MESSAGE.match(str(stub))
+    if named is None or named["name"] not in {e.name for e in manifest.exercises}:
+        return None
+    exercise = manifest.exercise(named["name"])
+    for frame in reversed(traceback.extract_tb(stub.__traceback__)):
+        function = next((c for c in exercise.covers if c == frame.name or c.endswith("." + frame.name)), None)
+        if function is not None:
+            return exercise.name, function
+    return exercise.name, exercise.covers[0]
 
 
 def short_message(rep: pytest.TestReport) -> str:

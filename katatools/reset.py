@@ -4,8 +4,9 @@ NAME is an exercise or a stage. An exercise lives in its stage's module, so rese
 restores that whole module (``katas/variable.py`` for ``mul``). Your current file is first
 copied to ``katas/<module>.py.bak-YYYYMMDD-HHMMSS`` (``-2``, ``-3``... if that name is taken;
 an existing backup is never overwritten, and the name does not end in ``.py``, so a backup is
-never imported as a kata module). The stubs come from ``katatools/pristine/``, which your edits
-and commits to katas/ do not touch. An unknown name changes nothing.
+never imported as a kata module). The stub is generated from the marked reference in
+``solutions/`` (katatools/stubs.py), which your edits and commits to katas/ do not touch. An
+unknown name changes nothing.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from pathlib import Path
 
 from .check import unknown_name
 from .manifest import ROOT, ManifestError, Stage, load_manifest
-from .stubs import PRISTINE_DIR
+from .stubs import REFERENCE_DIR, module_path, stub_of
 
 KATAS = ROOT / "katas"
 
@@ -43,10 +44,10 @@ def save_backup(original: Path, content: bytes) -> Path:
     raise AssertionError("unreachable")
 
 
-def restore(stage: Stage, exercises: list[str], katas: Path = KATAS, pristine: Path = PRISTINE_DIR) -> None:
+def restore(stage: Stage, exercises: list[str], katas: Path = KATAS, reference: Path = REFERENCE_DIR) -> None:
     """Back up ``katas/<module>.py`` if it differs from the stub, then write the stub in its place."""
     name = f"{stage.module}.py"
-    target, stub = katas / name, (pristine / name).read_bytes()
+    target, stub = katas / name, stub_of(stage, reference=reference).encode("utf-8")
     shown = f"katas/{name}"
     if target.exists() and target.read_bytes() == stub:
         print(f"reset: {shown} is already the pristine stub; nothing to do.")
@@ -76,10 +77,10 @@ def main(argv: list[str]) -> int:
             print(f"reset: nothing changed: {unknown_name(manifest, exc)}", file=sys.stderr)
             return 2
     chosen = [s for s in manifest.stages if s.name in stages]
-    missing = [s for s in chosen if not (PRISTINE_DIR / f"{s.module}.py").is_file()]
+    missing = [s for s in chosen if not module_path(REFERENCE_DIR, s).is_file()]
     if missing:
         names = ", ".join(f"{s.module}.py" for s in missing)
-        print(f"reset: nothing changed: no pristine stub for {names} in {PRISTINE_DIR}", file=sys.stderr)
+        print(f"reset: nothing changed: no reference for {names} in solutions/ to generate the stub from", file=sys.stderr)
         return 1
     for stage in chosen:
         restore(stage, [e.name for e in manifest.exercises_of(stage.name)])

@@ -1,7 +1,14 @@
-"""Stage 3: losses built only from the Variable operators and the primitives.
+"""Stage 3: losses, built from your own operators and primitives.
 
-No derivative is written by hand here: each loss is an expression of Variables, so its grad
-comes out of the rules of stages 1 and 2.
+A loss measures how far a prediction is from the truth for one sample; training averages it
+over the samples. Here you write no derivative by hand: build each loss as an expression of
+Variables (with -, *, ** and log from the earlier stages) and its grad comes out by itself.
+Seed the prediction's grad with 1 and the loss's grad is d loss / d prediction.
+
+Ready-made: the first line of each function lifts plain numbers to constant Variables
+(``lift``); ``check_label`` rejects labels outside [0, 1]; ``EPSILON`` is the clip of logloss.
+
+Exercises, in order: mse, logloss. Run one with ``pytest --exercise mse``.
 """
 
 from __future__ import annotations
@@ -10,8 +17,8 @@ import numbers
 
 import numpy as np
 
-from .primitives import lift, log
-from .variable import Variable
+from .primitives import lift, log  # noqa: F401 - for your code
+from .variable import Variable  # noqa: F401 - for your code
 
 EPSILON = 1e-15  # logloss clips p to [EPSILON, 1 - EPSILON]
 
@@ -28,20 +35,37 @@ def check_label(label: object) -> None:
 
 
 def mse(true_val: Variable | float, pred_val: Variable | float) -> Variable:
-    """Squared error of one sample: (true - pred)^2 (the training loop averages it over samples)."""
-    return (lift(true_val) - lift(pred_val)) ** Variable(2.0, 0.0)
+    """Exercise mse: the squared error of one sample, (true - pred)^2.
+
+    Both arguments may be Variables or plain numbers. The mean over samples is the training
+    loop's job, not this function's.
+    """
+    true_val, pred_val = lift(true_val), lift(pred_val)
+    # BEGIN mse
+    return (true_val - pred_val) ** Variable(2.0, 0.0)
+    # END mse
 
 
 def logloss(true_val: Variable | float, pred_val: Variable | float) -> Variable:
-    """Binary cross-entropy of one sample: -(y log p + (1 - y) log(1 - p)), for a label y in [0, 1].
+    """Exercise logloss: binary cross-entropy, -(y log p + (1 - y) log(1 - p)).
 
-    p is clipped to [1e-15, 1 - 1e-15] so that p = 0 or 1 gives a large but finite loss instead
-    of log(0). The clip changes the value only: the grad of p passes through unchanged. The
-    exact derivative of a clipped p would be 0 outside the interval, and a prediction that is
-    confidently wrong would then get no signal to move; passing the grad through (as the post
-    does) keeps d loss/dp = -(y/p - (1-y)/(1-p)) evaluated at the clipped p, which is finite.
+    y = true_val is the label, in [0, 1] (call check_label(true_val.value) first); p = pred_val is
+    the predicted probability that y = 1. Both terms count: with y = 0 only log(1 - p) remains,
+    with y = 1 only log p, and a label in between weighs the two.
+
+    log(0) is undefined, so clip p's value to [EPSILON, 1 - EPSILON] first: p = 0 or 1 then gives
+    a large but finite loss. Keep p's grad as it is (the exact derivative of a clipped p would be
+    0 outside the interval).
+
+    Passing the grad through keeps a signal for a confidently wrong prediction, but a feeble one.
+    With p = sigmoid(z) and y = 1, the true derivative of the loss along z is p - y, close to -1
+    when z = -40. Through the clip it is -(1 / 1e-15) * p (1 - p), about -0.0043; and from
+    z = -745 on, where p itself rounds to 0, it is exactly 0. The cure is to compute the loss
+    from z rather than from p: a later stage does (``logloss_from_logits``).
     """
-    y, p = lift(true_val), lift(pred_val)
+    true_val, pred_val = lift(true_val), lift(pred_val)
+    # BEGIN logloss
+    y, p = true_val, pred_val
     check_label(y.value)
     if type(p.value) is float or isinstance(p.value, numbers.Real):
         clipped = min(max(p.value, EPSILON), 1.0 - EPSILON)
@@ -50,3 +74,4 @@ def logloss(true_val: Variable | float, pred_val: Variable | float) -> Variable:
     p = Variable(clipped, p.grad)
     one = Variable(1.0, 0.0)
     return Variable(-1.0, 0.0) * (y * log(p) + (one - y) * log(one - p))
+    # END logloss

@@ -1,16 +1,26 @@
-"""Stage 2: primitive functions on dual numbers, each a single application of the chain rule.
+"""Stage 2: primitive functions on dual numbers.
 
-For an outer function f applied to an inner Variable u = (u, u'), the result is
-(f(u), f'(u) * u'): the value goes through f and the derivative is scaled by f' at u.
-Every primitive accepts a Variable or a plain number (lifted to a constant, grad 0).
+Each primitive is one application of the chain rule. For an outer function f and an inner
+Variable u carrying (u, u'), the result carries
 
-Python floats go through ``math`` (fast, no numpy scalar per operation); numpy arrays go
-through the matching numpy function, element-wise.
+    value  f(u)
+    grad   f'(u) * u'
+
+The factor u' is what lets primitives compose: sigmoid(m * x + b) is differentiated with
+respect to whichever input was seeded with grad 1, because u' already holds the inner
+derivative. Forget it and every composition goes wrong.
+
+Every primitive takes a Variable or a plain number: the ready-made first line of each function,
+``u = lift(u)``, turns a plain number into a constant Variable(c, 0.0) (and rejects anything
+else with TypeError). Keep it, then return a new Variable; never modify ``u``. The ``math``
+module has log, exp and tanh for floats; numpy's functions do the same for arrays.
+
+Exercises, in order: log, exp, sigmoid, tanh, relu. Run one with ``pytest --exercise log``.
 """
 
 from __future__ import annotations
 
-import math
+import math  # noqa: F401 - for your code: math.log, math.exp, math.tanh
 import numbers
 
 import numpy as np
@@ -28,13 +38,18 @@ def lift(u: object) -> Variable:
 
 
 def _is_number(x: object) -> bool:
-    """True for a Python or numpy real scalar: those take the ``math`` fast path."""
+    """True for a Python or numpy real scalar (those can take ``math``'s functions); False for arrays."""
     return type(x) is float or isinstance(x, numbers.Real)
 
 
 def log(u: Variable | float) -> Variable:
-    """Natural logarithm: d log(u) = u' / u, defined for u > 0 only."""
+    """Exercise log: the natural logarithm.
+
+    log is defined for u > 0 only: for u.value <= 0 raise ValueError with a message that names
+    the value, before computing anything.
+    """
     u = lift(u)
+    # BEGIN log
     if _is_number(u.value):
         if u.value <= 0:
             raise ValueError(f"log is only defined for positive values, got {u.value!r}")
@@ -42,23 +57,26 @@ def log(u: Variable | float) -> Variable:
     if np.any(np.asarray(u.value) <= 0):
         raise ValueError(f"log is only defined for positive values, got {u.value!r}")
     return Variable(np.log(u.value), u.grad / u.value)
+    # END log
 
 
 def exp(u: Variable | float) -> Variable:
-    """Exponential: d exp(u) = exp(u) * u' (exp is its own derivative)."""
+    """Exercise exp: the exponential, which is its own derivative."""
     u = lift(u)
+    # BEGIN exp
     e = math.exp(u.value) if _is_number(u.value) else np.exp(u.value)
     return Variable(e, e * u.grad)
+    # END exp
 
 
 def sigmoid(u: Variable | float) -> Variable:
-    """Logistic function s = 1 / (1 + e^-u), with ds = s (1 - s) u'.
+    """Exercise sigmoid: the logistic function s = 1 / (1 + e^-u), whose values lie in [0, 1].
 
-    Stable for any input: exp only ever sees a non-positive argument (for u < 0 the same s is
-    e^u / (1 + e^u)), so nothing overflows and s -> 1 or 0 exactly at the extremes. The
-    derivative is computed from the output s, which is both cheaper and exact at the limits.
+    It must work for any input: sigmoid(1000) is exactly 1 and sigmoid(-1000) exactly 0, with no
+    overflow error and no warning on the way. (The hints say how, if you need them.)
     """
     u = lift(u)
+    # BEGIN sigmoid
     x = u.value
     if _is_number(x):
         if x >= 0:
@@ -71,22 +89,29 @@ def sigmoid(u: Variable | float) -> Variable:
         e = np.exp(-np.abs(x))  # in (0, 1]: never overflows
         s = np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
     return Variable(s, s * (1.0 - s) * u.grad)
+    # END sigmoid
 
 
 def tanh(u: Variable | float) -> Variable:
-    """Hyperbolic tangent: d tanh(u) = (1 - tanh(u)^2) u'."""
+    """Exercise tanh: the hyperbolic tangent. Like sigmoid, its derivative is simplest written
+    with its output."""
     u = lift(u)
+    # BEGIN tanh
     t = math.tanh(u.value) if _is_number(u.value) else np.tanh(u.value)
     return Variable(t, (1.0 - t * t) * u.grad)
+    # END tanh
 
 
 def relu(u: Variable | float) -> Variable:
-    """Rectifier max(0, u): grad u' where u > 0, and 0 where u <= 0.
+    """Exercise relu: the rectifier max(0, u).
 
-    relu has no derivative at exactly 0; we take 0 there (the usual convention).
+    The value is u where u > 0 and 0 elsewhere. relu has no derivative at exactly u = 0: the
+    usual convention, used here, takes its grad there to be 0.
     """
     u = lift(u)
+    # BEGIN relu
     if _is_number(u.value):
         return Variable(u.value, u.grad) if u.value > 0 else Variable(0.0, 0.0)
     positive = np.asarray(u.value) > 0
     return Variable(np.where(positive, u.value, 0.0), np.where(positive, u.grad, 0.0))
+    # END relu

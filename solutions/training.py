@@ -1,12 +1,22 @@
 """Stage 4: training loops whose gradients come from your own Variable.
 
-Every loop is full-batch gradient descent done the post's way. For each parameter p, one
-forward pass per sample with p's grad seeded to 1 and every other grad 0 gives d loss / dp
-for that sample; the mean over the samples is the gradient of the mean loss. Only when every
-parameter's gradient is known are all of them updated together: p <- p - lr * mean_grad(p).
+Every loop here is full-batch gradient descent, with the gradients computed the post's way.
+For each parameter p, run one forward pass per sample with p's grad seeded to 1 and every
+other parameter's grad 0: the result's grad is d loss / dp for that sample. The mean of those
+over the samples is the gradient of the mean loss. Only when every parameter's gradient is
+known, update them all together:
 
-The hot path runs on plain Python floats (the data are converted once with ``tolist()``):
-a numpy scalar per operation would make each step several times slower.
+    p <- p - lr * mean over the samples of d loss / dp
+
+Use your own Variable, primitives and losses (imported below): the tests check that every
+gradient comes out of a seeded forward pass of your Variable, so a derivative worked out by
+hand (or by finite differences) does not count.
+
+Keep plain Python floats in the loop (the helper ``as_samples`` gives you lists of floats):
+a numpy scalar in every operation makes each step several times slower.
+
+Exercises, in order: linear_regression, logistic_regression, deep_model, deep_training.
+Run one with ``pytest --exercise linear_regression``.
 """
 
 from __future__ import annotations
@@ -17,14 +27,14 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from .losses import logloss, mse
-from .primitives import sigmoid
-from .variable import Variable
+from .losses import logloss, mse  # noqa: F401 - yours to use in the exercises
+from .primitives import sigmoid  # noqa: F401
+from .variable import Variable  # noqa: F401
 
 PARAMETERS = ("m0_0", "m0_1", "b0_0", "b0_1", "m1_0", "m1_1", "b1")
 _KNOWN = frozenset(PARAMETERS)
 
-# ---------------------------------------------------------------- input validation (shipped ready-made)
+# ---------------------------------------------------------------- input validation (ready-made: call it)
 
 
 def as_samples(x: Sequence[float], y: Sequence[float], labels: bool = False) -> tuple[list[float], list[float]]:
@@ -61,6 +71,7 @@ def check_parameters(config: Mapping[str, float], what: str) -> None:
 
 
 def check_label(y: float) -> None:
+    """A classifier's label must be 0 or 1."""
     if y != 0 and y != 1:
         raise ValueError(f"a classifier needs a label of 0 or 1, got {y!r}")
 
@@ -69,7 +80,16 @@ def check_label(y: float) -> None:
 
 
 def fit_linear_regression(x: Sequence[float], y: Sequence[float], lr: float = 0.1, iters: int = 1000) -> tuple[float, float]:
-    """Fit y ~ m x + b from m = b = 0 by gradient descent on the mean squared error."""
+    """Exercise linear_regression: fit y ~ m x + b, starting from m = b = 0.
+
+    Loss: the mean over the samples of mse(y_i, m x_i + b). Each iteration needs two seeded
+    passes per sample, one for d/dm and one for d/db; average each, then update m and b
+    together. Return the final (m, b) as floats.
+
+    Start with ``xs, ys = as_samples(x, y)`` and ``check_settings(lr, iters)``: they raise the
+    ValueError the tests expect for bad input.
+    """
+    # BEGIN linear_regression
     xs, ys = as_samples(x, y)
     check_settings(lr, iters)
     n = len(xs)
@@ -81,13 +101,23 @@ def fit_linear_regression(x: Sequence[float], y: Sequence[float], lr: float = 0.
             b_sum += mse(y_, Variable(m, 0.0) * x_ + Variable(b, 1.0)).grad
         m, b = m - lr * m_sum / n, b - lr * b_sum / n
     return m, b
+    # END linear_regression
 
 
 # ---------------------------------------------------------------- exercise logistic_regression
 
 
 def fit_logistic_regression(x: Sequence[float], y: Sequence[float], lr: float = 0.1, iters: int = 1000) -> tuple[float, float]:
-    """Fit P(y = 1) = sigmoid(m x + b) from m = b = 0 by gradient descent on the mean log loss."""
+    """Exercise logistic_regression: fit P(y = 1) = sigmoid(m x + b), starting from m = b = 0.
+
+    Loss: the mean over the samples of logloss(y_i, sigmoid(m x_i + b)); the loop is the same
+    as the line's otherwise. Return the final (m, b) as floats.
+
+    Watch for: the post trained its classifier on the regression's continuous targets, which
+    a log loss is not meant for (scikit-learn's log_loss refuses them). Labels here are 0 or 1
+    only: ``as_samples(x, y, labels=True)`` raises ValueError for anything else.
+    """
+    # BEGIN logistic_regression
     xs, ys = as_samples(x, y, labels=True)
     check_settings(lr, iters)
     n = len(xs)
@@ -99,6 +129,7 @@ def fit_logistic_regression(x: Sequence[float], y: Sequence[float], lr: float = 
             b_total += logloss(y_, sigmoid(Variable(m, 0.0) * x_ + Variable(b, 1.0))).grad
         m, b = m - lr * m_total / n, b - lr * b_total / n
     return m, b
+    # END logistic_regression
 
 
 # ---------------------------------------------------------------- exercise deep_model
@@ -107,10 +138,19 @@ def fit_logistic_regression(x: Sequence[float], y: Sequence[float], lr: float = 
 def deep_model(
     x: float, y: float, param_config: Mapping[str, float], learn_config: Mapping[str, float] | None = None
 ) -> tuple[float, float]:
-    """The post's network on one sample: (log loss, its derivative along the seeds of learn_config).
+    """Exercise deep_model: the post's small network on one sample (x, y), with y 0 or 1.
 
-    h_k = m0_k x + b0_k for k = 0, 1;  p = sigmoid(m1_0 h_0 + m1_1 h_1 + b1);  loss = logloss(y, p).
+        h_0 = m0_0 x + b0_0,   h_1 = m0_1 x + b0_1
+        p   = sigmoid(m1_0 h_0 + m1_1 h_1 + b1),   loss = logloss(y, p)
+
+    ``param_config`` maps the names in PARAMETERS to values (a missing one is 0);
+    ``learn_config`` maps names to their seed (a missing one is 0, None means no seeds): with
+    ``{"b1": 1}`` the grad returned is d loss / d b1. Return ``(loss, grad)`` as plain floats.
+
+    Check the input first with ``check_parameters(param_config, "param_config")``, the same for
+    learn_config, and ``check_label(y)``.
     """
+    # BEGIN deep_model
     seeds = learn_config if learn_config is not None else {}
     check_parameters(param_config, "param_config")
     check_parameters(seeds, "learn_config")
@@ -120,6 +160,7 @@ def deep_model(
     h1 = p["m0_1"] * x + p["b0_1"]
     loss = logloss(y, sigmoid(p["m1_0"] * h0 + p["m1_1"] * h1 + p["b1"]))
     return float(loss.value), float(loss.grad)
+    # END deep_model
 
 
 # ---------------------------------------------------------------- exercise deep_training
@@ -128,7 +169,22 @@ def deep_model(
 def train_deep_model(
     x: Sequence[float], y: Sequence[float], params: Mapping[str, float], lr: float = 0.1, iters: int = 100
 ) -> tuple[dict[str, float], list[float]]:
-    """Train the network by full-batch gradient descent; history[i] is the mean loss before step i."""
+    """Exercise deep_training: train the network by full-batch gradient descent from ``params``.
+
+    Each iteration: for every parameter, the mean over the samples of deep_model's grad with
+    that parameter seeded; then update all seven together. ``history[i]`` is the mean loss over
+    the samples at iteration i, before its update. Return ``(new_params, history)``, where
+    new_params is a new dict holding all seven names; leave ``params`` as it was.
+
+    Watch for: the post kept a template dict of empty lists and "reset" its gradients each
+    iteration with ``template.copy()``. That copy is shallow: it shares the very same lists,
+    so every iteration's gradients piled on top of the earlier ones and the loss climbed back
+    up. Make sure each iteration's gradients come from that iteration only.
+
+    Check the input with ``as_samples(x, y, labels=True)``, ``check_settings(lr, iters)`` and
+    ``check_parameters(params, "params")``.
+    """
+    # BEGIN deep_training
     xs, ys = as_samples(x, y, labels=True)
     check_settings(lr, iters)
     check_parameters(params, "params")
@@ -146,3 +202,4 @@ def train_deep_model(
         history.append(total_loss / n)
         current = {name: current[name] - lr * sums[name] / n for name in PARAMETERS}
     return current, history
+    # END deep_training

@@ -2,18 +2,20 @@
 
 A ``Variable`` is a dual number: ``value`` is f(x) and ``grad`` is f'(x), the derivative of
 that value along one chosen direction. Seed the input you differentiate by with ``grad=1``
-and every other input with ``grad=0``; each operator then applies one rule of calculus to
-carry the derivative along with the value, so the result's ``grad`` is the derivative of the
-whole expression.
+and every other input with ``grad=0``; each operator then applies one rule of calculus so
+that the result's ``grad`` is the derivative of the whole expression.
 
-Values may be Python numbers or numpy arrays (element-wise). Plain numbers used as operands
-are constants: their grad is 0.
+Example: d(3x)/dx at x = 4 is ``(Variable(3) * Variable(4, 1)).grad == 3``.
+
+Rules for every operator: return a new Variable, never modify ``self`` or ``other``.
+Exercises, in order: add, sub, mul, truediv, pow, neg, constants, pow_variable.
+Run one with ``pytest --exercise add``.
 """
 
 from __future__ import annotations
 
-import math
-import numbers
+import math  # noqa: F401 - for your code: math.log
+import numbers  # noqa: F401 - for your code: numbers.Real
 
 import numpy as np
 
@@ -22,7 +24,7 @@ class Variable:
     """A value together with its derivative along one direction (a dual number)."""
 
     __slots__ = ("value", "grad")
-    # Make numpy scalars defer to our reflected operators: np.float64(2) * x calls x.__rmul__.
+    # Lets numpy scalars defer to your reflected operators (np.float64(2) * x calls x.__rmul__).
     __array_ufunc__ = None
 
     def __init__(self, value: float, grad: float = 0.0) -> None:
@@ -32,84 +34,120 @@ class Variable:
     def __repr__(self) -> str:
         return f"Variable(value={self.value!r}, grad={self.grad!r})"
 
-    # -- exercise add: (u + v)' = u' + v'
     def __add__(self, other: Variable | float) -> Variable:
+        """Exercise add: ``self + other``. The value of a sum is the sum of the values; what is its grad?
+
+        The first line, ready-made, makes ``other`` a Variable (numbers become constants once you
+        have done the exercise constants).
+        """
         other = as_variable(other, "+")
+        # BEGIN add
         return Variable(self.value + other.value, self.grad + other.grad)
+        # END add
 
-    # -- exercise sub: (u - v)' = u' - v'
     def __sub__(self, other: Variable | float) -> Variable:
+        """Exercise sub: ``self - other``."""
         other = as_variable(other, "-")
+        # BEGIN sub
         return Variable(self.value - other.value, self.grad - other.grad)
+        # END sub
 
-    # -- exercise mul: (u v)' = u' v + u v'
     def __mul__(self, other: Variable | float) -> Variable:
+        """Exercise mul: ``self * other``. Both factors may carry a derivative."""
         other = as_variable(other, "*")
+        # BEGIN mul
         return Variable(self.value * other.value, self.grad * other.value + self.value * other.grad)
+        # END mul
 
-    # -- exercise truediv: (u / v)' = (u' v - u v') / v^2
     def __truediv__(self, other: Variable | float) -> Variable:
+        """Exercise truediv: ``self / other``. Division by 0 may raise ZeroDivisionError."""
         other = as_variable(other, "/")
+        # BEGIN truediv
         grad = (self.grad * other.value - self.value * other.grad) / (other.value * other.value)
         return Variable(self.value / other.value, grad)
+        # END truediv
 
-    # -- exercises pow and pow_variable: d(a^b) = b a^(b-1) a' + a^b ln(a) b'
     def __pow__(self, other: Variable | float) -> Variable:
+        """Exercise pow: ``self ** other`` where the exponent ``other`` is a constant (its grad is 0).
+
+        Exercise pow_variable, later, extends this method to an exponent that carries a grad of
+        its own.
+        """
         other = as_variable(other, "**")
+        # BEGIN pow
         value = self.value**other.value
         if isinstance(value, complex):
             raise ValueError(f"{self.value!r} ** {other.value!r} is not a real number")
         grad = other.value * self.value ** (other.value - 1) * self.grad
+        # BEGIN pow_variable when not _is_zero(other.grad)
         if not _is_zero(other.grad):  # the exponent varies too: add the a^b ln(a) b' term
-            grad = grad + value * _log_of_base(self.value, "**") * other.grad
+            if np.any(np.asarray(self.value) <= 0):
+                raise ValueError(f"a ** b with a varying exponent needs a base a > 0 (ln(a) appears in "
+                                 f"the derivative), got a = {self.value!r}")
+            log_base = math.log(self.value) if isinstance(self.value, numbers.Real) else np.log(self.value)
+            grad = grad + value * log_base * other.grad
+        # END pow_variable
         return Variable(value, grad)
+        # END pow
 
-    # -- exercise neg: (-u)' = -u'
     def __neg__(self) -> Variable:
+        """Exercise neg: ``-self``."""
+        # BEGIN neg
         return Variable(-self.value, -self.grad)
+        # END neg
 
-    # -- exercise constants: a number on the left is lifted to a constant, order kept
     def __radd__(self, other: float) -> Variable:
+        """Exercise constants: ``number + self``. A plain number is a constant."""
+        # BEGIN constants
         return as_variable(other, "+") + self
+        # END constants
 
     def __rsub__(self, other: float) -> Variable:
+        """Exercise constants: ``number - self`` (mind the order of the operands)."""
+        # BEGIN constants
         return as_variable(other, "-") - self
+        # END constants
 
     def __rmul__(self, other: float) -> Variable:
+        """Exercise constants: ``number * self``."""
+        # BEGIN constants
         return as_variable(other, "*") * self
+        # END constants
 
     def __rtruediv__(self, other: float) -> Variable:
+        """Exercise constants: ``number / self`` (the Variable is the denominator)."""
+        # BEGIN constants
         return as_variable(other, "/") / self
+        # END constants
 
-    # -- exercise pow_variable: number ** Variable
     def __rpow__(self, other: float) -> Variable:
+        """Exercise pow_variable: ``number ** self``, where the exponent carries the derivative."""
+        # BEGIN pow_variable
         return as_variable(other, "**") ** self
+        # END pow_variable
 
 
 def as_variable(operand: object, operator: str) -> Variable:
-    """Return ``operand`` as a Variable: a plain real number becomes a constant (grad 0)."""
+    """``operand`` as a Variable, for the operator named by ``operator`` (used in messages).
+
+    A Variable is returned as it is. Exercise constants: a real number (``int``, ``float``,
+    numpy's real scalars: anything ``isinstance(c, numbers.Real)``) becomes a constant, and any
+    other type raises TypeError with a message naming it.
+    """
     if isinstance(operand, Variable):
         return operand
-    if type(operand) is float or type(operand) is int or isinstance(operand, numbers.Real):  # int, float, bool and numpy's real scalars
+    # BEGIN constants
+    if type(operand) is float or type(operand) is int or isinstance(operand, numbers.Real):  # int, float, bool, numpy
         return Variable(operand, 0.0)
     raise TypeError(
         f"unsupported operand for {operator} with a Variable: {type(operand).__name__} "
         f"({operand!r}); use a Variable or a real number"
     )
+    # END constants
 
 
 def _is_zero(grad: float | np.ndarray) -> bool:
-    """True when a grad is zero everywhere (a float, or every element of an array)."""
+    """True when a grad is zero everywhere (a number, or every element of an array)."""
     if type(grad) is float or type(grad) is int:
         return grad == 0
     return not np.any(grad)
-
-
-def _log_of_base(base: float | np.ndarray, operator: str) -> float | np.ndarray:
-    """ln(base) for the exponent's term of d(a^b); it exists only for a positive base."""
-    if np.any(np.asarray(base) <= 0):
-        raise ValueError(
-            f"a{operator}b with a varying exponent needs a base > 0 (ln(a) appears in the "
-            f"derivative), got a = {base!r}"
-        )
-    return math.log(base) if isinstance(base, numbers.Real) else np.log(base)

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from katatools.manifest import ROOT, load_manifest
-from katatools.stubs import PRISTINE_DIR
+from katatools.stubs import generated_stubs
 
 MANIFEST = load_manifest()
 STAGES = [s for s in MANIFEST.stages if (ROOT / s.tests).is_file()]  # the stages that have tests so far
@@ -35,8 +35,21 @@ def make_repo(dest: Path) -> Path:
             shutil.copytree(source, dest / name, ignore=IGNORED)
         else:
             shutil.copy2(source, dest / name)
-    for stub in PRISTINE_DIR.glob("*.py"):  # katas/ as shipped, whatever this checkout's katas/ holds
-        shutil.copyfile(stub, dest / "katas" / stub.name)
+    for name, text in generated_stubs(MANIFEST).items():  # katas/ as shipped, whatever this checkout's katas/ holds
+        (dest / "katas" / name).write_text(text, encoding="utf-8", newline="\n")
+    return dest
+
+
+def stub_bytes(module: str) -> bytes:
+    """The stub of a kata module as katas/ ships it: generated from the marked reference."""
+    return generated_stubs(MANIFEST)[f"{module}.py"].encode("utf-8")
+
+
+def stubs_dir(dest: Path) -> Path:
+    """A folder holding every generated stub, as katas/ ships them."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for name, text in generated_stubs(MANIFEST).items():
+        (dest / name).write_text(text, encoding="utf-8", newline="\n")
     return dest
 
 

@@ -22,7 +22,7 @@ import pytest
 
 from katatools.manifest import ROOT, load_manifest
 from katatools.review import review_modules
-from katatools.stubs import PRISTINE_DIR
+from katatools.stubs import generated_stubs
 from katatools.submissions import SubmissionError, discover, locate, read_zip
 
 MANIFEST = load_manifest()
@@ -54,8 +54,7 @@ def reference_source(module: str) -> str:
 
 
 def pristine_source(module: str) -> str | None:
-    path = PRISTINE_DIR / f"{module}.py"
-    return path.read_text() if path.is_file() else None
+    return generated_stubs(MANIFEST).get(f"{module}.py")
 
 
 def write_katas(folder: Path, sources: dict[str, str | None]) -> Path:

@@ -1,4 +1,4 @@
-"""exercises.toml: a stage's optional `cost`, which the check balances its processes by."""
+"""exercises.toml: a stage's optional `cost`, which the check balances its processes by; an exercise's `rule` and `covers`."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ import pytest
 from katatools.manifest import MANIFEST_PATH, ManifestError, load_manifest, parse_manifest, tomllib
 
 
-def manifest_with(**stage_keys) -> dict:
+def manifest_with(exercise_keys: dict | None = None, **stage_keys) -> dict:
     stage = {"name": "s", "title": "Stage", "module": "m", "tests": "tests/test_m.py", **stage_keys}
-    exercise = {"name": "e", "stage": "s", "points": 1, "description": "d", "hints": ["a", "b", "c"]}
+    exercise = {"name": "e", "stage": "s", "points": 1, "description": "d", "rule": "r", "covers": ["f"],
+                "hints": ["a", "b", "c"], **(exercise_keys or {})}
     return {"stage": [stage], "exercise": [exercise]}
 
 
@@ -29,3 +30,19 @@ def test_every_stage_of_the_real_manifest_declares_its_cost():
         stages = tomllib.load(f)["stage"]
     assert [table["name"] for table in stages if "cost" not in table] == []
     assert len(load_manifest().stages) == len(stages)
+
+
+def test_an_exercise_names_its_rule_and_the_functions_it_covers():
+    exercise = parse_manifest(manifest_with({"covers": ["Variable.__add__", "as_variable"]})).exercises[0]
+    assert exercise.rule == "r" and exercise.covers == ("Variable.__add__", "as_variable")
+
+
+@pytest.mark.parametrize("keys, message", [
+    ({"covers": []}, "'covers' must list"),
+    ({"covers": ["f", ""]}, "'covers' must list"),
+    ({"covers": "f"}, "'covers' must be list"),
+    ({"rule": 3}, "'rule' must be str"),
+])
+def test_rule_and_covers_are_checked(keys, message):
+    with pytest.raises(ManifestError, match=message):
+        parse_manifest(manifest_with(keys))

@@ -2,7 +2,7 @@
 
 watch: a save is noticed and re-checked, Ctrl-C stops it cleanly (also in the middle of a check,
 leaving no process behind), the screen is cleared only on a terminal. reset: the stub comes back
-from katatools/pristine/ (the copies are not git repositories), the learner's file is kept in a
+from the generated stubs (the copies are not git repositories), the learner's file is kept in a
 new backup every time, and an unknown name changes nothing.
 """
 
@@ -19,10 +19,20 @@ import time
 from pathlib import Path
 
 import pytest
-from learner_repo import MANIFEST, STAGES, child_env, generous, make_repo, reference, run_in_terminal, tool, write_kata
+from learner_repo import (
+    MANIFEST,
+    STAGES,
+    child_env,
+    generous,
+    make_repo,
+    reference,
+    run_in_terminal,
+    stub_bytes,
+    tool,
+    write_kata,
+)
 
 from katatools import reset
-from katatools.stubs import PRISTINE_DIR
 
 FIRST = STAGES[0]
 BACKUP = re.compile(rf"^{re.escape(FIRST.module)}\.py\.bak-\d{{8}}-\d{{6}}(-\d+)?$")
@@ -164,7 +174,7 @@ def test_reset_restores_the_stub_and_keeps_the_work(repo):
     write_kata(repo, FIRST.module, work)
     run = tool(repo, "reset", "mul")
     assert run.returncode == 0, run.stderr
-    assert kata_path(repo).read_bytes() == (PRISTINE_DIR / f"{FIRST.module}.py").read_bytes()
+    assert kata_path(repo).read_bytes() == stub_bytes(FIRST.module)
     [backup] = backups(repo)
     assert BACKUP.match(backup.name) and backup.read_text() == work
     assert f"katas/{backup.name}" in run.stdout
@@ -199,7 +209,7 @@ def test_reset_a_stage_touches_only_its_module(repo):
     write_kata(repo, FIRST.module, reference(FIRST.module))
     write_kata(repo, second.module, reference(second.module))
     assert tool(repo, "reset", second.name).returncode == 0
-    assert kata_path(repo, second.module).read_bytes() == (PRISTINE_DIR / f"{second.module}.py").read_bytes()
+    assert kata_path(repo, second.module).read_bytes() == stub_bytes(second.module)
     assert kata_path(repo).read_text() == reference(FIRST.module)
 
 
@@ -220,12 +230,12 @@ def test_reset_of_a_pristine_or_missing_file(repo):
     assert run.returncode == 0 and "nothing to do" in run.stdout
     kata_path(repo).unlink()
     assert tool(repo, "reset", "add").returncode == 0
-    assert kata_path(repo).read_bytes() == (PRISTINE_DIR / f"{FIRST.module}.py").read_bytes()
+    assert kata_path(repo).read_bytes() == stub_bytes(FIRST.module)
     assert backups(repo) == []
 
 
 def test_reset_does_not_come_from_git(repo):
-    """Committed edits do not change what reset restores: the stubs come from katatools/pristine/."""
+    """Committed edits do not change what reset restores: the stubs are generated from solutions/."""
     git = ["git", "-c", "user.name=learner", "-c", "user.email=learner@example.com", "-c", "init.defaultBranch=main"]
     try:
         subprocess.run([*git, "init", "-q"], cwd=repo, check=True)
@@ -235,4 +245,4 @@ def test_reset_does_not_come_from_git(repo):
     subprocess.run([*git, "add", "-A"], cwd=repo, check=True)
     subprocess.run([*git, "commit", "-q", "-m", "my work"], cwd=repo, check=True)
     assert tool(repo, "reset", FIRST.name).returncode == 0
-    assert kata_path(repo).read_bytes() == (PRISTINE_DIR / f"{FIRST.module}.py").read_bytes()
+    assert kata_path(repo).read_bytes() == stub_bytes(FIRST.module)
