@@ -23,6 +23,13 @@ FD_REL = 1e-5
 FD_ABS = 1e-6
 PROPERTY_REL = 1e-7  # identities that hold exactly in real arithmetic, up to rounding
 PROPERTY_ABS = 1e-9
+# sigmoid's value lies in [0, 1], and correct formulas differ by a few units in the last place of
+# 1 (about 1e-16), not of the value: 0.5 * (1 + tanh(u / 2)) returns 0 from u = -38 on, where the
+# true value is below 1e-16, and a sigmoid clamped to exactly 0 and 1 beyond |u| > 700 is off by
+# less than 1e-304. So value and grad must be within SIGMOID_REL of the truth where it is well
+# above 1e-16 (relative), and within SIGMOID_ABS (times |u'| for the grad) below that (absolute).
+SIGMOID_REL = 1e-9
+SIGMOID_ABS = 1e-15
 
 # ---------------------------------------------------------------- input domains
 # Bounded, finite, and clear of the singularities of each rule.
@@ -107,6 +114,17 @@ def expect_dual(
         wrong = "value" if not close(received.value, value, rel, abs_) else "grad"
         fail(exercise, given, f"value {show(value)}, grad {show(grad)}",
              f"value {show(received.value)}, grad {show(received.grad)}  <- the {wrong} differs", hint)
+
+
+def expect_sigmoid(exercise: str, given: str, received: object, value: float, grad: float, seed: float,
+                   hint: str | None = None) -> None:
+    """A sigmoid's value and grad (grad = sigmoid'(u) * seed) within the sigmoid's tolerances."""
+    expect_variable(exercise, given, received)
+    value_ok = close(received.value, value, SIGMOID_REL, SIGMOID_ABS)
+    if not (value_ok and close(received.grad, grad, SIGMOID_REL, SIGMOID_ABS * max(1.0, abs(seed)))):
+        fail(exercise, given, f"value {show(value)}, grad {show(grad)}",
+             f"value {show(received.value)}, grad {show(received.grad)}  <- the {'grad' if value_ok else 'value'} "
+             f"differs by more than {SIGMOID_REL:g} relative or {SIGMOID_ABS:g} absolute", hint)
 
 
 def expect_close(exercise: str, given: str, what: str, received: object, expected: object,
