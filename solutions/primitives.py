@@ -74,7 +74,7 @@ def sigmoid(u: Variable | float) -> Variable:
 
     It must work for any input: sigmoid(1000) is exactly 1 and sigmoid(-1000) exactly 0, with no
     overflow error and no warning on the way. (The hints say how, if you need them.) Value and
-    grad are checked to 1e-9 relative, or to 1e-15 absolute where they are that close to 0 or 1:
+    grad are checked to 1e-12 relative, or to 1e-15 absolute where they are that close to 0 or 1:
     any careful formula meets that.
     """
     u = lift(u)
