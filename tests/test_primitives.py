@@ -148,6 +148,26 @@ def test_plain_number_is_a_constant(kata, exercise, number, value):
              "keep the first line u = lift(u): it rejects other types")
 
 
+SLOPES = {"log": lambda z: 1.0 / z, "exp": math.exp, "sigmoid": plain_sigmoid_slope,
+          "tanh": lambda z: 1.0 / math.cosh(z) ** 2, "relu": lambda z: 1.0 if z > 0 else 0.0}
+
+
+@pytest.mark.parametrize("exercise", [pytest.param(e, marks=pytest.mark.exercise(e)) for e in PRIMITIVES])
+@pytest.mark.parametrize("make", [
+    pytest.param(lambda: (np.float64(1.5), np.float64(-2.0)), id="float64"),
+    pytest.param(lambda: (np.int64(2), np.int64(3)), id="int64"),
+    pytest.param(lambda: (np.array(0.75), np.array(1.5)), id="0-d-arrays"),
+])
+def test_numpy_values(kata, exercise, make):
+    """A Variable holding numpy scalars or 0-d arrays (what numpy code makes) works like one of floats."""
+    x, sx = make()
+    u = kata.Variable(x, sx)
+    given_ = f"{exercise}(Variable({x!r}, {sx!r}))"
+    expect_rule(exercise, given_, getattr(kata.primitives, exercise)(u), VALUE_FUNCTIONS[exercise](float(x)),
+                SLOPES[exercise](float(x)) * float(sx), float(sx),
+                "numpy's scalars and 0-d arrays are real numbers: math's functions take them, or use numpy's")
+
+
 @pytest.mark.parametrize("exercise", [pytest.param(e, marks=pytest.mark.exercise(e)) for e in PRIMITIVES])
 def test_operand_unchanged(kata, exercise):
     u = kata.Variable(0.7, 1.5)

@@ -403,9 +403,11 @@ def test_pow_variable_with_numpy_scalars(kata, x, sx, y, sy):
     pytest.param(lambda: (np.int64(3), np.int64(1), np.int64(2), np.int64(0)), id="int64"),
     pytest.param(lambda: (np.int32(-3), 1, np.int64(2), 0.0), id="int32-and-int"),
     pytest.param(lambda: (np.float64(1.5), 1.0, np.float32(2.0), 0.0), id="float32"),
+    pytest.param(lambda: (np.array(1.5), np.array(-1.0), np.array(2.0), 0.25), id="0-d-arrays"),
 ])
 def test_numpy_values(kata, exercise, make):
-    """Values and grads that come out of numpy work like floats: scalars of any real numpy type."""
+    """Values and grads that come out of numpy work like floats: scalars of any real numpy type, and
+    0-d arrays (what np.where or np.asarray make of a scalar)."""
     x, sx, y, sy = make()
     if exercise == "pow":
         sy = 0 * sy  # a constant exponent, of the same type
