@@ -397,7 +397,8 @@ def test_pow_variable_with_numpy_scalars(kata, x, sx, y, sy):
                 "the same way for them as for float")
 
 
-@pytest.mark.parametrize("exercise", [pytest.param(e, marks=pytest.mark.exercise(e)) for e in SYMBOLS if e != "pow_variable"])
+@pytest.mark.parametrize("exercise", [pytest.param(e, marks=pytest.mark.exercise(e))
+                                      for e in ("add", "sub", "mul", "truediv", "pow", "neg")])
 @pytest.mark.parametrize("make", [
     pytest.param(lambda: (np.float64(1.5), np.float64(1.0), np.float64(2.0), np.float64(0.5)), id="float64"),
     pytest.param(lambda: (np.int64(3), np.int64(1), np.int64(2), np.int64(0)), id="int64"),
