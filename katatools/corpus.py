@@ -186,6 +186,9 @@ def parse_entry(kind: str, table: object, manifest: Manifest, file_stage: Stage,
 def load_corpus(directory: Path, manifest: Manifest, reference: Path = REFERENCE_DIR) -> Corpus:
     """Every entry of every ``<stage>.toml`` in ``directory``; problems are collected, not raised."""
     corpus = Corpus()
+    if not Path(directory).is_dir():
+        corpus.problems.append(f"{directory}: no such corpus directory")
+        return corpus
     seen: dict[str, str] = {}
     try:
         base = reference_sources(manifest, reference)
@@ -380,8 +383,13 @@ def main(argv: list[str]) -> int:
     results = run_parallel(args.jobs, tasks)
     if cheat_exercises and results[0]:
         problems.append(str(results[0]))
-    verdicts: list[Verdict] = [r for r in results[1 if cheat_exercises else 0:]]  # type: ignore[misc]
+    verdicts: list[Verdict] = list(results[1 if cheat_exercises else 0:])  # type: ignore[arg-type]
+    return report(manifest, args, verdicts, problems, missing, time.monotonic() - started)
 
+
+def report(manifest: Manifest, args: argparse.Namespace, verdicts: list[Verdict], problems: list[str],
+           missing: list[Stage], seconds: float) -> int:
+    """Print the verdicts per stage, the corpus errors and a total; the exit code."""
     print(f"Alternatives and cheats in {args.corpus.name}/ (cumulative, {args.timeout:g} s per test)")
     for stage in manifest.stages:
         own = [v for v in verdicts if v.entry.stage == stage]
@@ -410,8 +418,7 @@ def main(argv: list[str]) -> int:
     cheats = [v for v in verdicts if v.entry.kind == CHEAT]
     wrong = [v for v in verdicts if not v.ok]
     total = (f"{sum(v.ok for v in alternatives)} of {len(alternatives)} alternatives passed, "
-             f"{sum(v.ok for v in cheats)} of {len(cheats)} cheats caught in "
-             f"{time.monotonic() - started:.1f} s ({args.jobs} jobs)")
+             f"{sum(v.ok for v in cheats)} of {len(cheats)} cheats caught in {seconds:.1f} s ({args.jobs} jobs)")
     if wrong or problems:
         print(f"corpus: FAILED: {total}; {len(problems)} corpus errors")
         return 1
