@@ -104,6 +104,7 @@ class KataRun:
             raise pytest.UsageError(f"--exercise: {exc}") from None
         self.timed_out: set[str] = set()
         self.records: dict[str, results.TestRecord] = {}
+        self.durations: dict[str, float] = {}
         self._scratch: tempfile.TemporaryDirectory | None = None
         self._namespaces: dict[str, types.SimpleNamespace] = {}
 
@@ -258,6 +259,7 @@ class KataRun:
         exercise = self.exercise_of.get(report.nodeid)
         if exercise is None:
             return
+        self.durations[report.nodeid] = self.durations.get(report.nodeid, 0.0) + report.duration
         if report.when == "call" or (report.when == "setup" and not report.passed):
             if report.passed:
                 status = results.PASSED
@@ -270,6 +272,8 @@ class KataRun:
             self.records[report.nodeid] = results.TestRecord(report.nodeid, exercise, status, short_message(report))
         elif report.when == "teardown" and report.failed:
             self.records[report.nodeid] = results.TestRecord(report.nodeid, exercise, results.ERROR, short_message(report))
+        if report.when == "teardown" and report.nodeid in self.records:
+            self.records[report.nodeid].duration = round(self.durations[report.nodeid], 4)
 
     # ------------------------------------------------------------ reporting
 
@@ -388,8 +392,11 @@ def stub_owner(manifest: Manifest, stub: BaseException) -> tuple[str, str] | Non
     if named is None or named["name"] not in {e.name for e in manifest.exercises}:
         return None
     exercise = manifest.exercise(named["name"])
-    for frame in reversed(traceback.extract_tb(stub.__traceback__)):
-        function = next((c for c in exercise.covers if c == frame.name or c.endswith("." + frame.name)), None)
+    # walk_tb, not extract_tb: only the functions' names are needed, not their source lines (a
+    # fresh set of stubs raises hundreds of these, each through hypothesis's deep stack).
+    names = [frame.f_code.co_name for frame, _ in traceback.walk_tb(stub.__traceback__)]
+    for name in reversed(names):
+        function = next((c for c in exercise.covers if c == name or c.endswith("." + name)), None)
         if function is not None:
             return exercise.name, function
     return exercise.name, exercise.covers[0]
