@@ -42,7 +42,7 @@ class Variable:
         """
         other = as_variable(other, "+")
         raise NotImplementedError(
-            "exercise 'add': Variable + Variable: values add, and so do derivatives. "
+            "exercise 'add': Variable + Variable: the sum rule. "
             "Rule: (u + v)' = u' + v'"
         )
 
@@ -93,21 +93,21 @@ class Variable:
         """
         other = as_variable(other, "**")
         raise NotImplementedError(
-            "exercise 'pow': Variable ** Variable with a constant exponent: the power rule. "
+            "exercise 'pow': Variable ** constant: the power rule. "
             "Rule: (u ** n)' = n u**(n-1) u' for a constant exponent n"
         )
 
     def __neg__(self) -> Variable:
         """Exercise neg: ``-self``."""
         raise NotImplementedError(
-            "exercise 'neg': -Variable: negation flips the value and the derivative. "
+            "exercise 'neg': -Variable: negate the value and the grad. "
             "Rule: (-u)' = -u'"
         )
 
     def __radd__(self, other: float) -> Variable:
         """Exercise constants: ``number + self``. A plain number is a constant."""
         raise NotImplementedError(
-            "exercise 'constants': Plain numbers on either side of + - * / and as an exponent. "
+            "exercise 'constants': Plain numbers on either side of an operator. "
             "Rule: a real number c is the constant Variable(c, 0.0), on either side; any other type "
             "is a TypeError"
         )
@@ -115,7 +115,7 @@ class Variable:
     def __rsub__(self, other: float) -> Variable:
         """Exercise constants: ``number - self`` (mind the order of the operands)."""
         raise NotImplementedError(
-            "exercise 'constants': Plain numbers on either side of + - * / and as an exponent. "
+            "exercise 'constants': Plain numbers on either side of an operator. "
             "Rule: a real number c is the constant Variable(c, 0.0), on either side; any other type "
             "is a TypeError"
         )
@@ -123,7 +123,7 @@ class Variable:
     def __rmul__(self, other: float) -> Variable:
         """Exercise constants: ``number * self``."""
         raise NotImplementedError(
-            "exercise 'constants': Plain numbers on either side of + - * / and as an exponent. "
+            "exercise 'constants': Plain numbers on either side of an operator. "
             "Rule: a real number c is the constant Variable(c, 0.0), on either side; any other type "
             "is a TypeError"
         )
@@ -131,7 +131,7 @@ class Variable:
     def __rtruediv__(self, other: float) -> Variable:
         """Exercise constants: ``number / self`` (the Variable is the denominator)."""
         raise NotImplementedError(
-            "exercise 'constants': Plain numbers on either side of + - * / and as an exponent. "
+            "exercise 'constants': Plain numbers on either side of an operator. "
             "Rule: a real number c is the constant Variable(c, 0.0), on either side; any other type "
             "is a TypeError"
         )
@@ -139,8 +139,7 @@ class Variable:
     def __rpow__(self, other: float) -> Variable:
         """Exercise pow_variable: ``number ** self``, where the exponent carries the derivative."""
         raise NotImplementedError(
-            "exercise 'pow_variable': Variable ** Variable where the exponent varies too, and "
-            "number ** Variable. "
+            "exercise 'pow_variable': Variable ** Variable, and number ** Variable. "
             "Rule: d(a ** b) = b a**(b-1) a' + a**b ln(a) b', which needs a > 0 when b' != 0"
         )
 
@@ -155,7 +154,7 @@ def as_variable(operand: object, operator: str) -> Variable:
     if isinstance(operand, Variable):
         return operand
     raise NotImplementedError(
-        "exercise 'constants': Plain numbers on either side of + - * / and as an exponent. "
+        "exercise 'constants': Plain numbers on either side of an operator. "
         "Rule: a real number c is the constant Variable(c, 0.0), on either side; any other type is "
         "a TypeError"
     )
