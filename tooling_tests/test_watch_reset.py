@@ -378,3 +378,48 @@ def test_reset_does_not_come_from_git(repo):
     subprocess.run([*git, "commit", "-q", "-m", "my work"], cwd=repo, check=True)
     assert tool(repo, "reset", FIRST.name).returncode == 0
     assert kata_path(repo).read_bytes() == stub_bytes(FIRST.module)
+
+
+def test_undo_puts_the_latest_backup_back_after_backing_up_the_current_file(repo):
+    work = reference(FIRST.module) + "\n# my own notes\n"
+    write_kata(repo, FIRST.module, work)
+    assert tool(repo, "reset", "mul").returncode == 0
+    undo = tool(repo, "reset", "--undo", "mul")
+    assert undo.returncode == 0, undo.stderr
+    assert kata_path(repo).read_text() == work
+    assert sorted(p.read_bytes() for p in backups(repo)) == sorted([work.encode(), stub_bytes(FIRST.module)])
+    again = tool(repo, "reset", "--undo", FIRST.name)  # undoing the undo: the stub is the latest backup now
+    assert again.returncode == 0 and kata_path(repo).read_bytes() == stub_bytes(FIRST.module)
+    assert len(backups(repo)) == 3 and "Traceback" not in again.stdout + again.stderr
+
+
+def test_undo_picks_the_latest_backup_by_its_name(tmp_path, monkeypatch):
+    original = tmp_path / "variable.py"
+    for stamp, text in (("20260101-120000", "first"), ("20260102-090000", "third"), ("20260101-120000", "second")):
+        monkeypatch.setattr(reset.time, "strftime", lambda fmt, stamp=stamp: stamp)
+        reset.save_backup(original, text.encode())
+    (tmp_path / "variable.py.bak-notes").write_text("not a backup name")
+    assert [p.read_text() for p in reset.backups_of(original)] == ["first", "second", "third"]
+
+
+def test_undo_without_a_backup_changes_nothing(repo):
+    write_kata(repo, FIRST.module, "# work\n")
+    run = tool(repo, "reset", "--undo", "add")
+    assert run.returncode == 1 and "no backup of katas/" in run.stderr
+    assert kata_path(repo).read_text() == "# work\n" and backups(repo) == []
+
+
+def test_backups_are_ignored_by_git(repo):
+    git = ["git", "-c", "user.name=learner", "-c", "user.email=learner@example.com", "-c", "init.defaultBranch=main"]
+    try:
+        subprocess.run([*git, "init", "-q"], cwd=repo, check=True)
+    except (OSError, subprocess.CalledProcessError):
+        pytest.skip("git is not available")
+    shutil.copy2(ROOT / ".gitignore", repo / ".gitignore")
+    subprocess.run([*git, "add", "-A"], cwd=repo, check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "start"], cwd=repo, check=True)
+    write_kata(repo, FIRST.module, "# work\n")
+    assert tool(repo, "reset", FIRST.name).returncode == 0
+    assert backups(repo)
+    status = subprocess.run([*git, "status", "--porcelain"], cwd=repo, capture_output=True, text=True, check=True)
+    assert status.stdout == ""  # the kata file is the committed stub again, and its backup is ignored
