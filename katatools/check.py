@@ -7,10 +7,12 @@
     nox -s check -- --hint mul [--level N] the hints of one exercise, one level at a time
     nox -s check -- --jobs 1               one pytest process (default: one per CPU)
 
-It runs the kata tests in child pytest processes (``runner.run_suite``), the stages shared among
-up to one process per CPU by their ``cost`` in the manifest, and prints the same table and next
-step as the end of a plain ``pytest`` run (``report.render_progress``). The exit code is 0 only
-when every selected exercise passes.
+It imports pytest, numpy and hypothesis once and runs the kata tests in pytest children forked
+from it (``worker.Worker``; separate processes where there is no fork), the exercises shared
+among up to one child per CPU by how long their tests took in the last check (``share``), and
+prints the same table and next step as the end of a plain ``pytest`` run
+(``report.render_progress``). The exit code is 0 only when every selected exercise passes.
+``watch`` reuses these pieces: ``make_plan``, ``start_runs``, ``gather``, ``render``.
 
 Hints are asked for by level (``--level 2``) rather than remembered in a state file: the
 command is repeatable, leaves nothing behind, and the learner decides when to see more.
@@ -55,7 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--timeout", type=float, default=CHECK_TIMEOUT, metavar="SECONDS",
                         help=f"time limit per test (default {CHECK_TIMEOUT:g})")
     parser.add_argument("--jobs", type=int, default=available_cpus(), metavar="N",
-                        help=f"pytest processes to share the stages among (default: the CPUs, {available_cpus()} here)")
+                        help=f"pytest processes to share the exercises among (default: the CPUs, {available_cpus()} here)")
     return parser
 
 
@@ -256,7 +258,7 @@ def check(argv: list[str], worker: Worker) -> int:
         return plan
     records: list[TestRecord] = []
     if plan.runnable:
-        worker.warm(plan.tests)
+        worker.warm([])  # one round: the libraries once, and each child imports the test modules it runs
         found, lines = gather(plan, start_runs(worker, plan, plan.runnable))
         if lines:
             print("\n".join(lines))

@@ -218,19 +218,25 @@ class Worker:
         """Import pytest, numpy, hypothesis, the plugin and the test modules ``tests``, once.
 
         The test modules are imported by a ``--collect-only`` pytest run, so pytest rewrites their
-        asserts as it would have; a forked child's pytest then finds them already imported.
-        Nothing here imports a kata module. Without fork there is nothing to keep warm.
+        asserts as it would have; a forked child's pytest then finds them already imported. With
+        no ``tests`` (a single round of runs, as the check makes), each child imports its own, in
+        parallel. Nothing here imports a kata module. Without fork there is nothing to keep warm.
         """
         if not self.fork or tuple(tests) == self.warmed:
             return
         for name, value in ONE_THREAD.items():
             os.environ.setdefault(name, value)
         os.environ.update(AUTOLOAD_OFF)
+        import hypothesis  # noqa: F401 - imported here once, for every child
+        import numpy  # noqa: F401
         import pytest
 
-        with silenced(), working_directory(self.cwd):
-            pytest.main([*tests, "--collect-only", "-q", "-p", "no:cacheprovider", *hypothesis_plugin(),
-                         f"--rootdir={self.cwd}", "--kata-summary=no"])
+        from . import plugin  # noqa: F401
+
+        if tests:
+            with silenced(), working_directory(self.cwd):
+                pytest.main([*tests, "--collect-only", "-q", "-p", "no:cacheprovider", *hypothesis_plugin(),
+                             f"--rootdir={self.cwd}", "--kata-summary=no"])
         self.warmed = tuple(tests)
         gc.freeze()  # what is imported stays put: the children's collections skip it, and share its pages
 
