@@ -194,16 +194,24 @@ def make_plan(argv: list[str], parser: argparse.ArgumentParser | None = None) ->
     return Plan(args, manifest, selected, tested, [s for s in stages if s not in tested], command)
 
 
+def pytest_options(plan: Plan) -> list[str]:
+    """The options of every pytest run of the check (beyond what to run)."""
+    extra = ["--kata-summary=no", f"--kata-timeout={plan.args.timeout:g}"]
+    return extra + (["-rfE"] if plan.args.verbose else ["-q", "--tb=no"])
+
+
+def budget(plan: Plan, exercises: int) -> float:
+    """Seconds a run of ``exercises`` exercises may take before it is abandoned."""
+    return plan.args.timeout * exercises + RUN_MARGIN
+
+
 def start_runs(worker: Worker, plan: Plan, exercises: list[Exercise], jobs: int | None = None) -> list[Run]:
     """The tests of ``exercises`` in at most ``jobs`` (default --jobs) pytest runs started at once."""
-    extra = ["--kata-summary=no", f"--kata-timeout={plan.args.timeout:g}"]
-    extra += ["-rfE"] if plan.args.verbose else ["-q", "--tb=no"]
     runs = []
     for group in share(exercises, jobs or plan.args.jobs, exercise_costs(plan.manifest)):
         stages = [s for s in plan.stages if any(e.stage == s.name for e in group)]
-        budget = plan.args.timeout * len(group) + RUN_MARGIN
         runs.append(worker.start("katas", tests=[s.tests for s in stages], exercises=[e.name for e in group],
-                                 mode=plan.mode, extra=extra, timeout=budget))
+                                 mode=plan.mode, extra=pytest_options(plan), timeout=budget(plan, len(group))))
     return runs
 
 

@@ -120,6 +120,7 @@ class Watch:
         self.parent = os.getppid()
         self.tooling = tooling_state()
         self.results: list[ExerciseResult] = []  # the last complete table's
+        self.durations: dict[str, float] = {}  # node id -> seconds its test took last time
 
     # ------------------------------------------------------------ looking at the files
 
@@ -186,6 +187,23 @@ class Watch:
             return upcoming.exercise
         return None if self.results else (runnable[0] if runnable else None)
 
+    def focus_runs(self, focus: Exercise) -> list[Run]:
+        """The tests of the exercise being worked on, shared among the CPUs one by one, balanced by how
+        long each took last time (their ids come from the worker's warm-up collection)."""
+        ids = [nodeid for nodeid, exercise in self.worker.collected.items() if exercise == focus.name]
+        jobs = min(self.plan.args.jobs, len(ids))
+        if jobs <= 1:
+            return check.start_runs(self.worker, self.plan, [focus], jobs=1)
+        groups: list[list[str]] = [[] for _ in range(jobs)]
+        loads = [0.0] * jobs
+        for nodeid in sorted(ids, key=lambda n: -self.durations.get(n, 0.0)):
+            emptiest = loads.index(min(loads))
+            groups[emptiest].append(nodeid)
+            loads[emptiest] += self.durations.get(nodeid, 0.0) or 0.01
+        return [self.worker.start("katas", tests=group, exercises=[focus.name], mode=self.plan.mode,
+                                  extra=check.pytest_options(self.plan), timeout=check.budget(self.plan, 1))
+                for group in groups if group]
+
     # ------------------------------------------------------------ one round
 
     def records_of(self, runs: list[Run], checked: Snapshot) -> list[TestRecord] | None:
@@ -206,9 +224,11 @@ class Watch:
         records: list[TestRecord] = []
         rest = self.plan.runnable
         if focus is not None:
-            found = self.records_of(check.start_runs(self.worker, self.plan, [focus], jobs=1), now)
+            found = self.records_of(self.focus_runs(focus), now)
             if found is None:
                 return
+            order = {nodeid: index for index, nodeid in enumerate(self.worker.collected)}
+            found.sort(key=lambda r: order.get(r.nodeid, len(order)))  # the first failure in collection order
             records += found
             verdict = [r for r in summarize(self.plan.manifest, found) if r.exercise.name == focus.name]
             for line in render_verdict(self.plan.manifest, verdict[0], self.colour, self.plan.args.verbose,
@@ -226,6 +246,7 @@ class Watch:
         print()
         print("\n".join(check.render(self.plan, records, self.colour)), flush=True)
         self.results = summarize(self.plan.manifest, records)
+        self.durations.update({r.nodeid: r.duration for r in records})
 
     def loop(self, max_runs: int = 0) -> int:
         before: Snapshot = {}

@@ -32,6 +32,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from .manifest import ROOT
+from .report import MalformedReport, read_report
 from .runner import (
     AUTOLOAD_OFF,
     OUTPUT_LIMIT,
@@ -212,6 +213,7 @@ class Worker:
         self.cwd = cwd
         self.output_limit = output_limit
         self.warmed: tuple[str, ...] = ()
+        self.collected: dict[str, str] = {}  # node id -> exercise, in collection order (from warm)
         self.runs: list[Run] = []
 
     def warm(self, tests: list[str]) -> None:
@@ -234,9 +236,13 @@ class Worker:
         from . import plugin  # noqa: F401
 
         if tests:
-            with silenced(), working_directory(self.cwd):
-                pytest.main([*tests, "--collect-only", "-q", "-p", "no:cacheprovider", *hypothesis_plugin(),
-                             f"--rootdir={self.cwd}", "--kata-summary=no"])
+            with tempfile.TemporaryDirectory(prefix="kata-warm-") as scratch:
+                report = Path(scratch) / "collected.json"
+                with silenced(), working_directory(self.cwd):
+                    pytest.main([*tests, "--collect-only", "-q", "-p", "no:cacheprovider", *hypothesis_plugin(),
+                                 f"--rootdir={self.cwd}", "--kata-summary=no", f"--kata-report={report}"])
+                with contextlib.suppress(MalformedReport):
+                    self.collected = {t.nodeid: t.exercise for t in read_report(report).tests}
         self.warmed = tuple(tests)
         gc.freeze()  # what is imported stays put: the children's collections skip it, and share its pages
 
