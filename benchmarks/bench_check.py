@@ -1,6 +1,7 @@
 """How long `nox -s check` takes, warm, on pristine and on solved katas, with 1 and 2 CPUs.
 
-    python benchmarks/bench_check.py [--repeats N] [--cpus 1,2] [--neighbour]   (or through benchmarks/bench.py)
+    python benchmarks/bench_check.py [--repeats N] [--cpus 1,2] [--neighbour] [--only nox,python,pytest]
+    (or through benchmarks/bench.py)
 
 Each case runs in a temporary copy of the repository (katas/ as shipped, or with the reference
 copied in), whose ``.nox`` is a link to this repository's, so nox reuses the shared environment
@@ -75,7 +76,11 @@ def prepare(scratch: Path, name: str, solved: bool) -> Path:
     return repo
 
 
-def main(repeats: int, cpu_counts: tuple[int, ...] = (1, 2), neighbour: bool = False) -> None:
+COMMANDS = ("nox", "python", "pytest")
+
+
+def main(repeats: int, cpu_counts: tuple[int, ...] = (1, 2), neighbour: bool = False,
+         only: tuple[str, ...] = COMMANDS) -> None:
     nox = shutil.which("nox")
     tests = [s.tests for s in STAGES]
     commands = {
@@ -83,6 +88,7 @@ def main(repeats: int, cpu_counts: tuple[int, ...] = (1, 2), neighbour: bool = F
         "python -m katatools check (no nox)": [sys.executable, "-m", "katatools", "check"],
         "bare pytest, same tests (-q)": [sys.executable, "-m", "pytest", *tests, "-q", "-p", "no:cacheprovider"],
     }
+    commands = {label: cmd for (label, cmd), key in zip(commands.items(), COMMANDS, strict=True) if key in only}
     if not hasattr(os, "sched_setaffinity"):
         cpu_counts = (None,)
     bytecode = "off" if os.environ.get("PYTHONDONTWRITEBYTECODE") else "on"
@@ -133,5 +139,7 @@ if __name__ == "__main__":
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--cpus", default="1,2", help="comma-separated CPU counts to measure with (default 1,2)")
     parser.add_argument("--neighbour", action="store_true", help="a CPU-bound process runs beside every command")
+    parser.add_argument("--only", default=",".join(COMMANDS), help=f"commands to time, of {', '.join(COMMANDS)}")
     options = parser.parse_args()
-    main(options.repeats, tuple(int(n) for n in options.cpus.split(",")), options.neighbour)
+    main(options.repeats, tuple(int(n) for n in options.cpus.split(",")), options.neighbour,
+         tuple(options.only.split(",")))
