@@ -181,6 +181,7 @@ class Watch:
             functions = changed_functions(old, now.get(name, b"").decode("utf-8", errors="replace"))
             candidates += [e for e in runnable if e.stage == modules[stem] and functions & set(e.covers)]
         if candidates:
+            candidates.sort(key=lambda e: e.index)
             return next((e for e in candidates if e.name not in done), candidates[0])
         upcoming = next_exercise(self.results)
         if upcoming is not None:
