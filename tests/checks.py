@@ -48,6 +48,11 @@ small_integers = st.integers(-4, 4)
 exponents = st.floats(-3.0, 3.0, allow_nan=False, allow_infinity=False)
 
 
+def rule_hint(exercise: str) -> str:
+    """The exercise's rule, as its stub's message names it (``rule`` in the manifest)."""
+    return load_manifest().exercise(exercise).rule
+
+
 def first_hint(exercise: str) -> str:
     """The exercise's first hint in the manifest: a failure gives a nudge, not the answer. The rule is in
     the stub's message; the next hints come when asked for (``check --hint NAME --level 2``)."""
