@@ -33,7 +33,10 @@ from __future__ import annotations
 import argparse
 import compileall
 import concurrent.futures
+import hashlib
+import importlib.metadata
 import importlib.util
+import json
 import os
 import re
 import shlex
@@ -107,6 +110,45 @@ def child_environment(scratch: Path, answers: Path | None = None) -> dict[str, s
     return env
 
 
+def reference_key(root: Path, stages: list[Stage], selection: list[str]) -> str:
+    """A digest of everything the reference runs depend on: the grader's code and tests, the
+    reference, the manifest and configuration, the libraries' versions, what is graded."""
+    digest = hashlib.sha256(json.dumps([sys.version, [s.name for s in stages], selection]).encode())
+    for module in ("pytest", "hypothesis", "numpy", "sklearn"):
+        try:
+            digest.update(f"{module}={importlib.metadata.version('scikit-learn' if module == 'sklearn' else module)}".encode())
+        except importlib.metadata.PackageNotFoundError:
+            digest.update(f"{module}=none".encode())
+    files = [root / "exercises.toml", root / "pyproject.toml"]
+    for folder in ("tests", "katatools", "solutions"):
+        files += sorted(p for p in (root / folder).rglob("*.py") if "__pycache__" not in p.parts)
+    for path in files:
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:32]
+
+
+def stored_answers() -> Path | None:
+    """The repository's store of scikit-learn's answers, unless KATA_SKLEARN_CACHE turns it off or moves it."""
+    chosen = os.environ.get("KATA_SKLEARN_CACHE")
+    if chosen == "off":
+        return None
+    return Path(chosen) if chosen else ROOT / ".kata-cache" / "sklearn"
+
+
+def keep_answers(store: Path, answers: dict[str, bytes]) -> None:
+    """Store the answers the store lacks (each written whole, then renamed); a store that cannot be
+    written is only a lost speed-up."""
+    try:
+        store.mkdir(parents=True, exist_ok=True)
+        for name, content in answers.items():
+            if not (store / name).exists():
+                partial = store / f".{name}.{os.getpid()}.partial"
+                partial.write_bytes(content)
+                os.replace(partial, store / name)
+    except OSError:
+        pass
+
+
 def stable(text: str, workspace: Path, *scratches: Path) -> str:
     """A message without the run's temporary paths and memory addresses, so that outputs are
     reproducible: paths in the workspace become relative, scratch folders ``<scratch>``."""
@@ -147,8 +189,7 @@ class Grader:
         self.unsandboxed = "--no-sandbox"  # why submissions run without the sandbox ("" when they run in it)
         if sandbox:
             self.sandbox, self.unsandboxed = start_sandbox(self.scratch)
-        self.expected = self._collect()
-        self.answers = self._ask_sklearn()
+        self.expected, self.answers = self._reference_runs(root)
         self.stop = threading.Event()
 
     @property
@@ -198,6 +239,32 @@ class Grader:
             if own:
                 shutil.rmtree(scratch, ignore_errors=True)
 
+    def _reference_runs(self, root: Path) -> tuple[dict[str, dict[str, str]], dict[str, bytes]]:
+        """The tests to expect and scikit-learn's answers: from two runs on the reference (at once),
+        or, when nothing they depend on has changed since the last grading, from what that grading
+        stored in ``.kata-cache/grader`` (the answers themselves in scikit-learn's own store)."""
+        store, memo = stored_answers(), None
+        if store is not None:
+            memo = store.parent / "grader" / f"{reference_key(root, self.stages, self.selection)}.json"
+            try:
+                saved = json.loads(memo.read_text(encoding="utf-8"))
+                answers = {name: (store / name).read_bytes() for name in saved["answers"]}
+                return {stage: dict(tests) for stage, tests in saved["expected"].items()}, answers
+            except (OSError, ValueError, KeyError, TypeError, AttributeError):
+                pass  # never stored, or not readable: ask the reference
+        with concurrent.futures.ThreadPoolExecutor(2) as pool:
+            collecting, asking = pool.submit(self._collect), pool.submit(self._ask_sklearn)
+            expected, answers = collecting.result(), asking.result()
+        if memo is not None:
+            try:
+                memo.parent.mkdir(parents=True, exist_ok=True)
+                partial = memo.with_name(f".{memo.name}.{os.getpid()}.partial")
+                partial.write_text(json.dumps({"expected": expected, "answers": sorted(answers)}), encoding="utf-8")
+                os.replace(partial, memo)
+            except OSError:
+                pass
+        return expected, answers
+
     def _collect(self) -> dict[str, dict[str, str]]:
         """Stage name -> {test node id: exercise}, from the grader's own tests (--collect-only)."""
         tests = [s.tests for s in self.stages]
@@ -215,16 +282,27 @@ class Grader:
         """scikit-learn's answers to the tests' questions, asked once by running the ``asks_sklearn``
         tests on the reference. None depends on the code under test, so each stage run of each
         submission gets a fresh copy of them (``_answers_for``) and never imports scikit-learn:
-        what one child writes there, no other child reads."""
+        what one child writes there, no other child reads.
+
+        The run starts from the answers this repository has stored (``.kata-cache/sklearn``, see
+        tests/sklearn_oracle.py), so that scikit-learn is only asked what it was never asked; the
+        reference must pass every comparison with them, and new answers are stored back."""
         tests = [s.tests for s in self.stages]
         folder = self.scratch / "answers"
+        folder.mkdir()
+        store = stored_answers()
+        if store is not None and store.is_dir():
+            for path in store.glob("*.npz"):
+                shutil.copyfile(path, folder / path.name)
         run = self._run(self.template, self.template / "solutions", tests, "cumulative", ["-m", "asks_sklearn"], 600,
                         answers=folder)
         if run.returncode not in (0, 5):  # 5: no such test in the stages graded
             why = run.problem or f"exit code {run.returncode}"
             raise GradeError(f"the reference fails the grader's own scikit-learn comparisons ({why}):\n"
                              f"{run.output[-3000:]}")
-        answers = {path.name: path.read_bytes() for path in sorted(folder.glob("*.npz"))} if folder.is_dir() else {}
+        answers = {path.name: path.read_bytes() for path in sorted(folder.glob("*.npz"))}
+        if store is not None:
+            keep_answers(store, answers)
         shutil.rmtree(folder, ignore_errors=True)
         return answers
 

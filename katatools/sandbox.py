@@ -54,25 +54,27 @@ class Sandbox:
         for path in SYSTEM_FILES:
             if os.path.isfile(path):
                 args += ["--ro-bind", path, path]
-        for path in _unique([*self.readable, *readable]):
-            args += ["--ro-bind", str(path), str(path)]
-        args += ["--dev", "/dev", "--proc", "/proc", "--bind", str(writable), str(writable),
-                 "--chdir", str(cwd or writable),
-                 "--remount-ro", "/", "--"]
+        for source, dest in _binds([*self.readable, *readable]):
+            args += ["--ro-bind", source, dest]
+        args += ["--dev", "/dev", "--proc", "/proc"]
+        for source, dest in _binds([writable], system=False):
+            args += ["--bind", source, dest]
+        args += ["--chdir", str(cwd or writable), "--remount-ro", "/", "--"]
         return args + command
 
 
-def _unique(paths: list[Path]) -> list[Path]:
-    """Existing paths, each once, none inside another (a bind of the outer one shows it); the
-    system's own folders are bound already."""
-    resolved = sorted({Path(p).resolve() for p in paths if Path(p).exists()}, key=lambda p: len(p.parts))
+def _binds(paths: list[Path], system: bool = True) -> list[tuple[str, str]]:
+    """(source, destination) of each bind mount showing ``paths``: each existing path once, at its
+    real place and, when it goes through a symbolic link, also at the place it is named by; none
+    inside another (binding the outer one shows it), nor inside the system's folders, bound already."""
+    system_dirs = [Path(d) for d in SYSTEM_DIRS if system and os.path.isdir(d) and not os.path.islink(d)]
+    wanted = {Path(os.path.abspath(p)) for p in paths if Path(p).exists()}
+    wanted |= {p.resolve() for p in wanted}
     kept: list[Path] = []
-    for path in resolved:
-        inside_system = any(path == Path(d) or Path(d) in path.parents for d in SYSTEM_DIRS if os.path.isdir(d)
-                            and not os.path.islink(d))
-        if not inside_system and not any(k == path or k in path.parents for k in kept):
+    for path in sorted(wanted, key=lambda p: (len(p.parts), str(p))):
+        if not any(d == path or d in path.parents for d in system_dirs + kept):
             kept.append(path)
-    return kept
+    return [(str(path.resolve()), str(path)) for path in kept]
 
 
 def python_paths() -> list[Path]:
