@@ -334,17 +334,10 @@ class Grader:
         own = [s.module for s in self.manifest.stages]
         graded.flags = review_modules(submission.modules, own)
         plan = self.own_stages(submission) if "isolated" in self.modes else {}
-        workspace = Path(tempfile.mkdtemp(prefix="ws-", dir=self.scratch))
+        workspace, target = self._workspace(submission.modules)
         try:
-            shutil.copytree(self.template, workspace, dirs_exist_ok=True)
-            target = workspace / TARGET_DIR
-            target.mkdir()
-            for name in module_files(self.manifest):
-                if name in submission.modules:
-                    (target / name).write_bytes(submission.modules[name])
-                else:
-                    (target / name).write_text(self.stubs[name], encoding="utf-8")
-                    graded.notes.append(f"{name} missing: its pristine stub was graded")
+            graded.notes += [f"{name} missing: its pristine stub was graded" for name in module_files(self.manifest)
+                             if name not in submission.modules]
             for stage in self.stages:
                 if stage.name in plan:
                     graded.notes.append(f"isolated {stage.name}: graded on the submission's own earlier modules, "
@@ -367,12 +360,37 @@ class Grader:
             shutil.rmtree(workspace, ignore_errors=True)
         return graded
 
-    def _grade_stage(self, stage: Stage, mode: str, workspace: Path, target: Path, limit: float) -> StageOutcome:
+    def _workspace(self, modules: dict[str, bytes]) -> tuple[Path, Path]:
+        """A fresh workspace with these kata modules in katas/ (a missing one: its stub)."""
+        workspace = Path(tempfile.mkdtemp(prefix="ws-", dir=self.scratch))
+        shutil.copytree(self.template, workspace, dirs_exist_ok=True)
+        target = workspace / TARGET_DIR
+        target.mkdir()
+        for name in module_files(self.manifest):
+            if name in modules:
+                (target / name).write_bytes(modules[name])
+            else:
+                (target / name).write_text(self.stubs[name], encoding="utf-8")
+        return workspace, target
+
+    def failing_tests(self, modules: dict[str, bytes], stage: Stage, exercise: str) -> list[str]:
+        """The tests of ``exercise`` that do not pass for these kata modules, run exactly as a
+        submission's stage is (isolated mode, same limits): e.g. a known mistake's signature."""
+        workspace, target = self._workspace(modules)
+        try:
+            outcome = self._grade_stage(stage, "isolated", workspace, target, self.wall_limit / len(self.stages),
+                                        only=[exercise])
+        finally:
+            shutil.rmtree(workspace, ignore_errors=True)
+        return sorted(r.nodeid for r in outcome.records if r.exercise == exercise and r.status != results.PASSED)
+
+    def _grade_stage(self, stage: Stage, mode: str, workspace: Path, target: Path, limit: float,
+                     only: list[str] = ()) -> StageOutcome:
         scratch = Path(tempfile.mkdtemp(prefix="run-", dir=self.scratch))
         try:
             answers = self._answers_for(scratch)
-            run = self._run(workspace, target, [stage.tests], mode, [f"--kata-timeout={self.test_timeout:g}"], limit,
-                            answers, scratch, sandboxed=True)
+            options = [f"--kata-timeout={self.test_timeout:g}", *[f"--exercise={name}" for name in only]]
+            run = self._run(workspace, target, [stage.tests], mode, options, limit, answers, scratch, sandboxed=True)
             return self._score(stage, mode, run, target, workspace, scratch)
         finally:
             shutil.rmtree(scratch, ignore_errors=True)

@@ -539,7 +539,7 @@ def test_every_stage_run_gets_the_same_share_of_the_wall_limit_in_every_mode(tmp
     limits: dict[tuple[str, ...], list[float]] = {}
 
     class Recording(Grader):
-        def _grade_stage(self, stage, mode, workspace, target, limit):
+        def _grade_stage(self, stage, mode, workspace, target, limit, only=()):
             limits.setdefault(self.modes, []).append(limit)
             return self._outcome(stage, mode, {}, "")
 
