@@ -433,6 +433,36 @@ def test_review_flags_what_a_kata_has_no_reason_to_do():
     assert not any(":1 " in f or ":2 " in f or ":4 " in f for f in flags)
 
 
+HARMLESS = b"""import functools
+import sys
+from functools import lru_cache
+from itertools import pairwise
+from sys import stderr
+
+import numpy as np
+
+
+@functools.lru_cache(maxsize=None)
+def slope(a, b):
+    print("debugging", a, b, file=sys.stderr)
+    sys.stderr.write(f"{sys.float_info.epsilon}\\n")
+    print("again", file=stderr)
+    return b - a
+"""
+
+
+def test_printing_to_stderr_and_harmless_standard_modules_raise_no_flag():
+    assert review_modules({"variable.py": HARMLESS}, MODULES) == []
+
+
+def test_sys_for_anything_but_printing_is_still_flagged():
+    source = b"import sys\nimport sys as s\nfrom sys import modules\nsys.exit(1)\nx = s.argv\ny = sys\n"
+    flags = "\n".join(review_modules({"losses.py": source}, MODULES))
+    for expected in ("losses.py:3 imports sys.modules", "losses.py:4 uses sys.exit", "losses.py:5 uses sys.argv",
+                     "losses.py:6 uses sys"):
+        assert expected in flags, flags
+
+
 @pytest.mark.parametrize("folder", ["solutions", "katas"])
 def test_the_reference_and_the_stubs_raise_no_flag(folder):
     modules = {p.name: p.read_bytes() for p in sorted((ROOT / folder).glob("*.py")) if p.stem in MODULES}
