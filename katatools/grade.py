@@ -127,12 +127,12 @@ def reference_key(root: Path, stages: list[Stage], selection: list[str]) -> str:
     return digest.hexdigest()[:32]
 
 
-def stored_answers() -> Path | None:
+def stored_answers(root: Path = ROOT) -> Path | None:
     """The repository's store of scikit-learn's answers, unless KATA_SKLEARN_CACHE turns it off or moves it."""
     chosen = os.environ.get("KATA_SKLEARN_CACHE")
     if chosen == "off":
         return None
-    return Path(chosen) if chosen else ROOT / ".kata-cache" / "sklearn"
+    return Path(chosen) if chosen else root / ".kata-cache" / "sklearn"
 
 
 def keep_answers(store: Path, answers: dict[str, bytes]) -> None:
@@ -168,7 +168,7 @@ class Grader:
     def __init__(self, modes: tuple[str, ...], test_timeout: float, wall_limit: float, stages: list[str] | None = None,
                  root: Path = ROOT, sandbox: bool = True, exercises: list[str] | None = None) -> None:
         self.manifest: Manifest = load_manifest(root / "exercises.toml")
-        self.modes, self.test_timeout, self.wall_limit = modes, test_timeout, wall_limit
+        self.root, self.modes, self.test_timeout, self.wall_limit = root, modes, test_timeout, wall_limit
         try:
             wanted = {self.manifest.stage(name).name for name in stages or self.manifest.stage_names}
             only = {e.name for e in self.manifest.select(exercises)} if exercises else None
@@ -183,14 +183,18 @@ class Grader:
                                           if only is None or e.name in only]
         self.scratch = Path(tempfile.mkdtemp(prefix="kata-grade-"))
         self.template = self.scratch / "template"
-        self._build_template(root)
-        self.stubs = generated_stubs(self.manifest, root / "solutions")  # for a module a submission lacks
         self.sandbox: Sandbox | None = None
         self.unsandboxed = "--no-sandbox"  # why submissions run without the sandbox ("" when they run in it)
-        if sandbox:
-            self.sandbox, self.unsandboxed = start_sandbox(self.scratch)
-        self.expected, self.answers = self._reference_runs(root)
         self.stop = threading.Event()
+        try:
+            self._build_template(root)
+            self.stubs = generated_stubs(self.manifest, root / "solutions")  # for a module a submission lacks
+            if sandbox:
+                self.sandbox, self.unsandboxed = start_sandbox(self.scratch)
+            self.expected, self.answers = self._reference_runs(root)
+        except BaseException:
+            self.close()
+            raise
 
     @property
     def sandbox_column(self) -> str:
@@ -243,7 +247,7 @@ class Grader:
         """The tests to expect and scikit-learn's answers: from two runs on the reference (at once),
         or, when nothing they depend on has changed since the last grading, from what that grading
         stored in ``.kata-cache/grader`` (the answers themselves in scikit-learn's own store)."""
-        store, memo = stored_answers(), None
+        store, memo = stored_answers(root), None
         if store is not None:
             memo = store.parent / "grader" / f"{reference_key(root, self.stages, self.selection)}.json"
             try:
@@ -290,7 +294,7 @@ class Grader:
         tests = [s.tests for s in self.stages]
         folder = self.scratch / "answers"
         folder.mkdir()
-        store = stored_answers()
+        store = stored_answers(self.root)
         if store is not None and store.is_dir():
             for path in store.glob("*.npz"):
                 shutil.copyfile(path, folder / path.name)
@@ -428,6 +432,9 @@ class Grader:
         reported = {t.nodeid: t for t in (report.tests if report else []) if t.nodeid in known}
         for record in reported.values():
             record.message = stable(record.message, workspace, scratch, self.scratch)
+            if record.status == results.TIMEOUT:  # how far a slow test got depends on the machine: not said
+                record.message = (f"[{record.exercise}] timed out: a test of this exercise ran longer than "
+                                  f"{self.test_timeout:g} s (--test-timeout); slow but correct code needs a longer one")
         outcome = self._outcome(stage, mode, reported, problem)
         if report and any(t.nodeid not in known for t in report.tests):
             outcome.problem = outcome.problem or "the results file names tests the grader does not have"

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -583,3 +585,21 @@ def test_every_stage_run_gets_the_same_share_of_the_wall_limit_in_every_mode(tmp
             grader.close()
     assert limits[("isolated",)] == [240 / len(STAGES)] * len(STAGES)
     assert limits[("isolated", "cumulative")] == [240 / len(STAGES)] * 2 * len(STAGES)
+
+
+def test_relative_paths_are_taken_from_the_directory_nox_was_run_in(tmp_path):
+    """nox changes to the repository's root; the grade session passes the instructor's directory on."""
+    nox = shutil.which("nox")
+    if nox is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI installs nox (.ci/run)")
+        pytest.skip("nox is not on PATH")
+    write_katas(tmp_path / "class" / "ann", {FIRST.module: reference_source(FIRST.module)})
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    command = [nox, "-f", str(ROOT / "noxfile.py"), "-s", "grade", "--", "class", "--out", "marks",
+               f"--stage={FIRST.name}", "--no-report", "--jobs=1"]
+    done = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert int(read_gradebook(tmp_path / "marks")["ann"]["total"]) == sum(
+        e.points for e in EXERCISES if e.stage == FIRST.name)
+    assert not (ROOT / "marks").exists() and not (ROOT / "class").exists()
