@@ -60,6 +60,7 @@ from .submissions import Submission, SubmissionError, discover, module_files
 
 MODES = ("isolated", "cumulative")
 OUTPUT_LIMIT = 64 * 1024  # bytes of a child's output kept
+REFERENCE_TEST_TIMEOUT = 120.0  # seconds per test when the grader runs the reference itself (trusted, maybe busy)
 TARGET_DIR = "katas"  # the workspace folder holding the submission's kata modules, named as in the learner's clone
 INVOKED_FROM = "KATA_INVOKED_FROM"  # where the instructor ran the command (nox changes directory): paths resolve there
 ADDRESS = re.compile(r"\b0x[0-9a-fA-F]{6,}\b")  # a memory address in a repr, different at every run
@@ -298,8 +299,9 @@ class Grader:
         if store is not None and store.is_dir():
             for path in store.glob("*.npz"):
                 shutil.copyfile(path, folder / path.name)
-        run = self._run(self.template, self.template / "solutions", tests, "cumulative", ["-m", "asks_sklearn"], 600,
-                        answers=folder)
+        patient = f"--kata-timeout={max(self.test_timeout, REFERENCE_TEST_TIMEOUT):g}"  # the reference, on a busy machine
+        run = self._run(self.template, self.template / "solutions", tests, "cumulative", ["-m", "asks_sklearn", patient],
+                        600, answers=folder)
         if run.returncode not in (0, 5):  # 5: no such test in the stages graded
             why = run.problem or f"exit code {run.returncode}"
             raise GradeError(f"the reference fails the grader's own scikit-learn comparisons ({why}):\n"
