@@ -161,19 +161,19 @@ def reset(session: nox.Session) -> None:
 @nox.session(venv_backend="none")
 def grade(session: nox.Session) -> None:
     """Grade submissions: `nox -s grade -- SUBMISSION... [--out DIR] [--jobs N] [--mode M]`."""
-    run_python(session, "-m", "katatools", "grade", *session.posargs, grading=True)
+    run_python(session, "-m", "katatools", "grade", *session.posargs, grading=True, from_here=True)
 
 
 @nox.session(venv_backend="none")
 def gradescope(session: nox.Session) -> None:
     """Build Gradescope's autograder zip: `nox -s gradescope -- [--out autograder.zip] [--mode M]...`."""
-    run_python(session, "-m", "katatools", "gradescope", *session.posargs, grading=True)
+    run_python(session, "-m", "katatools", "gradescope", *session.posargs, grading=True, from_here=True)
 
 
 @nox.session(venv_backend="none")
 def classroom(session: nox.Session) -> None:
     """Write GitHub Classroom's autograding workflow: `nox -s classroom -- [--out PATH]`."""
-    run_python(session, "-m", "katatools", "classroom", *session.posargs, grading=True)
+    run_python(session, "-m", "katatools", "classroom", *session.posargs, grading=True, from_here=True)
 
 
 # ---------------------------------------------------------------- the post, and testing the tests

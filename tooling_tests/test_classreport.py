@@ -1,7 +1,9 @@
 """The class report (katatools/classreport.py), rendered by a real browser and checked against the gradebook.
 
 A small class is graded on the first stage: the reference, the stubs, two submissions making one
-known mistake of mul, one making another, and one with a slip no mistake of mistakes/ describes.
+known mistake of pow_variable, one making another, and one with a slip no mistake of mistakes/
+describes (pow_variable is the stage's last exercise: no other exercise fails with it, so only its
+mistakes need running).
 The report is opened in the system's headless Chromium, driven by Playwright (its own browser
 downloads are not used): its figures must be drawn (bars of the sizes their numbers say) and its
 numbers must be those of gradebook.csv and of how the class was built.
@@ -25,9 +27,12 @@ from katatools.mutants import Patch, apply_patches, load_corpus
 FIRST = MANIFEST.stages[0]
 EXERCISES = MANIFEST.exercises_of(FIRST.name)
 CORPUS = load_corpus(ROOT / "mistakes", MANIFEST, ROOT / "solutions")
-MUL_MISTAKES = [m for m in CORPUS.mistakes if m.exercise == "mul"]
-NOVEL_FIND = "return Variable(self.value + other.value, self.grad + other.grad)"  # add's rule...
-NOVEL_REPLACE = "return Variable(self.value + other.value, self.grad + abs(other.grad))"  # ...wrong for v' < 0
+SLIPPED = "pow_variable"
+# Two known mistakes of different code paths (a ** b and number ** b): the tests tell them apart.
+MISTAKES = [next(m for m in CORPUS.mistakes if m.name == name)
+            for name in ("pow_variable_drops_log_term", "rpow_operands_reversed")]
+NOVEL_FIND = "grad = grad + value * log_base * other.grad"  # the a^b ln(a) b' term...
+NOVEL_REPLACE = "grad = grad + value * log_base * other.grad if self.value > 1 else grad"  # ...dropped for a <= 1
 
 
 def chromium() -> str | None:
@@ -40,8 +45,8 @@ def graded_class(tmp_path_factory):
     subs = root / "subs"
     source = reference(FIRST.module)
     made = {"ann": source, "bob": stub_bytes(FIRST.module).decode(),
-            "cid": apply_patches(source, MUL_MISTAKES[0].patches), "dee": apply_patches(source, MUL_MISTAKES[0].patches),
-            "eve": apply_patches(source, MUL_MISTAKES[1].patches),
+            "cid": apply_patches(source, MISTAKES[0].patches), "dee": apply_patches(source, MISTAKES[0].patches),
+            "eve": apply_patches(source, MISTAKES[1].patches),
             "fay": apply_patches(source, (Patch(NOVEL_FIND, NOVEL_REPLACE),))}
     for name, text in made.items():
         (subs / name).mkdir(parents=True)
@@ -121,15 +126,15 @@ def test_the_pass_rates_are_the_gradebooks_and_drawn_to_scale(graded_class, page
 
 
 def test_the_most_common_first_failure_is_the_one_the_results_name(graded_class, page):
-    """cid and dee make the same mistake: their first failing test of mul is the most common one."""
+    """cid and dee make the same mistake: their first failing test of the exercise is the most common one."""
     firsts = []
     for sid in ("cid", "dee"):
         results = json.loads((graded_class["grades"] / sid / "results.json").read_text())
-        output = next(t["output"] for t in results["tests"] if t["extra_data"]["exercise"] == "mul")
+        output = next(t["output"] for t in results["tests"] if t["extra_data"]["exercise"] == SLIPPED)
         firsts.append(next(line.split(": ", 1)[1] for line in output.splitlines() if line.startswith("first failure: ")))
     assert firsts[0] == firsts[1]
-    cell = page["tab"].inner_text('#exercises tr[data-exercise="mul"] td:last-child')
-    assert firsts[0] in cell and "of 3" in cell, cell
+    cell = page["tab"].inner_text(f'#exercises tr[data-exercise="{SLIPPED}"] td:last-child')
+    assert firsts[0] in cell and "of 4" in cell, cell  # cid, dee, eve and fay fail it
 
 
 def test_failing_submissions_are_matched_to_the_known_mistakes_they_make(page):
@@ -143,8 +148,7 @@ def test_failing_submissions_are_matched_to_the_known_mistakes_they_make(page):
         assert len(found) == 1, (exercise, mistake, rows)
         return found[0]["matches"]
 
-    assert matches("mul", MUL_MISTAKES[0].name) == 2
-    assert matches("mul", MUL_MISTAKES[1].name) == 1
-    assert matches("mul", None) == 0
-    assert matches("add", None) == 1  # fay's slip is no known mistake of add
-    assert sum(r["matches"] for r in rows if r["exercise"] == "add") == 1
+    assert matches(SLIPPED, MISTAKES[0].name) == 2
+    assert matches(SLIPPED, MISTAKES[1].name) == 1
+    assert matches(SLIPPED, None) == 1  # fay's slip is no known mistake
+    assert {r["exercise"] for r in rows} == {SLIPPED}  # no other exercise failed

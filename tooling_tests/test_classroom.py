@@ -12,6 +12,7 @@ variable ``<ID in capitals>_RESULTS``; it reports to Classroom only from a workf
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 import subprocess
@@ -100,9 +101,12 @@ def repositories(tmp_path_factory):
 
 
 def run_step(command: str, repository: Path) -> subprocess.CompletedProcess:
+    """The step's command in the repository, as Actions runs it (no nox around it)."""
     words = shlex.split(command)
     assert words[0] == "python"
-    return subprocess.run([sys.executable, *words[1:]], cwd=repository, capture_output=True, text=True, timeout=900)
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "KATA_INVOKED_FROM")}
+    return subprocess.run([sys.executable, *words[1:]], cwd=repository, env=env, capture_output=True, text=True,
+                          timeout=900)
 
 
 def test_each_steps_command_grades_its_exercise_in_a_students_repository(workflow, repositories):
