@@ -229,6 +229,7 @@ def test_the_sandbox_dies_with_the_grader(tmp_path):
             "signal.signal(signal.SIGALRM, signal.SIG_IGN)\nwhile True:\n    pass\n")
     write_submission(tmp_path / "subs" / "hangs", hostile_module(code))
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "KATA_BWRAP")}
+    env["TMPDIR"] = str(tmp_path)  # a grader killed outright leaves its scratch folder: here, not in /tmp
     grader = grade(tmp_path / "subs", tmp_path / "out", env, wait=False)
     try:
         deadline = time.monotonic() + 120
