@@ -196,7 +196,7 @@ def make_plan(argv: list[str], parser: argparse.ArgumentParser | None = None) ->
 
 def pytest_options(plan: Plan) -> list[str]:
     """The options of every pytest run of the check (beyond what to run)."""
-    extra = ["--kata-summary=no", f"--kata-timeout={plan.args.timeout:g}"]
+    extra = ["--kata-summary=no", f"--kata-timeout={plan.args.timeout:g}", f"--kata-timeout-flag={plan.command} --timeout"]
     return extra + (["-rfE"] if plan.args.verbose else ["-q", "--tb=no"])
 
 
@@ -237,8 +237,9 @@ def render(plan: Plan, records: list[TestRecord], colour: bool = False) -> list[
     lines = render_progress(plan.manifest, records, plan.mode, colour, plan.args.verbose, plan.command) if records else []
     lines += [f"(stage {stage.name!r} has no tests yet: {stage.tests} is missing)" for stage in plan.untested]
     if any(r.status == TIMEOUT for r in records):
-        lines += wrap_line(f"A test that runs out of time ({plan.args.timeout:g} s) usually means a loop that never "
-                           f"ends; if your code is only slow, try {plan.command} --timeout 30")
+        lines += wrap_line(f"A test ran out of time ({plan.args.timeout:g} s per test); its message says how far "
+                           f"your code got. Correct but slow code passes with more time ({plan.command} --timeout 30); "
+                           "a loop that never ends does not.")
     if records and not plan.args.verbose and any(r.status != PASSED for r in records):
         lines.append(f"Full pytest output: {plan.command} --verbose")
     return lines

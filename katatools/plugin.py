@@ -8,7 +8,8 @@ ends, so a run killed half-way still tells what it did), ``--kata-timeout`` (sec
 It validates the tests against the manifest at collection, gives tests their stage's modules
 through the ``kata`` fixture (imported lazily, so one broken kata file fails only its stage),
 reports a stub's ``NotImplementedError`` as "not started", turns a hanging test into a failure
-that names its exercise, and prints the progress table at the end of the run.
+that names its exercise (and, for a test that reports its ``progress``, how far the code got:
+slow code is not an endless loop), and prints the progress table at the end of the run.
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ import tempfile
 import threading
 import traceback
 import types
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -100,6 +102,7 @@ class KataRun:
         self.mode = config.getoption("mode")
         timeout = config.getoption("kata_timeout")
         self.timeout = float(timeout if timeout is not None else config.getini("kata_timeout") or DEFAULT_TIMEOUT)
+        self.more_time = config.getoption("kata_timeout_flag")
         try:
             self.selected = {e.name for e in self.manifest.select(config.getoption("exercise"))}
         except ManifestError as exc:
@@ -216,7 +219,7 @@ class KataRun:
         except KataTimeout as exc:
             self.timed_out.add(exercise)
             status = results.TIMEOUT
-            message = f"[{exercise}] timed out after {self.timeout:g} s: does your code loop forever, or wait for something?"
+            message = timeout_message(exercise, self.timeout, exc.args[0] if exc.args else None, self.more_time)
             where = self.kata_location(exc)
             message += f"\n    It was running {where}" if where else ""
         except (NotImplementedError, StubReached) as exc:
@@ -380,6 +383,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--reference", default="solutions", help="reference package for --mode isolated (default: solutions)")
     group.addoption("--kata-report", default=None, metavar="PATH", help="write per-test results to PATH (JSON lines, each test as it ends)")
     group.addoption("--kata-timeout", type=float, default=None, metavar="SECONDS", help="time limit per test (default: ini kata_timeout)")
+    group.addoption("--kata-timeout-flag", default="--kata-timeout", metavar="TEXT",
+                    help="how the learner allows more time per test, for timeout messages (e.g. 'nox -s check -- --timeout')")
     group.addoption("--kata-summary", choices=("yes", "no"), default="yes", help="print the progress table at the end")
     parser.addini("kata_timeout", "time limit per kata test, in seconds", default=str(DEFAULT_TIMEOUT))
 
@@ -415,7 +420,7 @@ def deadline(seconds: float) -> Iterator[None]:
         return
 
     def on_alarm(signum: int, frame: object) -> None:
-        raise KataTimeout
+        raise KataTimeout(progress_now())  # how far the test got, read while its code still runs
 
     previous = signal.signal(signal.SIGALRM, on_alarm)
     signal.setitimer(signal.ITIMER_REAL, seconds)
@@ -424,6 +429,79 @@ def deadline(seconds: float) -> Iterator[None]:
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+
+
+# ---------------------------------------------------------------- progress of long tests, for timeout messages
+
+
+@dataclass(frozen=True)
+class Progress:
+    """How far a long test has got: ``done`` of ``total`` ``unit`` (e.g. 37 of 200 iterations)."""
+
+    done: int
+    total: int
+    unit: str = "iterations"
+    seconds: float | None = None  # spent on them so far (None: the whole time limit)
+
+
+_PROGRESS: list[Callable[[], Progress | None]] = []
+MORE_TIME_CHOICES = (10, 20, 30, 60, 120, 300, 600)  # seconds a timeout message may suggest
+
+
+@contextlib.contextmanager
+def progress(report: Callable[[], Progress | None]) -> Iterator[None]:
+    """While the block runs, a timeout asks ``report()`` how far the code got, and says so.
+
+    ``report`` is called from the alarm, inside the running test: it must be quick and only read
+    counters. A test without one gets the plain message (a loop that never ends, or slow code).
+    """
+    _PROGRESS.append(report)
+    try:
+        yield
+    finally:
+        _PROGRESS.remove(report)
+
+
+def progress_now() -> Progress | None:
+    """The innermost active test's progress, or None (never raises: it runs in the alarm)."""
+    for report in reversed(_PROGRESS):
+        try:
+            found = report()
+        except Exception:  # noqa: BLE001 - a broken report must not hide the timeout
+            found = None
+        if found is not None:
+            return found
+    return None
+
+
+def time_needed(timeout: float, done: Progress) -> float:
+    """The whole test's time at the pace so far: what came before the loop, then every step of it."""
+    spent = timeout if done.seconds is None else min(done.seconds, timeout)
+    return timeout - spent + spent * done.total / done.done
+
+
+def more_time(timeout: float, done: Progress | None) -> int:
+    """Seconds to suggest: half again what the pace so far needs (30 when there is no pace)."""
+    if done is None or done.done <= 0:
+        return max(30, next((c for c in MORE_TIME_CHOICES if c > timeout), MORE_TIME_CHOICES[-1]))
+    needed = 1.5 * time_needed(timeout, done)
+    return next((c for c in MORE_TIME_CHOICES if c >= needed and c > timeout), MORE_TIME_CHOICES[-1])
+
+
+def timeout_message(exercise: str, timeout: float, done: Progress | None, flag: str) -> str:
+    """What a timeout means: progress made is slow code, not an endless loop (issue 11's wording)."""
+    advice = f"`{flag} {more_time(timeout, done)}`"
+    if done is None:
+        return (f"[{exercise}] timed out after {timeout:g} s: a loop that never ends, or code that is only slow? "
+                f"If it is slow, allow more time: {advice}")
+    if done.done <= 0:
+        return (f"[{exercise}] timed out after {timeout:g} s before the first of {done.total} {done.unit} finished: "
+                f"a loop that never ends, or very slow code? If it is slow, allow more time: {advice}")
+    needed = time_needed(timeout, done)
+    pace = f" (at this pace the test needs about {needed:.1f} s)" if needed < 10 else \
+        f" (at this pace the test needs about {needed:.0f} s)"
+    return (f"[{exercise}] {done.done} of {done.total} {done.unit} in {timeout:g} s: correct but slow? "
+            f"Allow more time: {advice}{pace}")
 
 
 def stub_owner(manifest: Manifest, stub: BaseException) -> tuple[str, str] | None:
