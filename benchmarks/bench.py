@@ -9,6 +9,8 @@ Sections:
   watch   a save in katas/ to watch's verdict for the exercise, and to its whole table (benchmarks/bench_watch.py)
   grade   grading 20 copies of the reference at --jobs 1 to 4, and without the sandbox (benchmarks/bench_grade.py)
   loops   the reference training loops against a restatement of the post's loops (benchmarks/bench_loops.py)
+  slow    each stage's tests with the reference and with a Variable made 10x slower, quiet and beside a
+          CPU-bound job (benchmarks/bench_slow.py, which alone also takes --load off|on|both)
 
 ``--bytecode``: these machines set PYTHONDONTWRITEBYTECODE=1, so no .pyc is ever cached and every
 run recompiles; learners' machines normally cache bytecode. "on" lets Python write and use .pyc
@@ -127,6 +129,7 @@ SECTIONS = {
     "watch": section_module("watch"),
     "grade": section_module("grade"),
     "loops": section_module("loops"),
+    "slow": section_module("slow"),
 }
 
 

@@ -9,8 +9,8 @@ known, update them all together:
     p <- p - lr * mean over the samples of d loss / dp
 
 Use your own Variable, primitives and losses (imported below): the tests check that every
-gradient comes out of a seeded forward pass of your Variable, so a derivative worked out by
-hand (or by finite differences) does not count.
+gradient is the grad of a forward pass from Variables seeded here, in training.py, so a
+derivative worked out by hand (or by finite differences) does not count.
 
 Keep plain Python floats in the loop (the helper ``as_samples`` gives you lists of floats):
 a numpy scalar in every operation makes each step several times slower.

@@ -1,0 +1,145 @@
+"""Slow is not wrong: each stage's tests with the reference, and with a Variable made 10x slower.
+
+    python benchmarks/bench.py --only slow [--repeats N] [--load off|on|both]
+    python benchmarks/bench_slow.py [--repeats N] [--load off|on|both]
+
+The slow package is the reference with the alternative ``training_with_a_10x_slower_variable``
+of alternatives/training.toml applied (its patches make every Variable operator, primitive and
+loss do its work seven times over, about 10x per forward pass with the wrappers' own cost), so the
+benchmark and the corpus measure the same code. First that slowdown is measured (one forward pass
+of the classifier's loss, best of 5), then each stage's
+suite runs with bare pytest, cumulative mode, at the check's default per-test limit
+(katatools/check.py's CHECK_TIMEOUT): the medians of the whole suite's time and of its slowest
+test, and how many tests failed or ran out of time (none may).
+
+``--load on`` runs the same with a CPU-bound neighbour (``python -c "while True: pass"``, one
+process, started here and ended by its pid afterwards), as on a learner's busy 2-core machine;
+the system's load average is printed with each table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from katatools.check import CHECK_TIMEOUT  # noqa: E402
+from katatools.manifest import load_manifest  # noqa: E402
+from katatools.mutants import Patch, apply_patches  # noqa: E402
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+SLOW_ALTERNATIVE = "training_with_a_10x_slower_variable"
+SLOWEST = re.compile(r"^([0-9.]+)s call\s", re.MULTILINE)
+COUNTS = re.compile(r"(\d+) (passed|failed|error|errors)")
+
+
+def slow_package(dest: Path) -> Path:
+    """The reference with the slow alternative's patches applied, written to ``dest``."""
+    manifest = load_manifest()
+    corpus = tomllib.loads((ROOT / "alternatives" / "training.toml").read_text(encoding="utf-8"))
+    entry = next(a for a in corpus["alternative"] if a["name"] == SLOW_ALTERNATIVE)
+    if entry.get("bodies"):
+        raise SystemExit(f"{SLOW_ALTERNATIVE}: this benchmark applies patches only")
+    dest.mkdir(parents=True, exist_ok=True)
+    for stage in manifest.stages:
+        text = (ROOT / "solutions" / f"{stage.module}.py").read_text(encoding="utf-8")
+        patches = [Patch(p["find"], p["replace"]) for p in entry.get("patch", [])
+                   if p.get("module", "training") == stage.module]
+        (dest / f"{stage.module}.py").write_text(apply_patches(text, patches, stage.module) if patches else text,
+                                                 encoding="utf-8")
+    return dest
+
+
+def pass_seconds(target: Path, passes: int = 3000) -> float:
+    """Seconds per forward pass of logloss(y, sigmoid(m x + b)) with m seeded, in a fresh interpreter."""
+    script = f"""
+import sys, time
+sys.path.insert(0, {str(target.parent)!r})
+from {target.name}.variable import Variable
+from {target.name}.primitives import sigmoid
+from {target.name}.losses import logloss
+best = float("inf")
+for _ in range(5):
+    start = time.perf_counter()
+    for i in range({passes}):
+        logloss(1.0, sigmoid(Variable(0.3, 1.0) * 1.5 + Variable(-0.2, 0.0)))
+    best = min(best, (time.perf_counter() - start) / {passes})
+print(best)
+"""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    return float(subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True,
+                                check=True).stdout)
+
+
+def suite(target: Path, tests: str) -> tuple[float, float, int]:
+    """(wall seconds, slowest test's seconds, tests not passed) of one stage's suite at the check's time limit."""
+    cmd = [sys.executable, "-m", "pytest", tests, f"--target={target}", "-q", "-p", "no:cacheprovider",
+           "--kata-summary=no", f"--kata-timeout={CHECK_TIMEOUT:g}", "--durations=1", "--durations-min=0"]
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    start = time.perf_counter()
+    done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
+    wall = time.perf_counter() - start
+    slowest = SLOWEST.search(done.stdout)
+    bad = sum(int(n) for n, what in COUNTS.findall(done.stdout.splitlines()[-1] if done.stdout else "")
+              if what != "passed")
+    return wall, float(slowest[1]) if slowest else 0.0, bad
+
+
+def table(repeats: int, targets: dict[str, Path]) -> None:
+    manifest = load_manifest()
+    print(f"{'stage':<12}{'code':<22}{'suite (median)':>16}{'slowest test':>14}{'not passed':>12}")
+    for stage in manifest.stages:
+        if not (ROOT / stage.tests).is_file():
+            continue
+        for label, target in targets.items():
+            suite(target, stage.tests)  # warm-up
+            runs = [suite(target, stage.tests) for _ in range(repeats)]
+            wall = statistics.median(r[0] for r in runs)
+            slowest = statistics.median(r[1] for r in runs)
+            bad = max(r[2] for r in runs)
+            print(f"{stage.name:<12}{label:<22}{wall:>14.2f} s{slowest:>12.2f} s{bad:>12}")
+
+
+def main(repeats: int = 3, load: str = "both") -> None:
+    with tempfile.TemporaryDirectory(prefix="kata-bench-slow-") as scratch:
+        slow = slow_package(Path(scratch) / "slow_variable")
+        reference, slowed = pass_seconds(ROOT / "solutions"), pass_seconds(slow)
+        print(f"one forward pass of the classifier's loss: reference {1e6 * reference:.1f} us, "
+              f"slow Variable {1e6 * slowed:.1f} us ({slowed / reference:.1f}x)")
+        print(f"per-test limit: {CHECK_TIMEOUT:g} s (the check's default); {os.cpu_count()} CPUs")
+        targets = {"reference": ROOT / "solutions", f"{slowed / reference:.0f}x slower Variable": slow}
+        for loaded in {"off": [False], "on": [True], "both": [False, True]}[load]:
+            neighbour = None
+            if loaded:
+                neighbour = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+            try:
+                time.sleep(1.0 if loaded else 0.0)
+                print(f"\n{'with a CPU-bound job beside it' if loaded else 'quiet'} "
+                      f"(load average {os.getloadavg()[0]:.2f}), medians of {repeats}")
+                table(repeats, targets)
+            finally:
+                if neighbour is not None:
+                    neighbour.kill()
+                    neighbour.wait()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--load", choices=("off", "on", "both"), default="both")
+    arguments = parser.parse_args()
+    main(arguments.repeats, arguments.load)
