@@ -3,12 +3,12 @@
     python benchmarks/bench.py --only slow [--repeats N] [--load off|on|both]
     python benchmarks/bench_slow.py [--repeats N] [--load off|on|both]
 
-The slow package is the reference with the alternative ``training_with_a_10x_slower_variable``
-of alternatives/training.toml applied (its patches make every Variable operator, primitive and
-loss do its work seven times over, about 10x per forward pass with the wrappers' own cost), so the
-benchmark and the corpus measure the same code. First that slowdown is measured (one forward pass
-of the classifier's loss, best of 5), then each stage's
-suite runs with bare pytest, cumulative mode, at the check's default per-test limit
+The slow package is the alternative ``training_with_a_10x_slower_variable`` of
+alternatives/training.toml, built by the corpus runner (katatools/corpus.py): its patches make
+every Variable operator, primitive and loss do its work seven times over, about 10x per forward
+pass with the wrappers' own cost, and the benchmark and the corpus measure the same code. First
+that slowdown is measured (one forward pass of the classifier's loss, best of 5), then each
+stage's suite runs with bare pytest, cumulative mode, at the check's default per-test limit
 (katatools/check.py's CHECK_TIMEOUT): the medians of the whole suite's time and of its slowest
 test, and how many tests failed or ran out of time (none may).
 
@@ -34,13 +34,9 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from katatools.check import CHECK_TIMEOUT  # noqa: E402
+from katatools.corpus import load_corpus  # noqa: E402
 from katatools.manifest import load_manifest  # noqa: E402
-from katatools.mutants import Patch, apply_patches  # noqa: E402
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
+from katatools.stubs import write_package  # noqa: E402
 
 SLOW_ALTERNATIVE = "training_with_a_10x_slower_variable"
 SLOWEST = re.compile(r"^([0-9.]+)s call\s", re.MULTILINE)
@@ -48,20 +44,12 @@ COUNTS = re.compile(r"(\d+) (passed|failed|error|errors)")
 
 
 def slow_package(dest: Path) -> Path:
-    """The reference with the slow alternative's patches applied, written to ``dest``."""
-    manifest = load_manifest()
-    corpus = tomllib.loads((ROOT / "alternatives" / "training.toml").read_text(encoding="utf-8"))
-    entry = next(a for a in corpus["alternative"] if a["name"] == SLOW_ALTERNATIVE)
-    if entry.get("bodies"):
-        raise SystemExit(f"{SLOW_ALTERNATIVE}: this benchmark applies patches only")
-    dest.mkdir(parents=True, exist_ok=True)
-    for stage in manifest.stages:
-        text = (ROOT / "solutions" / f"{stage.module}.py").read_text(encoding="utf-8")
-        patches = [Patch(p["find"], p["replace"]) for p in entry.get("patch", [])
-                   if p.get("module", "training") == stage.module]
-        (dest / f"{stage.module}.py").write_text(apply_patches(text, patches, stage.module) if patches else text,
-                                                 encoding="utf-8")
-    return dest
+    """The slow alternative's whole package, built by the corpus runner, written to ``dest``."""
+    corpus = load_corpus(ROOT / "alternatives", load_manifest())
+    entry = next((e for e in corpus.entries if e.name == SLOW_ALTERNATIVE), None)
+    if entry is None:
+        raise SystemExit(f"alternatives/: no {SLOW_ALTERNATIVE!r} ({'; '.join(corpus.problems) or 'not found'})")
+    return write_package(dest, entry.sources)
 
 
 def pass_seconds(target: Path, passes: int = 3000) -> float:
