@@ -27,9 +27,9 @@ the true model's log loss is a fair "truth" to print beside the fit, as the post
 
 Work per test. Slow is not wrong: code ten times slower per Variable operation than the
 reference must pass every test within the check's 5 s per test on a busy 2-core machine
-(``nox -s bench -- --only slow`` measures it). So each convergence test asks for a bounded number
-of forward passes, at most about 7,000, with a step size that the data justify (checked by the
-test itself, on its own data, before your code runs):
+(``nox -s bench -- --only slow`` measures it). So each convergence test asks for at most about
+8,000 forward passes (about 0.1 s for the reference), with a step size that the data justify
+(checked by the test itself, on its own data, before your code runs):
 - line, lr = 0.4, 20 iterations: the mean squared error's curvature is 2 M, with
   M = E[(x, 1)(x, 1)^T], so each step multiplies the distance to the least-squares fit by at
   most rho = max |1 - 2 lr mu| over M's eigenvalues mu. rho is below 0.53 for each of 2000
@@ -46,7 +46,7 @@ test itself, on its own data, before your code runs):
   L; lr = 0.1 is well inside that here: measured non-increasing for 200 of 200 seeds of the
   initial parameters.
 - real data: one standardised feature, so M is exactly I: the line's step at lr = 0.4 shrinks
-  the error by exactly rho = 0.2 (10 steps: 1e-7 of it left), and the classifier's L is 1/4, so
+  the error by exactly rho = 0.2 (8 steps: 3e-6 of it left), and the classifier's L is 1/4, so
   lr = 7 < 2/L = 8; on every fourth sample of breast cancer (143) the exact descent is within 1%
   of the optimum after 12 steps (asserted), and the test gives 24.
 """
@@ -318,7 +318,8 @@ def expect_descent(exercise, given_, names, run, loss_and_gradient, start, lr, i
     slip = next((s for s in known_slips(names) if agrees(received, exact(iters, s))), None)
     if slip is not None:
         hint = f"your loop matches a known slip: {slip_hint(slip, names)}"
-    elif close(received.params, exact(iters).params, NEAR_MISS_REL, NEAR_MISS_ABS):
+    elif close(received.params, exact(iters).params, NEAR_MISS_REL, NEAR_MISS_ABS) and (
+            received.history is None or close(received.history, exact(iters).history, NEAR_MISS_REL, NEAR_MISS_ABS)):
         hint = ("close, but not exact: forward mode gives the gradient exactly (to rounding); a finite "
                 "difference only approximately. Take each gradient from the .grad of a seeded forward pass")
     else:
@@ -460,7 +461,7 @@ def test_line_on_diabetes_matches_linear_regression(kata):
     started(lambda: kata.training.fit_linear_regression([0.0, 1.0], [0.0, 1.0], iters=1))
     data = dataset_column("diabetes", 2)
     x, y = standardise(data["x"]), standardise(data["target"])  # bmi, and the disease progression
-    lr, iters = 0.4, 10
+    lr, iters = 0.4, 8
     assert line_contraction(x, lr) < 0.2 + 1e-9, "test setup: a standardised feature makes M the identity"
     given_ = f"fit_linear_regression on load_diabetes' bmi against its target (both standardised), lr={lr}, iters={iters}"
     m, b = fit(kata, "linear_regression", x, y, lr, iters, given_)
@@ -788,8 +789,15 @@ def seeds_scaled(kata, factor):
 
     def __init__(self, *args, **kwargs):
         original_init(self, *args, **kwargs)
-        if sys._getframe(1).f_globals is home:  # built by a line of training.py
+        if sys._getframe(1).f_globals is not home:  # built by your operators, primitives, losses: left alone
+            return
+        try:  # built by a line of training.py: its stored grad, scaled
             object.__setattr__(self, "grad", self.grad * factor)
+        except (AttributeError, TypeError):  # a read-only grad: build it again from a scaled argument
+            if len(args) >= 2:
+                original_init(self, args[0], args[1] * factor, *args[2:], **kwargs)
+            elif "grad" in kwargs:
+                original_init(self, *args, **{**kwargs, "grad": kwargs["grad"] * factor})
 
     def __setattr__(self, name, value):
         if name == "grad" and sys._getframe(1).f_globals is home:  # seeded by a line of training.py
