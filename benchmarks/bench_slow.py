@@ -1,7 +1,7 @@
 """Slow is not wrong: each stage's tests with the reference, and with a Variable made 10x slower.
 
     python benchmarks/bench.py --only slow [--repeats N] [--load off|on|both]
-    python benchmarks/bench_slow.py [--repeats N] [--load off|on|both]
+    python benchmarks/bench_slow.py [--repeats N] [--load off|on|both] [--stage NAME]...
 
 The slow package is the alternative ``training_with_a_10x_slower_variable`` of
 alternatives/training.toml, built by the corpus runner (katatools/corpus.py): its patches make
@@ -87,11 +87,11 @@ def suite(target: Path, tests: str) -> tuple[float, float, int]:
     return wall, float(slowest[1]) if slowest else 0.0, bad
 
 
-def table(repeats: int, targets: dict[str, Path]) -> None:
+def table(repeats: int, targets: dict[str, Path], stages: list[str] | None = None) -> None:
     manifest = load_manifest()
     print(f"{'stage':<12}{'code':<22}{'suite (median)':>16}{'slowest test':>14}{'not passed':>12}")
     for stage in manifest.stages:
-        if not (ROOT / stage.tests).is_file():
+        if not (ROOT / stage.tests).is_file() or (stages and stage.name not in stages):
             continue
         for label, target in targets.items():
             suite(target, stage.tests)  # warm-up
@@ -102,7 +102,7 @@ def table(repeats: int, targets: dict[str, Path]) -> None:
             print(f"{stage.name:<12}{label:<22}{wall:>14.2f} s{slowest:>12.2f} s{bad:>12}")
 
 
-def main(repeats: int = 3, load: str = "both") -> None:
+def main(repeats: int = 3, load: str = "both", stages: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory(prefix="kata-bench-slow-") as scratch:
         slow = slow_package(Path(scratch) / "slow_variable")
         reference, slowed = pass_seconds(ROOT / "solutions"), pass_seconds(slow)
@@ -118,7 +118,7 @@ def main(repeats: int = 3, load: str = "both") -> None:
                 time.sleep(1.0 if loaded else 0.0)
                 print(f"\n{'with a CPU-bound job beside it' if loaded else 'quiet'} "
                       f"(load average {os.getloadavg()[0]:.2f}), medians of {repeats}")
-                table(repeats, targets)
+                table(repeats, targets, stages)
             finally:
                 if neighbour is not None:
                     neighbour.kill()
@@ -129,5 +129,6 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--load", choices=("off", "on", "both"), default="both")
+    parser.add_argument("--stage", action="append", metavar="NAME", help="only this stage (repeatable)")
     arguments = parser.parse_args()
-    main(arguments.repeats, arguments.load)
+    main(arguments.repeats, arguments.load, arguments.stage)
