@@ -12,6 +12,9 @@ stage's suite runs with bare pytest, cumulative mode, at the check's default per
 (katatools/check.py's CHECK_TIMEOUT): the medians of the whole suite's time and of its slowest
 test, and how many tests failed or ran out of time (none may).
 
+Last, the whole ``python -m katatools check`` (all stages, the default 5 s per test and --jobs) in
+a copy of the repository whose katas/ hold each package: it must say every exercise is done.
+
 ``--load on`` runs the same with a CPU-bound neighbour (``python -c "while True: pass"``, one
 process, started here and ended by its pid afterwards), as on a learner's busy 2-core machine;
 the system's load average is printed with each table.
@@ -102,6 +105,27 @@ def table(repeats: int, targets: dict[str, Path], stages: list[str] | None = Non
             print(f"{stage.name:<12}{label:<22}{wall:>14.2f} s{slowest:>12.2f} s{bad:>12}")
 
 
+def check_rows(repeats: int, packages: dict[str, Path], scratch: Path) -> None:
+    """``python -m katatools check`` (every stage, default limits and --jobs) on katas/ holding each package."""
+    sys.path.insert(0, str(ROOT / "tooling_tests"))
+    from learner_repo import child_env, make_repo
+
+    for label, package in packages.items():
+        repo = make_repo(scratch / f"repo-{len(list(scratch.iterdir()))}")
+        for module in package.glob("*.py"):
+            (repo / "katas" / module.name).write_text(module.read_text(encoding="utf-8"), encoding="utf-8")
+        times, codes = [], set()
+        for attempt in range(repeats + 1):  # the first run warms up
+            start = time.perf_counter()
+            done = subprocess.run([sys.executable, "-m", "katatools", "check"], cwd=repo, env=child_env(),
+                                  capture_output=True, text=True)
+            if attempt:
+                times.append(time.perf_counter() - start)
+                codes.add(done.returncode)
+        verdict = "all done" if codes == {0} else f"NOT all done (exit codes {sorted(codes)})"
+        print(f"{'check':<12}{label:<22}{statistics.median(times):>14.2f} s{'':>14}  {verdict}")
+
+
 def main(repeats: int = 3, load: str = "both", stages: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory(prefix="kata-bench-slow-") as scratch:
         slow = slow_package(Path(scratch) / "slow_variable")
@@ -119,6 +143,8 @@ def main(repeats: int = 3, load: str = "both", stages: list[str] | None = None) 
                 print(f"\n{'with a CPU-bound job beside it' if loaded else 'quiet'} "
                       f"(load average {os.getloadavg()[0]:.2f}), medians of {repeats}")
                 table(repeats, targets, stages)
+                if not stages:
+                    check_rows(repeats, targets, Path(scratch))
             finally:
                 if neighbour is not None:
                     neighbour.kill()
