@@ -5,9 +5,10 @@
 
 The slow package is the alternative ``training_with_a_10x_slower_variable`` of
 alternatives/training.toml, built by the corpus runner (katatools/corpus.py): its patches make
-every Variable operator, primitive and loss do its work seven times over, about 10x per forward
+every Variable operator, primitive and loss do its work nine times over, about 10x per forward
 pass with the wrappers' own cost, and the benchmark and the corpus measure the same code. First
-that slowdown is measured (one forward pass of the classifier's loss, best of 5), then each
+that slowdown is measured (one forward pass of the classifier's loss, the fastest of 15
+alternating rounds of each), then each
 stage's suite runs with bare pytest, cumulative mode, at the check's default per-test limit
 (katatools/check.py's CHECK_TIMEOUT): the medians of the whole suite's time and of its slowest
 test, and how many tests failed or ran out of time (none may).
@@ -55,25 +56,34 @@ def slow_package(dest: Path) -> Path:
     return write_package(dest, entry.sources)
 
 
-def pass_seconds(target: Path, passes: int = 3000) -> float:
-    """Seconds per forward pass of logloss(y, sigmoid(m x + b)) with m seeded, in a fresh interpreter."""
+def pass_seconds(targets: list[Path], passes: int = 1000, rounds: int = 15) -> list[float]:
+    """Seconds per forward pass of logloss(y, sigmoid(m x + b)) with m seeded, for each package.
+
+    One fresh interpreter times them all, in alternating rounds, and keeps each one's fastest
+    round: the ratio then compares like with like, even on a machine whose load changes.
+    """
     script = f"""
-import sys, time
-sys.path.insert(0, {str(target.parent)!r})
-from {target.name}.variable import Variable
-from {target.name}.primitives import sigmoid
-from {target.name}.losses import logloss
-best = float("inf")
-for _ in range(5):
-    start = time.perf_counter()
-    for i in range({passes}):
-        logloss(1.0, sigmoid(Variable(0.3, 1.0) * 1.5 + Variable(-0.2, 0.0)))
-    best = min(best, (time.perf_counter() - start) / {passes})
-print(best)
+import importlib, sys, time
+targets = {[(str(t.parent), t.name) for t in targets]!r}
+passes = []
+for parent, name in targets:
+    sys.path.insert(0, parent)
+    V = importlib.import_module(name + ".variable").Variable
+    sigmoid = importlib.import_module(name + ".primitives").sigmoid
+    logloss = importlib.import_module(name + ".losses").logloss
+    passes.append(lambda V=V, sigmoid=sigmoid, logloss=logloss: logloss(1.0, sigmoid(V(0.3, 1.0) * 1.5 + V(-0.2, 0.0))))
+best = [float("inf")] * len(passes)
+for _ in range({rounds}):
+    for i, one in enumerate(passes):
+        start = time.perf_counter()
+        for _ in range({passes}):
+            one()
+        best[i] = min(best[i], (time.perf_counter() - start) / {passes})
+print(" ".join(map(repr, best)))
 """
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    return float(subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True,
-                                check=True).stdout)
+    out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True).stdout
+    return [float(x) for x in out.split()]
 
 
 def suite(target: Path, tests: str) -> tuple[float, float, int]:
@@ -129,7 +139,7 @@ def check_rows(repeats: int, packages: dict[str, Path], scratch: Path) -> None:
 def main(repeats: int = 3, load: str = "both", stages: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory(prefix="kata-bench-slow-") as scratch:
         slow = slow_package(Path(scratch) / "slow_variable")
-        reference, slowed = pass_seconds(ROOT / "solutions"), pass_seconds(slow)
+        reference, slowed = pass_seconds([ROOT / "solutions", slow])
         print(f"one forward pass of the classifier's loss: reference {1e6 * reference:.1f} us, "
               f"slow Variable {1e6 * slowed:.1f} us ({slowed / reference:.1f}x)")
         print(f"per-test limit: {CHECK_TIMEOUT:g} s (the check's default); {os.cpu_count()} CPUs")
