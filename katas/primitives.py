@@ -10,6 +10,10 @@ The factor u' is what lets primitives compose: sigmoid(m * x + b) is differentia
 respect to whichever input was seeded with grad 1, because u' already holds the inner
 derivative. Forget it and every composition goes wrong.
 
+Stage 5 (tangents) comes back here: exercise arrays makes every primitive work elementwise on
+numpy arrays, whose grads may hold several tangents on a leading axis. Until then the tests
+give plain numbers only.
+
 Every primitive takes a Variable or a plain number: the ready-made first line of each function,
 ``u = lift(u)``, turns a plain number into a constant Variable(c, 0.0) (and rejects anything
 else with TypeError). Keep it, then return a new Variable; never modify ``u``. The ``math``

@@ -10,6 +10,10 @@ Example: d(3x)/dx at x = 4 is ``(Variable(3) * Variable(4, 1)).grad == 3``.
 Rules for every operator: return a new Variable, never modify ``self`` or ``other``.
 Exercises, in order: add, sub, mul, truediv, pow, neg, constants, pow_variable.
 Run one with ``pytest --exercise add``.
+
+Stage 5 (tangents) comes back to this module: exercise arrays lets value and grad be numpy
+arrays carrying several tangents at once, and exercise reductions adds ``x[i]``, ``x.sum()``
+and ``@``. Until then, plain numbers are all the tests use.
 """
 
 from __future__ import annotations
@@ -42,6 +46,10 @@ class Variable:
         """
         other = as_variable(other, "+")
         # BEGIN add
+        # BEGIN arrays when _holds_array(self, other)
+        if _holds_array(self, other):
+            self, other = lined_up(self, other)
+        # END arrays
         return Variable(self.value + other.value, self.grad + other.grad)
         # END add
 
@@ -49,6 +57,10 @@ class Variable:
         """Exercise sub: ``self - other``."""
         other = as_variable(other, "-")
         # BEGIN sub
+        # BEGIN arrays when _holds_array(self, other)
+        if _holds_array(self, other):
+            self, other = lined_up(self, other)
+        # END arrays
         return Variable(self.value - other.value, self.grad - other.grad)
         # END sub
 
@@ -56,6 +68,10 @@ class Variable:
         """Exercise mul: ``self * other``. Both factors may carry a derivative."""
         other = as_variable(other, "*")
         # BEGIN mul
+        # BEGIN arrays when _holds_array(self, other)
+        if _holds_array(self, other):
+            self, other = lined_up(self, other)
+        # END arrays
         return Variable(self.value * other.value, self.grad * other.value + self.value * other.grad)
         # END mul
 
@@ -63,6 +79,10 @@ class Variable:
         """Exercise truediv: ``self / other``. Division by 0 may raise ZeroDivisionError."""
         other = as_variable(other, "/")
         # BEGIN truediv
+        # BEGIN arrays when _holds_array(self, other)
+        if _holds_array(self, other):
+            self, other = lined_up(self, other)
+        # END arrays
         grad = (self.grad * other.value - self.value * other.grad) / (other.value * other.value)
         return Variable(self.value / other.value, grad)
         # END truediv
@@ -75,6 +95,10 @@ class Variable:
         """
         other = as_variable(other, "**")
         # BEGIN pow
+        # BEGIN arrays when _holds_array(self, other)
+        if _holds_array(self, other):
+            self, other = lined_up(self, other)
+        # END arrays
         value = self.value**other.value
         if isinstance(value, complex):
             raise ValueError(f"{self.value!r} ** {other.value!r} is not a real number")
@@ -126,24 +150,129 @@ class Variable:
         return as_variable(other, "**") ** self
         # END pow_variable
 
+    # ------------------------------------------------------------ stage 5: exercise reductions
+    # Indexing, sums and matrix products are linear: the tangents go through the same operation
+    # as the value, one tangent at a time, behind the tangent axis.
+
+    def __getitem__(self, index: object) -> Variable:
+        """Exercise reductions: ``x[index]``, an element or a slice of an array Variable, as numpy indexes.
+
+        Each of the P tangents is indexed like the value: the tangent axis in front stays whole.
+        """
+        # BEGIN reductions
+        grad = self.grad
+        if has_tangent_axis(self):
+            grad = grad[(slice(None), *(index if isinstance(index, tuple) else (index,)))]
+        elif np.ndim(grad) > 0:  # one tangent shaped like the value
+            grad = np.broadcast_to(grad, np.shape(self.value))[index]
+        return Variable(self.value[index], grad)
+        # END reductions
+
+    def sum(self) -> Variable:
+        """Exercise reductions: the sum of every element, a Variable with a scalar value.
+
+        Its P tangents are the sums of the P tangents (shape (P,)).
+        """
+        # BEGIN reductions
+        grad = self.grad
+        if has_tangent_axis(self):
+            grad = np.reshape(grad, (np.shape(grad)[0], -1)).sum(axis=1)
+        else:
+            grad = np.sum(np.broadcast_to(grad, np.shape(self.value)))
+        return Variable(np.sum(self.value), grad)
+        # END reductions
+
+    def __matmul__(self, other: Variable | np.ndarray) -> Variable:
+        """Exercise reductions: ``self @ other`` for vectors and matrices, as numpy's ``@``.
+
+        The product rule holds for matrix products too: (U V)' = U' V + U V'. Mind the tangent
+        axis when the right operand is a vector: its P tangents form a (P, n) array, and numpy's
+        ``@`` would read that as a matrix with n columns.
+        """
+        other = as_variable(other, "@")
+        # BEGIN reductions
+        grad = 0.0
+        if not is_constant(self):  # U' V, one tangent at a time
+            tangents = self.grad if has_tangent_axis(self) else np.broadcast_to(self.grad, np.shape(self.value))
+            grad = tangents @ other.value
+        if not is_constant(other):  # U V'
+            if not has_tangent_axis(other):
+                grad = grad + self.value @ np.broadcast_to(other.grad, np.shape(other.value))
+            elif np.ndim(other.value) == 1:  # the rows of the (P, n) grad are the tangents
+                grad = grad + other.grad @ np.transpose(self.value)
+            else:  # (P,) + a matrix's shape: @ takes the leading axis as a stack of matrices
+                grad = grad + self.value @ other.grad
+        return Variable(self.value @ other.value, grad)
+        # END reductions
+
+    def __rmatmul__(self, other: np.ndarray) -> Variable:
+        """Exercise reductions: ``matrix @ self`` with a constant numpy matrix (or vector) on the left."""
+        # BEGIN reductions
+        return as_variable(other, "@") @ self
+        # END reductions
+
 
 def as_variable(operand: object, operator: str) -> Variable:
     """``operand`` as a Variable, for the operator named by ``operator`` (used in messages).
 
     A Variable is returned as it is. Exercise constants: a real number (``int``, ``float``,
     numpy's real scalars: anything ``isinstance(c, numbers.Real)``) becomes a constant, and any
-    other type raises TypeError with a message naming it.
+    other type raises TypeError with a message naming it. Exercise arrays (stage 5) adds numpy
+    arrays of numbers as constants: Variable(array, 0.0).
     """
     if isinstance(operand, Variable):
         return operand
     # BEGIN constants
     if type(operand) is float or type(operand) is int or isinstance(operand, numbers.Real):  # int, float, bool, numpy
         return Variable(operand, 0.0)
+    # BEGIN arrays when isinstance(operand, np.ndarray)
+    if isinstance(operand, np.ndarray) and operand.dtype.kind in "biuf":  # bool, integers, floats
+        return Variable(operand, 0.0)
+    # END arrays
     raise TypeError(
         f"unsupported operand for {operator} with a Variable: {type(operand).__name__} "
         f"({operand!r}); use a Variable or a real number"
     )
     # END constants
+
+
+def lined_up(u: Variable, v: Variable) -> tuple[Variable, Variable]:
+    """Exercise arrays (stage 5): u and v broadcast to one shape, their tangent axes kept in front.
+
+    Both values take numpy's broadcast shape S. A grad that holds P tangents, of shape
+    (P,) + value.shape, becomes (P,) + S: any new axis goes after the tangent axis, never before
+    it (numpy's own broadcasting would line the tangent axis up with a value axis). A constant's
+    grad, a number, stays as it is. After this, the stage-1 rules work unchanged.
+    """
+    # BEGIN arrays
+    shape = np.broadcast_shapes(np.shape(u.value), np.shape(v.value))
+    out = []
+    for w in (u, v):
+        value, grad = w.value, w.grad
+        if np.shape(value) != shape:
+            if has_tangent_axis(w):
+                count = np.shape(grad)[:1]
+                axes = count + (1,) * (len(shape) - np.ndim(value)) + np.shape(value)
+                grad = np.broadcast_to(np.reshape(grad, axes), count + shape)
+            value = np.broadcast_to(value, shape)
+        out.append(Variable(value, grad))
+    return out[0], out[1]
+    # END arrays
+
+
+def _holds_array(u: Variable, v: Variable) -> bool:
+    """True when either value is a numpy array rather than a number (exercise arrays' case)."""
+    return isinstance(u.value, np.ndarray) or isinstance(v.value, np.ndarray)
+
+
+def has_tangent_axis(u: Variable) -> bool:
+    """Ready-made for stage 5: True when u's grad holds P tangents on a leading axis, shape (P,) + value.shape."""
+    return np.ndim(u.grad) > np.ndim(u.value)
+
+
+def is_constant(u: Variable) -> bool:
+    """Ready-made for stage 5: True when u's grad is the number 0, a constant whatever its value's shape."""
+    return np.ndim(u.grad) == 0 and u.grad == 0
 
 
 def _is_zero(grad: float | np.ndarray) -> bool:

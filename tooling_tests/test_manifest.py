@@ -46,3 +46,18 @@ def test_an_exercise_names_its_rule_and_the_functions_it_covers():
 def test_rule_and_covers_are_checked(keys, message):
     with pytest.raises(ManifestError, match=message):
         parse_manifest(manifest_with(keys))
+
+
+@pytest.mark.parametrize("cover", ["later:f", "nowhere:f", "m:"])
+def test_a_cover_in_another_module_names_an_earlier_or_the_same_stage_module(cover):
+    data = manifest_with({"covers": [cover]})
+    data["stage"].append({"name": "t", "title": "Later", "module": "later", "tests": "tests/test_later.py"})
+    with pytest.raises(ManifestError, match="'module:function' in an earlier stage's module"):
+        parse_manifest(data)
+
+
+def test_isolated_mode_takes_the_extended_modules_from_the_learner():
+    manifest = load_manifest()
+    assert manifest.learner_modules(manifest.stage("variable")) == ["variable"]
+    assert manifest.learner_modules(manifest.stage("tangents")) == ["tangents", "variable", "primitives"]
+    assert manifest.learner_modules(manifest.stage("batched")) == ["batched"]
