@@ -227,7 +227,7 @@ def as_variable(operand: object, operator: str) -> Variable:
         return Variable(operand, 0.0)
     # BEGIN arrays when isinstance(operand, np.ndarray)
     if isinstance(operand, np.ndarray) and operand.dtype.kind in "biuf":  # bool, integers, floats
-        return Variable(operand, 0.0)
+        return Variable(operand, grad=0.0)
     # END arrays
     raise TypeError(
         f"unsupported operand for {operator} with a Variable: {type(operand).__name__} "
