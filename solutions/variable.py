@@ -176,7 +176,7 @@ class Variable:
         # BEGIN reductions
         grad = self.grad
         if has_tangent_axis(self):
-            grad = np.reshape(grad, (np.shape(grad)[0], -1)).sum(axis=1)
+            grad = grad.reshape(len(grad), -1).sum(axis=1)
         else:
             grad = np.sum(np.broadcast_to(grad, np.shape(self.value)))
         return Variable(np.sum(self.value), grad)
@@ -249,7 +249,7 @@ def lined_up(u: Variable, v: Variable) -> tuple[Variable, Variable]:
     shapes = np.shape(u.value), np.shape(v.value)
     if shapes[0] == shapes[1]:
         return u, v
-    shape = np.broadcast_shapes(*shapes)
+    shape = shapes[0] if not shapes[1] else shapes[1] if not shapes[0] else np.broadcast_shapes(*shapes)
     out = []
     for w, own in zip((u, v), shapes, strict=True):
         if own != shape and has_tangent_axis(w):  # (P,) + own -> (P, 1, ..., 1) + own -> (P,) + S

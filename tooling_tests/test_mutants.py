@@ -125,7 +125,7 @@ def test_a_patch_may_name_an_earlier_module_its_stage_extends(tmp_path, capsys):
     description = "a test mistake in variable.py"
     [[mistake.patch]]
     module = "variable"
-    find = "grad = np.reshape(grad, (np.shape(grad)[0], -1)).sum(axis=1)"
+    find = "grad = grad.reshape(len(grad), -1).sum(axis=1)"
     replace = "grad = np.sum(grad)"
     """)
     assert mutants.main(["--mistakes", str(corpus), "--exercise", "reductions", "--jobs", "1"]) == 0
