@@ -156,3 +156,7 @@ def test_independence_names_a_test_that_needs_a_later_exercise(tmp_path, capsys)
     out = capsys.readouterr().out
     assert "DEPENDS sub:" in out and "exercise neg" in out
     assert "independence: FAILED: 1 of 2 exercises" in out
+
+
+def test_a_missing_corpus_directory_is_an_error(tmp_path):
+    assert "no such corpus directory" in corpus.load_corpus(tmp_path / "nowhere", MANIFEST, REFERENCE).problems[0]
