@@ -46,7 +46,7 @@ class Variable:
         """
         other = as_variable(other, "+")
         raise NotImplementedError(
-            "exercise 'add': Variable + Variable: values add, and so do derivatives. "
+            "exercise 'add': Variable + Variable: the sum rule. "
             "Rule: (u + v)' = u' + v'"
         )
 
@@ -97,21 +97,21 @@ class Variable:
         """
         other = as_variable(other, "**")
         raise NotImplementedError(
-            "exercise 'pow': Variable ** Variable with a constant exponent: the power rule. "
+            "exercise 'pow': Variable ** constant: the power rule. "
             "Rule: (u ** n)' = n u**(n-1) u' for a constant exponent n"
         )
 
     def __neg__(self) -> Variable:
         """Exercise neg: ``-self``."""
         raise NotImplementedError(
-            "exercise 'neg': -Variable: negation flips the value and the derivative. "
+            "exercise 'neg': -Variable: negate the value and the grad. "
             "Rule: (-u)' = -u'"
         )
 
     def __radd__(self, other: float) -> Variable:
         """Exercise constants: ``number + self``. A plain number is a constant."""
         raise NotImplementedError(
-            "exercise 'constants': Plain numbers on either side of + - * / and as an exponent. "
+            "exercise 'constants': Plain numbers on either side of an operator. "
             "Rule: a real number c is the constant Variable(c, 0.0), on either side; any other type "
             "is a TypeError"
         )
@@ -119,7 +119,7 @@ class Variable:
     def __rsub__(self, other: float) -> Variable:
         """Exercise constants: ``number - self`` (mind the order of the operands)."""
         raise NotImplementedError(
-            "exercise 'constants': Plain numbers on either side of + - * / and as an exponent. "
+            "exercise 'constants': Plain numbers on either side of an operator. "
             "Rule: a real number c is the constant Variable(c, 0.0), on either side; any other type "
             "is a TypeError"
         )
@@ -127,7 +127,7 @@ class Variable:
     def __rmul__(self, other: float) -> Variable:
         """Exercise constants: ``number * self``."""
         raise NotImplementedError(
-            "exercise 'constants': Plain numbers on either side of + - * / and as an exponent. "
+            "exercise 'constants': Plain numbers on either side of an operator. "
             "Rule: a real number c is the constant Variable(c, 0.0), on either side; any other type "
             "is a TypeError"
         )
@@ -135,7 +135,7 @@ class Variable:
     def __rtruediv__(self, other: float) -> Variable:
         """Exercise constants: ``number / self`` (the Variable is the denominator)."""
         raise NotImplementedError(
-            "exercise 'constants': Plain numbers on either side of + - * / and as an exponent. "
+            "exercise 'constants': Plain numbers on either side of an operator. "
             "Rule: a real number c is the constant Variable(c, 0.0), on either side; any other type "
             "is a TypeError"
         )
@@ -143,8 +143,7 @@ class Variable:
     def __rpow__(self, other: float) -> Variable:
         """Exercise pow_variable: ``number ** self``, where the exponent carries the derivative."""
         raise NotImplementedError(
-            "exercise 'pow_variable': Variable ** Variable where the exponent varies too, and "
-            "number ** Variable. "
+            "exercise 'pow_variable': Variable ** Variable, and number ** Variable. "
             "Rule: d(a ** b) = b a**(b-1) a' + a**b ln(a) b', which needs a > 0 when b' != 0"
         )
 
@@ -158,8 +157,7 @@ class Variable:
         Each of the P tangents is indexed like the value: the tangent axis in front stays whole.
         """
         raise NotImplementedError(
-            "exercise 'reductions': x[i] and slices, x.sum(), and @ with a numpy matrix, each "
-            "carrying the tangents. "
+            "exercise 'reductions': x[i], x.sum() and @, carrying the tangents. "
             "Rule: indexing, sums and matrix products are linear: apply each to every tangent "
             "behind the tangent axis; (U V)' = U' V + U V' for @"
         )
@@ -170,8 +168,7 @@ class Variable:
         Its P tangents are the sums of the P tangents (shape (P,)).
         """
         raise NotImplementedError(
-            "exercise 'reductions': x[i] and slices, x.sum(), and @ with a numpy matrix, each "
-            "carrying the tangents. "
+            "exercise 'reductions': x[i], x.sum() and @, carrying the tangents. "
             "Rule: indexing, sums and matrix products are linear: apply each to every tangent "
             "behind the tangent axis; (U V)' = U' V + U V' for @"
         )
@@ -179,14 +176,13 @@ class Variable:
     def __matmul__(self, other: Variable | np.ndarray) -> Variable:
         """Exercise reductions: ``self @ other`` for vectors and matrices, as numpy's ``@``.
 
-        The product rule holds for matrix products too: (U V)' = U' V + U V'. Mind the tangent
-        axis when the right operand is a vector: its P tangents form a (P, n) array, and numpy's
-        ``@`` would read that as a matrix with n columns.
+        The product rule holds for matrix products too, each factor kept on its own side of @.
+        Mind the tangent axis when the right operand is a vector: its P tangents form a (P, n)
+        array, and numpy's ``@`` would read that as a matrix with n columns.
         """
         other = as_variable(other, "@")
         raise NotImplementedError(
-            "exercise 'reductions': x[i] and slices, x.sum(), and @ with a numpy matrix, each "
-            "carrying the tangents. "
+            "exercise 'reductions': x[i], x.sum() and @, carrying the tangents. "
             "Rule: indexing, sums and matrix products are linear: apply each to every tangent "
             "behind the tangent axis; (U V)' = U' V + U V' for @"
         )
@@ -194,8 +190,7 @@ class Variable:
     def __rmatmul__(self, other: np.ndarray) -> Variable:
         """Exercise reductions: ``matrix @ self`` with a constant numpy matrix (or vector) on the left."""
         raise NotImplementedError(
-            "exercise 'reductions': x[i] and slices, x.sum(), and @ with a numpy matrix, each "
-            "carrying the tangents. "
+            "exercise 'reductions': x[i], x.sum() and @, carrying the tangents. "
             "Rule: indexing, sums and matrix products are linear: apply each to every tangent "
             "behind the tangent axis; (U V)' = U' V + U V' for @"
         )
@@ -212,7 +207,7 @@ def as_variable(operand: object, operator: str) -> Variable:
     if isinstance(operand, Variable):
         return operand
     raise NotImplementedError(
-        "exercise 'constants': Plain numbers on either side of + - * / and as an exponent. "
+        "exercise 'constants': Plain numbers on either side of an operator. "
         "Rule: a real number c is the constant Variable(c, 0.0), on either side; any other type is "
         "a TypeError"
     )
@@ -228,8 +223,7 @@ def lined_up(u: Variable, v: Variable) -> tuple[Variable, Variable]:
     rules work unchanged, and give grads of shape (P,) + S.
     """
     raise NotImplementedError(
-        "exercise 'arrays': Variable with numpy arrays as value and grad, P tangents on a leading "
-        "axis. "
+        "exercise 'arrays': numpy arrays in Variable, P tangents each. "
         "Rule: every rule works elementwise; a grad of shape (P,) + value.shape holds P tangents, "
         "and broadcasting adds axes after the tangent axis, never before it"
     )
