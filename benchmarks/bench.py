@@ -11,6 +11,8 @@ Sections:
   loops   the reference training loops against a restatement of the post's loops (benchmarks/bench_loops.py)
   slow    each stage's tests with the reference and with a Variable made 10x slower, quiet and beside a
           CPU-bound job (benchmarks/bench_slow.py, which alone also takes --load off|on|both)
+  tangents  stages 5-6: batched fits against stage 4's loops, tangent gradients against hand-written numpy
+          ones (benchmarks/bench_tangents.py)
 
 ``--bytecode``: these machines set PYTHONDONTWRITEBYTECODE=1, so no .pyc is ever cached and every
 run recompiles; learners' machines normally cache bytecode. "on" lets Python write and use .pyc
@@ -130,6 +132,7 @@ SECTIONS = {
     "grade": section_module("grade"),
     "loops": section_module("loops"),
     "slow": section_module("slow"),
+    "tangents": section_module("tangents"),
 }
 
 

@@ -10,6 +10,10 @@ The factor u' is what lets primitives compose: sigmoid(m * x + b) is differentia
 respect to whichever input was seeded with grad 1, because u' already holds the inner
 derivative. Forget it and every composition goes wrong.
 
+Stage 5 (tangents) comes back here: exercise arrays makes every primitive work elementwise on
+numpy arrays, whose grads may hold several tangents on a leading axis. Until then the tests
+give plain numbers only.
+
 Every primitive takes a Variable or a plain number: the ready-made first line of each function,
 ``u = lift(u)``, turns a plain number into a constant Variable(c, 0.0) (and rejects anything
 else with TypeError). Keep it, then return a new Variable; never modify ``u``. The ``math``
@@ -37,9 +41,10 @@ def lift(u: object) -> Variable:
     raise TypeError(f"expected a Variable or a real number, got {type(u).__name__} ({u!r})")
 
 
-def _is_number(x: object) -> bool:
-    """True for a Python or numpy real scalar (those can take ``math``'s functions); False for arrays."""
-    return type(x) is float or isinstance(x, numbers.Real)
+def _has_axes(x: object) -> bool:
+    """True for a numpy array with an axis (stage 5's arrays); False for a number, a numpy scalar or a
+    0-d array, which ``math``'s functions take. Floats first: the common, fast case."""
+    return type(x) is not float and np.ndim(x) > 0
 
 
 def log(u: Variable | float) -> Variable:

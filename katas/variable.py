@@ -10,6 +10,10 @@ Example: d(3x)/dx at x = 4 is ``(Variable(3) * Variable(4, 1)).grad == 3``.
 Rules for every operator: return a new Variable, never modify ``self`` or ``other``.
 Exercises, in order: add, sub, mul, truediv, pow, neg, constants, pow_variable.
 Run one with ``pytest --exercise add``.
+
+Stage 5 (tangents) comes back to this module: exercise arrays lets value and grad be numpy
+arrays carrying several tangents at once, and exercise reductions adds ``x[i]``, ``x.sum()``
+and ``@``. Until then, plain numbers are all the tests use.
 """
 
 from __future__ import annotations
@@ -143,13 +147,62 @@ class Variable:
             "Rule: d(a ** b) = b a**(b-1) a' + a**b ln(a) b', which needs a > 0 when b' != 0"
         )
 
+    # ------------------------------------------------------------ stage 5: exercise reductions
+    # Indexing, sums and matrix products are linear: the tangents go through the same operation
+    # as the value, one tangent at a time, behind the tangent axis.
+
+    def __getitem__(self, index: object) -> Variable:
+        """Exercise reductions: ``x[index]``, an element or a slice of an array Variable, as numpy indexes.
+
+        Each of the P tangents is indexed like the value: the tangent axis in front stays whole.
+        """
+        raise NotImplementedError(
+            "exercise 'reductions': x[i], x.sum() and @, carrying the tangents. "
+            "Rule: indexing, sums and matrix products are linear: apply each to every tangent "
+            "behind the tangent axis; (U V)' = U' V + U V' for @"
+        )
+
+    def sum(self) -> Variable:
+        """Exercise reductions: the sum of every element, a Variable with a scalar value.
+
+        Its P tangents are the sums of the P tangents (shape (P,)).
+        """
+        raise NotImplementedError(
+            "exercise 'reductions': x[i], x.sum() and @, carrying the tangents. "
+            "Rule: indexing, sums and matrix products are linear: apply each to every tangent "
+            "behind the tangent axis; (U V)' = U' V + U V' for @"
+        )
+
+    def __matmul__(self, other: Variable | np.ndarray) -> Variable:
+        """Exercise reductions: ``self @ other`` for vectors and matrices, as numpy's ``@``.
+
+        The product rule holds for matrix products too, each factor kept on its own side of @.
+        Mind the tangent axis when the right operand is a vector: its P tangents form a (P, n)
+        array, and numpy's ``@`` would read that as a matrix with n columns.
+        """
+        other = as_variable(other, "@")
+        raise NotImplementedError(
+            "exercise 'reductions': x[i], x.sum() and @, carrying the tangents. "
+            "Rule: indexing, sums and matrix products are linear: apply each to every tangent "
+            "behind the tangent axis; (U V)' = U' V + U V' for @"
+        )
+
+    def __rmatmul__(self, other: np.ndarray) -> Variable:
+        """Exercise reductions: ``matrix @ self`` with a constant numpy matrix (or vector) on the left."""
+        raise NotImplementedError(
+            "exercise 'reductions': x[i], x.sum() and @, carrying the tangents. "
+            "Rule: indexing, sums and matrix products are linear: apply each to every tangent "
+            "behind the tangent axis; (U V)' = U' V + U V' for @"
+        )
+
 
 def as_variable(operand: object, operator: str) -> Variable:
     """``operand`` as a Variable, for the operator named by ``operator`` (used in messages).
 
     A Variable is returned as it is. Exercise constants: a real number (``int``, ``float``,
     numpy's real scalars: anything ``isinstance(c, numbers.Real)``) becomes a constant, and any
-    other type raises TypeError with a message naming it.
+    other type raises TypeError with a message naming it. Exercise arrays (stage 5) adds numpy
+    arrays of numbers as constants: Variable(array, 0.0).
     """
     if isinstance(operand, Variable):
         return operand
@@ -158,6 +211,40 @@ def as_variable(operand: object, operator: str) -> Variable:
         "Rule: a real number c is the constant Variable(c, 0.0), on either side; any other type is "
         "a TypeError"
     )
+
+
+def lined_up(u: Variable, v: Variable) -> tuple[Variable, Variable]:
+    """Exercise arrays (stage 5): u and v with their tangents lined up for numpy's broadcasting.
+
+    The values broadcast as numpy does, to a shape S. A grad that holds P tangents, of shape
+    (P,) + value.shape, must become (P,) + S: the new axes go after the tangent axis, never
+    before it (numpy's own broadcasting lines shapes up from the right, so it would put P
+    against a value axis). A constant's grad, a number, stays as it is. After this, the stage-1
+    rules work unchanged, and give grads of shape (P,) + S.
+    """
+    raise NotImplementedError(
+        "exercise 'arrays': numpy arrays in Variable, P tangents each. "
+        "Rule: every rule works elementwise; a grad of shape (P,) + value.shape holds P tangents, "
+        "and broadcasting adds axes after the tangent axis, never before it"
+    )
+
+
+def _holds_array(u: Variable, v: Variable) -> bool:
+    """True when either value is a numpy array with an axis (exercise arrays' case): numbers, numpy
+    scalars and 0-d arrays are stage 1's."""
+    if type(u.value) is float and type(v.value) is float:  # the common, fast case
+        return False
+    return np.ndim(u.value) > 0 or np.ndim(v.value) > 0
+
+
+def has_tangent_axis(u: Variable) -> bool:
+    """Ready-made for stage 5: True when u's grad holds P tangents on a leading axis, shape (P,) + value.shape."""
+    return np.ndim(u.grad) > np.ndim(u.value)
+
+
+def is_constant(u: Variable) -> bool:
+    """Ready-made for stage 5: True when u's grad is the number 0, a constant whatever its value's shape."""
+    return np.ndim(u.grad) == 0 and u.grad == 0
 
 
 def _is_zero(grad: float | np.ndarray) -> bool:

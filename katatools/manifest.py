@@ -43,7 +43,15 @@ class Exercise:
     hints: tuple[str, ...]
     index: int  # 0-based position in learning order
     rule: str = ""  # the rule to apply, named once: in the stub's NotImplementedError
-    covers: tuple[str, ...] = ()  # functions and methods holding its code ("Variable.__add__", "log")
+    # functions and methods holding its code: "Variable.__add__", "log" in its own stage's module,
+    # "module:function" ("primitives:log") in an earlier stage's module that the exercise extends
+    covers: tuple[str, ...] = ()
+
+
+def split_cover(cover: str) -> tuple[str | None, str]:
+    """("primitives", "log") for "primitives:log"; (None, "log") for a function of the exercise's own module."""
+    module, _, function = cover.rpartition(":")
+    return module or None, function
 
 
 @dataclass(frozen=True)
@@ -93,6 +101,21 @@ class Manifest:
             else:
                 wanted.add(self.exercise(name).name)
         return [e for e in self.exercises if e.name in wanted]
+
+    def cover_module(self, exercise: Exercise, cover: str) -> str:
+        """The module holding a ``covers`` entry of ``exercise``."""
+        return split_cover(cover)[0] or self.stage(exercise.stage).module
+
+    def learner_modules(self, stage: Stage) -> list[str]:
+        """The modules holding the code of ``stage``'s exercises: its own module first, then any
+        earlier stage's module it extends. Isolated mode takes exactly these from the learner."""
+        modules = [stage.module]
+        for exercise in self.exercises_of(stage.name):
+            for cover in exercise.covers:
+                module = self.cover_module(exercise, cover)
+                if module not in modules:
+                    modules.append(module)
+        return modules
 
     @property
     def max_points(self) -> int:
@@ -167,6 +190,14 @@ def parse_manifest(data: dict) -> Manifest:
     order = [stage_names.index(e.stage) for e in exercises]
     if order != sorted(order):
         raise ManifestError("exercises must be listed stage by stage, in stage order")
+    module_stage = {s.module: s for s in stages}
+    for e in exercises:
+        own = stage_names.index(e.stage)
+        for cover in e.covers:
+            module, function = split_cover(cover)
+            if not function or (module is not None and (module not in module_stage or module_stage[module].index > own)):
+                raise ManifestError(f"exercise {e.name!r}: cover {cover!r} must be a function of its own module, or "
+                                    f"'module:function' in an earlier stage's module")
     return Manifest(tuple(stages), tuple(exercises))
 
 

@@ -1,9 +1,10 @@
 """The pytest plugin behind every kata test run.
 
 Options: ``--target`` (which package the tests exercise), ``--exercise`` (select by exercise
-or stage), ``--mode isolated`` (each stage on top of the reference's earlier stages),
-``--kata-report`` (a results file for the tools: one JSON line per test, written as each test
-ends, so a run killed half-way still tells what it did), ``--kata-timeout`` (seconds per test).
+or stage), ``--mode isolated`` (each stage on top of the reference's earlier stages, but for
+the earlier modules the stage's own exercises extend: see packages.py), ``--kata-report`` (a
+results file for the tools: one JSON line per test, written as each test ends, so a run killed
+half-way still tells what it did), ``--kata-timeout`` (seconds per test).
 
 It validates the tests against the manifest at collection, gives tests their stage's modules
 through the ``kata`` fixture (imported lazily, so one broken kata file fails only its stage),
@@ -33,7 +34,7 @@ from hypothesis import HealthCheck, Phase, settings
 
 from . import packages
 from . import report as results
-from .manifest import Manifest, ManifestError, Stage, load_manifest
+from .manifest import Manifest, ManifestError, Stage, load_manifest, split_cover
 
 # ---------------------------------------------------------------- hypothesis profiles
 # Every profile is derandomized: a learner's run, CI and grading see the same examples.
@@ -150,7 +151,8 @@ class KataRun:
                 except BaseException as exc:  # SyntaxError, SystemExit, anything raised on import
                     if isinstance(exc, KeyboardInterrupt | KataTimeout):
                         raise
-                    origin = self.reference if search_first and s.index < stage.index else self.target
+                    from_reference = search_first and s.module in packages.reference_modules(self.manifest, stage)
+                    origin = self.reference if from_reference else self.target
                     message = describe_import_failure(stage, s, origin, exc)
                     if search_first is not None:  # the layer is a temporary copy of the reference's modules
                         message = message.replace(str(search_first) + os.sep, self.reference.name + os.sep)
@@ -518,10 +520,21 @@ def stub_owner(manifest: Manifest, stub: BaseException) -> tuple[str, str] | Non
     # fresh set of stubs raises hundreds of these, each through hypothesis's deep stack).
     names = [frame.f_code.co_name for frame, _ in traceback.walk_tb(stub.__traceback__)]
     for name in reversed(names):
-        function = next((c for c in exercise.covers if c == name or c.endswith("." + name)), None)
+        function = next((c for c in exercise.covers if _names(c, name)), None)
         if function is not None:
-            return exercise.name, function
-    return exercise.name, exercise.covers[0]
+            return exercise.name, cover_label(function)
+    return exercise.name, cover_label(exercise.covers[0])
+
+
+def _names(cover: str, function: str) -> bool:
+    qualname = split_cover(cover)[1]
+    return qualname == function or qualname.endswith("." + function)
+
+
+def cover_label(cover: str) -> str:
+    """A ``covers`` entry as messages show it: "Variable.__add__", or "log in primitives.py"."""
+    module, function = split_cover(cover)
+    return function if module is None else f"{function} in {module}.py"
 
 
 def short_message(rep: pytest.TestReport) -> str:

@@ -23,7 +23,10 @@ learner has it midway: the independence proof and the alternatives corpus use it
 
 The manifest's ``covers`` names the functions and methods of each exercise. Every region must
 lie in one of them, and each of them must hold a region of its exercise: the markers and the
-manifest cannot drift apart.
+manifest cannot drift apart. An exercise that extends an earlier stage's module (stage 5's
+arrays teaches the operators of stage 1 to carry numpy arrays) names those functions with their
+module, ``"variable:Variable.__add__"``, and its regions there sit inside the earlier ones with
+a guard.
 
     python -m katatools stubs            write katas/ from solutions/
     python -m katatools stubs --check    exit 1, with a diff, when katas/ is not the generator's output
@@ -173,7 +176,13 @@ def _enclosing_functions(tree: ast.Module) -> list[tuple[int, int, str]]:
 
 
 def check_covers(text: str, stage: Stage, manifest: Manifest, where: str) -> list[str]:
-    """Problems where the markers of a stage module and the manifest's ``covers`` disagree."""
+    """Problems where the markers of a stage module and the manifest's ``covers`` disagree.
+
+    A region of one of the stage's own exercises lies in a function its ``covers`` names as is
+    ("log"); a region of a later stage's exercise that extends this module lies in one its
+    ``covers`` names with the module ("primitives:log"). No region of an earlier stage's exercise
+    belongs here.
+    """
     problems = []
     regions = find_regions(text, where)
     functions = _enclosing_functions(ast.parse(text, filename=where))
@@ -186,16 +195,19 @@ def check_covers(text: str, stage: Stage, manifest: Manifest, where: str) -> lis
         except ManifestError as exc:
             problems.append(f"{where}:{region.begin + 1}: {exc}")
             continue
-        if exercise.stage != stage.name:
+        owner = manifest.stage(exercise.stage)
+        cover = function if exercise.stage == stage.name else f"{stage.module}:{function}"
+        if owner.index < stage.index:
             problems.append(f"{where}:{region.begin + 1}: exercise {exercise.name!r} belongs to stage "
                             f"{exercise.stage!r}, not {stage.name!r}")
-        if function not in exercise.covers:
+        elif cover not in exercise.covers:
             problems.append(f"{where}:{region.begin + 1}: a region of {exercise.name!r} in {function or 'module code'}, "
-                            f"which its `covers` in exercises.toml does not list ({', '.join(exercise.covers)})")
-        seen.setdefault(exercise.name, set()).add(function or "")
-    for exercise in manifest.exercises_of(stage.name):
+                            f"which its `covers` in exercises.toml does not list as {cover!r} "
+                            f"({', '.join(exercise.covers)})")
+        seen.setdefault(exercise.name, set()).add(cover or "")
+    for exercise in manifest.exercises:
         for name in exercise.covers:
-            if name not in seen.get(exercise.name, set()):
+            if manifest.cover_module(exercise, name) == stage.module and name not in seen.get(exercise.name, set()):
                 problems.append(f"{where}: {name} is in the `covers` of {exercise.name!r} but holds no region of it")
     return problems
 

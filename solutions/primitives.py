@@ -10,6 +10,10 @@ The factor u' is what lets primitives compose: sigmoid(m * x + b) is differentia
 respect to whichever input was seeded with grad 1, because u' already holds the inner
 derivative. Forget it and every composition goes wrong.
 
+Stage 5 (tangents) comes back here: exercise arrays makes every primitive work elementwise on
+numpy arrays, whose grads may hold several tangents on a leading axis. Until then the tests
+give plain numbers only.
+
 Every primitive takes a Variable or a plain number: the ready-made first line of each function,
 ``u = lift(u)``, turns a plain number into a constant Variable(c, 0.0) (and rejects anything
 else with TypeError). Keep it, then return a new Variable; never modify ``u``. The ``math``
@@ -37,9 +41,10 @@ def lift(u: object) -> Variable:
     raise TypeError(f"expected a Variable or a real number, got {type(u).__name__} ({u!r})")
 
 
-def _is_number(x: object) -> bool:
-    """True for a Python or numpy real scalar (those can take ``math``'s functions); False for arrays."""
-    return type(x) is float or isinstance(x, numbers.Real)
+def _has_axes(x: object) -> bool:
+    """True for a numpy array with an axis (stage 5's arrays); False for a number, a numpy scalar or a
+    0-d array, which ``math``'s functions take. Floats first: the common, fast case."""
+    return type(x) is not float and np.ndim(x) > 0
 
 
 def log(u: Variable | float) -> Variable:
@@ -50,13 +55,15 @@ def log(u: Variable | float) -> Variable:
     """
     u = lift(u)
     # BEGIN log
-    if _is_number(u.value):
-        if u.value <= 0:
+    # BEGIN arrays when _has_axes(u.value)
+    if _has_axes(u.value):
+        if np.any(u.value <= 0):
             raise ValueError(f"log is only defined for positive values, got {u.value!r}")
-        return Variable(math.log(u.value), u.grad / u.value)
-    if np.any(np.asarray(u.value) <= 0):
+        return Variable(np.log(u.value), u.grad / u.value)
+    # END arrays
+    if u.value <= 0:
         raise ValueError(f"log is only defined for positive values, got {u.value!r}")
-    return Variable(np.log(u.value), u.grad / u.value)
+    return Variable(math.log(u.value), u.grad / u.value)
     # END log
 
 
@@ -64,7 +71,12 @@ def exp(u: Variable | float) -> Variable:
     """Exercise exp: the exponential e**u."""
     u = lift(u)
     # BEGIN exp
-    e = math.exp(u.value) if _is_number(u.value) else np.exp(u.value)
+    # BEGIN arrays when _has_axes(u.value)
+    if _has_axes(u.value):
+        e = np.exp(u.value)
+        return Variable(e, u.grad * e)
+    # END arrays
+    e = math.exp(u.value)
     return Variable(e, e * u.grad)
     # END exp
 
@@ -80,16 +92,17 @@ def sigmoid(u: Variable | float) -> Variable:
     u = lift(u)
     # BEGIN sigmoid
     x = u.value
-    if _is_number(x):
-        if x >= 0:
-            s = 1.0 / (1.0 + math.exp(-x))
-        else:
-            e = math.exp(x)
-            s = e / (1.0 + e)
-    else:
-        x = np.asarray(x, dtype=float)
+    # BEGIN arrays when _has_axes(x)
+    if _has_axes(x):
         e = np.exp(-np.abs(x))  # in (0, 1]: never overflows
         s = np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+        return Variable(s, u.grad * (s * (1.0 - s)))
+    # END arrays
+    if x >= 0:
+        s = 1.0 / (1.0 + math.exp(-x))
+    else:
+        e = math.exp(x)
+        s = e / (1.0 + e)
     return Variable(s, s * (1.0 - s) * u.grad)
     # END sigmoid
 
@@ -98,7 +111,12 @@ def tanh(u: Variable | float) -> Variable:
     """Exercise tanh: the hyperbolic tangent, whose values lie in (-1, 1)."""
     u = lift(u)
     # BEGIN tanh
-    t = math.tanh(u.value) if _is_number(u.value) else np.tanh(u.value)
+    # BEGIN arrays when _has_axes(u.value)
+    if _has_axes(u.value):
+        t = np.tanh(u.value)
+        return Variable(t, u.grad * (1.0 - t * t))
+    # END arrays
+    t = math.tanh(u.value)
     return Variable(t, (1.0 - t * t) * u.grad)
     # END tanh
 
@@ -111,8 +129,10 @@ def relu(u: Variable | float) -> Variable:
     """
     u = lift(u)
     # BEGIN relu
-    if _is_number(u.value):
-        return Variable(u.value, u.grad) if u.value > 0 else Variable(0.0, 0.0)
-    positive = np.asarray(u.value) > 0
-    return Variable(np.where(positive, u.value, 0.0), np.where(positive, u.grad, 0.0))
+    # BEGIN arrays when _has_axes(u.value)
+    if _has_axes(u.value):
+        positive = u.value > 0
+        return Variable(np.where(positive, u.value, 0.0), np.where(positive, u.grad, 0.0))
+    # END arrays
+    return Variable(u.value, u.grad) if u.value > 0 else Variable(0.0, 0.0)
     # END relu

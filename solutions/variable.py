@@ -10,6 +10,10 @@ Example: d(3x)/dx at x = 4 is ``(Variable(3) * Variable(4, 1)).grad == 3``.
 Rules for every operator: return a new Variable, never modify ``self`` or ``other``.
 Exercises, in order: add, sub, mul, truediv, pow, neg, constants, pow_variable.
 Run one with ``pytest --exercise add``.
+
+Stage 5 (tangents) comes back to this module: exercise arrays lets value and grad be numpy
+arrays carrying several tangents at once, and exercise reductions adds ``x[i]``, ``x.sum()``
+and ``@``. Until then, plain numbers are all the tests use.
 """
 
 from __future__ import annotations
@@ -42,6 +46,10 @@ class Variable:
         """
         other = as_variable(other, "+")
         # BEGIN add
+        # BEGIN arrays when _holds_array(self, other)
+        if _holds_array(self, other):
+            self, other = lined_up(self, other)
+        # END arrays
         return Variable(self.value + other.value, self.grad + other.grad)
         # END add
 
@@ -49,6 +57,10 @@ class Variable:
         """Exercise sub: ``self - other``."""
         other = as_variable(other, "-")
         # BEGIN sub
+        # BEGIN arrays when _holds_array(self, other)
+        if _holds_array(self, other):
+            self, other = lined_up(self, other)
+        # END arrays
         return Variable(self.value - other.value, self.grad - other.grad)
         # END sub
 
@@ -56,6 +68,10 @@ class Variable:
         """Exercise mul: ``self * other``. Both factors may carry a derivative."""
         other = as_variable(other, "*")
         # BEGIN mul
+        # BEGIN arrays when _holds_array(self, other)
+        if _holds_array(self, other):
+            self, other = lined_up(self, other)
+        # END arrays
         return Variable(self.value * other.value, self.grad * other.value + self.value * other.grad)
         # END mul
 
@@ -68,6 +84,10 @@ class Variable:
         """
         other = as_variable(other, "/")
         # BEGIN truediv
+        # BEGIN arrays when _holds_array(self, other)
+        if _holds_array(self, other):
+            self, other = lined_up(self, other)
+        # END arrays
         quotient = self.value / other.value
         # (u' v - u v') / v**2, divided by v once: v * v underflows to 0 for |v| < 1e-154
         grad = (self.grad - quotient * other.grad) / other.value
@@ -92,6 +112,17 @@ class Variable:
         """
         other = as_variable(other, "**")
         # BEGIN pow
+        # BEGIN arrays when _holds_array(self, other)
+        if _holds_array(self, other):  # entry by entry, numpy's way at a base of 0
+            self, other = lined_up(self, other)
+            value = (self.value * 1.0) ** other.value
+            grad = other.value * (self.value * 1.0) ** (other.value - 1) * self.grad
+            if not _is_zero(other.grad):
+                if np.any(self.value <= 0):
+                    raise ValueError(f"a ** b with a varying exponent needs every a > 0, got a = {self.value!r}")
+                grad = grad + value * np.log(self.value) * other.grad
+            return Variable(value, grad)
+        # END arrays
         base, n = self.value * 1.0, other.value  # in floats: numpy's integers refuse negative powers
         at_zero = base == 0.0 if type(base) is float else bool(np.any(np.asarray(base) == 0))
         if at_zero and n < 0:
@@ -152,24 +183,133 @@ class Variable:
         return as_variable(other, "**") ** self
         # END pow_variable
 
+    # ------------------------------------------------------------ stage 5: exercise reductions
+    # Indexing, sums and matrix products are linear: the tangents go through the same operation
+    # as the value, one tangent at a time, behind the tangent axis.
+
+    def __getitem__(self, index: object) -> Variable:
+        """Exercise reductions: ``x[index]``, an element or a slice of an array Variable, as numpy indexes.
+
+        Each of the P tangents is indexed like the value: the tangent axis in front stays whole.
+        """
+        # BEGIN reductions
+        grad = self.grad
+        if has_tangent_axis(self):
+            grad = grad[(slice(None), *(index if isinstance(index, tuple) else (index,)))]
+        elif np.ndim(grad) > 0:  # one tangent shaped like the value
+            grad = np.broadcast_to(grad, np.shape(self.value))[index]
+        return Variable(self.value[index], grad)
+        # END reductions
+
+    def sum(self) -> Variable:
+        """Exercise reductions: the sum of every element, a Variable with a scalar value.
+
+        Its P tangents are the sums of the P tangents (shape (P,)).
+        """
+        # BEGIN reductions
+        grad = self.grad
+        if has_tangent_axis(self):
+            grad = grad.reshape(len(grad), -1).sum(axis=1)
+        else:
+            grad = np.sum(np.broadcast_to(grad, np.shape(self.value)))
+        return Variable(np.sum(self.value), grad)
+        # END reductions
+
+    def __matmul__(self, other: Variable | np.ndarray) -> Variable:
+        """Exercise reductions: ``self @ other`` for vectors and matrices, as numpy's ``@``.
+
+        The product rule holds for matrix products too, each factor kept on its own side of @.
+        Mind the tangent axis when the right operand is a vector: its P tangents form a (P, n)
+        array, and numpy's ``@`` would read that as a matrix with n columns.
+        """
+        other = as_variable(other, "@")
+        # BEGIN reductions
+        grad = 0.0
+        if not is_constant(self):  # U' V, one tangent at a time
+            tangents = self.grad if has_tangent_axis(self) else np.broadcast_to(self.grad, np.shape(self.value))
+            grad = tangents @ other.value
+        if not is_constant(other):  # U V'
+            if not has_tangent_axis(other):
+                grad = grad + self.value @ np.broadcast_to(other.grad, np.shape(other.value))
+            elif np.ndim(other.value) == 1:  # the rows of the (P, n) grad are the tangents
+                grad = grad + other.grad @ np.transpose(self.value)
+            else:  # (P,) + a matrix's shape: @ takes the leading axis as a stack of matrices
+                grad = grad + self.value @ other.grad
+        return Variable(self.value @ other.value, grad)
+        # END reductions
+
+    def __rmatmul__(self, other: np.ndarray) -> Variable:
+        """Exercise reductions: ``matrix @ self`` with a constant numpy matrix (or vector) on the left."""
+        # BEGIN reductions
+        return as_variable(other, "@") @ self
+        # END reductions
+
 
 def as_variable(operand: object, operator: str) -> Variable:
     """``operand`` as a Variable, for the operator named by ``operator`` (used in messages).
 
     A Variable is returned as it is. Exercise constants: a real number (``int``, ``float``,
     numpy's real scalars: anything ``isinstance(c, numbers.Real)``) becomes a constant, and any
-    other type raises TypeError with a message naming it.
+    other type raises TypeError with a message naming it. Exercise arrays (stage 5) adds numpy
+    arrays of numbers as constants: Variable(array, 0.0).
     """
     if isinstance(operand, Variable):
         return operand
     # BEGIN constants
     if type(operand) is float or type(operand) is int or isinstance(operand, numbers.Real):  # int, float, bool, numpy
         return Variable(operand, 0.0)
+    # BEGIN arrays when isinstance(operand, np.ndarray)
+    if isinstance(operand, np.ndarray) and operand.dtype.kind in "biuf":  # bool, integers, floats
+        return Variable(operand, grad=0.0)
+    # END arrays
     raise TypeError(
         f"unsupported operand for {operator} with a Variable: {type(operand).__name__} "
         f"({operand!r}); use a Variable or a real number"
     )
     # END constants
+
+
+def lined_up(u: Variable, v: Variable) -> tuple[Variable, Variable]:
+    """Exercise arrays (stage 5): u and v with their tangents lined up for numpy's broadcasting.
+
+    The values broadcast as numpy does, to a shape S. A grad that holds P tangents, of shape
+    (P,) + value.shape, must become (P,) + S: the new axes go after the tangent axis, never
+    before it (numpy's own broadcasting lines shapes up from the right, so it would put P
+    against a value axis). A constant's grad, a number, stays as it is. After this, the stage-1
+    rules work unchanged, and give grads of shape (P,) + S.
+    """
+    # BEGIN arrays
+    shapes = np.shape(u.value), np.shape(v.value)
+    if shapes[0] == shapes[1]:
+        return u, v
+    shape = shapes[0] if not shapes[1] else shapes[1] if not shapes[0] else np.broadcast_shapes(*shapes)
+    out = []
+    for w, own in zip((u, v), shapes, strict=True):
+        if own != shape and has_tangent_axis(w):  # (P,) + own -> (P, 1, ..., 1) + own -> (P,) + S
+            count = np.shape(w.grad)[:1]
+            axes = count + (1,) * (len(shape) - len(own)) + own
+            w = Variable(w.value, np.broadcast_to(np.reshape(w.grad, axes), count + shape))
+        out.append(w)
+    return out[0], out[1]
+    # END arrays
+
+
+def _holds_array(u: Variable, v: Variable) -> bool:
+    """True when either value is a numpy array with an axis (exercise arrays' case): numbers, numpy
+    scalars and 0-d arrays are stage 1's."""
+    if type(u.value) is float and type(v.value) is float:  # the common, fast case
+        return False
+    return np.ndim(u.value) > 0 or np.ndim(v.value) > 0
+
+
+def has_tangent_axis(u: Variable) -> bool:
+    """Ready-made for stage 5: True when u's grad holds P tangents on a leading axis, shape (P,) + value.shape."""
+    return np.ndim(u.grad) > np.ndim(u.value)
+
+
+def is_constant(u: Variable) -> bool:
+    """Ready-made for stage 5: True when u's grad is the number 0, a constant whatever its value's shape."""
+    return np.ndim(u.grad) == 0 and u.grad == 0
 
 
 def _is_zero(grad: float | np.ndarray) -> bool:

@@ -48,6 +48,39 @@ def test_rule_and_covers_are_checked(keys, message):
         parse_manifest(manifest_with(keys))
 
 
+@pytest.mark.parametrize("cover", ["later:f", "nowhere:f", "m:"])
+def test_a_cover_in_another_module_names_an_earlier_or_the_same_stage_module(cover):
+    data = manifest_with({"covers": [cover]})
+    data["stage"].append({"name": "t", "title": "Later", "module": "later", "tests": "tests/test_later.py"})
+    with pytest.raises(ManifestError, match="'module:function' in an earlier stage's module"):
+        parse_manifest(data)
+
+
+def test_isolated_mode_takes_the_extended_modules_from_the_learner():
+    manifest = load_manifest()
+    assert manifest.learner_modules(manifest.stage("variable")) == ["variable"]
+    assert manifest.learner_modules(manifest.stage("tangents")) == ["tangents", "variable", "primitives"]
+    assert manifest.learner_modules(manifest.stage("batched")) == ["batched"]
+
+
+def test_isolated_mode_takes_the_other_earlier_modules_from_the_reference():
+    from katatools.packages import reference_modules
+
+    manifest = load_manifest()
+    assert reference_modules(manifest, manifest.stage("variable")) == []
+    assert reference_modules(manifest, manifest.stage("training")) == ["variable", "primitives", "losses"]
+    assert reference_modules(manifest, manifest.stage("tangents")) == ["losses", "training"]
+    assert reference_modules(manifest, manifest.stage("batched")) == ["variable", "primitives", "losses", "training",
+                                                                      "tangents"]
+
+
+def test_a_stub_of_another_module_is_named_with_its_module():
+    from katatools.plugin import cover_label
+
+    assert cover_label("Variable.__add__") == "Variable.__add__"
+    assert cover_label("primitives:log") == "log in primitives.py"
+
+
 def test_a_description_fits_the_table():
     longest = "x" * MAX_DESCRIPTION
     assert parse_manifest(manifest_with({"description": longest})).exercises[0].description == longest

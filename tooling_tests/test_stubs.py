@@ -127,15 +127,16 @@ def stub_messages(source: str) -> set[str]:
 def test_every_exercise_has_a_stub_that_names_it():
     generated = stubs.generated_stubs(MANIFEST)
     for e in MANIFEST.exercises:
-        module = MANIFEST.stage(e.stage).module
-        assert stubs.stub_message(e) in stub_messages(generated[f"{module}.py"]), e.name
+        modules = {MANIFEST.cover_module(e, cover) for cover in e.covers}
+        assert any(stubs.stub_message(e) in stub_messages(generated[f"{m}.py"]) for m in modules), e.name
 
 
 def test_the_stubs_of_later_exercises_leave_the_earlier_ones_working(tmp_path):
     """The independence proof's package: exercise neg done with everything before it, the rest stubs."""
     package = stubs.write_package(tmp_path / "midway", stubs.later_stubbed(MANIFEST, "neg"))
     text = (package / "variable.py").read_text()
-    assert {m.split("'")[1] for m in stub_messages(text)} == {"constants", "pow_variable"}
+    later_here = {"constants", "pow_variable", "arrays", "reductions"}  # stage 5 extends variable.py
+    assert {m.split("'")[1] for m in stub_messages(text)} == later_here
     assert "return Variable(-self.value, -self.grad)" in text
 
 
@@ -148,3 +149,45 @@ def test_check_mode_reports_a_stale_kata_and_changes_nothing(tmp_path, monkeypat
     first.write_text(first.read_text() + "# a learner's edit\n")
     assert stubs.main(["--check"]) == 1
     assert first.read_text().endswith("# a learner's edit\n")
+
+
+# ---------------------------------------------------------------- an exercise that extends an earlier stage's module
+
+LATER = Stage("later", "Later stage", "later", "tests/test_later.py", 1)
+EXTENDED = Manifest((STAGE, LATER), (
+    exercise("double", ("double", "Box.scale"), 0), exercise("signed", ("Box.scale",), 1),
+    Exercise("boxes", "later", 1, "boxes of arrays", ("a", "b", "c"), 2, "rule of boxes", ("toy:double", "pack")),
+))
+EXTENDED_SOURCE = TOY_SOURCE.replace("    # BEGIN double\n    return 2 * x\n", """    # BEGIN double
+    # BEGIN boxes when isinstance(x, list)
+    if isinstance(x, list):
+        return [2 * v for v in x]
+    # END boxes
+    return 2 * x
+""")
+
+
+def test_a_later_exercise_names_the_earlier_module_it_extends():
+    assert stubs.check_covers(EXTENDED_SOURCE, STAGE, EXTENDED, "toy.py") == []
+    midway = run_toy(stubs.stub_source(EXTENDED_SOURCE, EXTENDED, exercises=["boxes"], where="toy.py"))
+    assert midway["double"](3.0) == 6.0
+    with pytest.raises(NotImplementedError, match="exercise 'boxes'"):
+        midway["double"]([1.0])
+    assert EXTENDED.learner_modules(LATER) == ["later", "toy"] and EXTENDED.learner_modules(STAGE) == ["toy"]
+
+
+def test_a_region_in_another_module_needs_that_module_in_covers():
+    plain = Manifest(EXTENDED.stages, EXTENDED.exercises[:2] + (
+        Exercise("boxes", "later", 1, "boxes", ("a", "b", "c"), 2, "rule", ("double", "pack")),))
+    [problem] = stubs.check_covers(EXTENDED_SOURCE, STAGE, plain, "toy.py")
+    assert "a region of 'boxes' in double" in problem and "as 'toy:double'" in problem
+    unused = Manifest(EXTENDED.stages, EXTENDED.exercises[:2] + (
+        Exercise("boxes", "later", 1, "boxes", ("a", "b", "c"), 2, "rule", ("toy:double", "toy:Box.scale")),))
+    assert stubs.check_covers(EXTENDED_SOURCE, STAGE, unused, "toy.py") == [
+        "toy.py: toy:Box.scale is in the `covers` of 'boxes' but holds no region of it"]
+
+
+def test_an_earlier_exercise_has_no_region_in_a_later_module():
+    source = "def pack(x):\n    # BEGIN double\n    return x\n    # END double\n"
+    problems = stubs.check_covers(source, LATER, EXTENDED, "later.py")
+    assert any("exercise 'double' belongs to stage 'toy', not 'later'" in p for p in problems)

@@ -1,0 +1,254 @@
+"""Stage 6: every sample and every parameter in one pass, then real data.
+
+Stage 4 paid one forward pass per parameter, per sample, per iteration: 7 passes per sample for
+the post's network. With stage 5's tangents both loops disappear:
+
+- the samples become one array, and each operation runs over all of them at once;
+- the parameters are seeded together (``seeded``), so the loss carries P tangents, which are
+  its P partial derivatives.
+
+Each iteration of gradient descent is then ONE evaluation of the loss:
+
+    params = seeded(m, b)                       # P = 2 tangents, one-hot
+    loss = (your loss over the whole batch).sum() / n
+    m, b = m - lr * loss.grad[0], b - lr * loss.grad[1]
+
+The tests check that your loops take the same steps as stage 4's, and that they evaluate the
+loss once per iteration, whatever the number of samples or parameters.
+
+``logloss_from_logits`` is the loss to use from here on wherever a probability comes out of a
+sigmoid; ``deep_model_batched`` gives all seven partials of the post's network in one pass, the
+figures any other way of differentiating it must reproduce.
+
+Exercises, in order: logits, batched_fits, real_data. Run one with ``pytest --exercise logits``.
+"""
+
+from __future__ import annotations
+
+import math  # noqa: F401 - for your code: math.log1p, math.exp
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+from .losses import check_label, mse  # noqa: F401 - yours to use
+from .primitives import lift, relu, sigmoid, tanh  # noqa: F401
+from .tangents import as_point, seeded, split_like  # noqa: F401
+from .training import PARAMETERS, as_samples, check_parameters, check_settings  # noqa: F401
+from .variable import Variable  # noqa: F401
+
+NETWORK = ("W1", "b1", "w2", "b2")  # the moons network's parameter arrays, in seeding order
+ACTIVATIONS = ("tanh", "relu")
+
+# ---------------------------------------------------------------- input validation (ready-made: call it)
+
+
+def as_batch(x: Sequence[float], y: Sequence[float], labels: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """x and y as two 1-d float arrays, after stage 4's checks (``as_samples``)."""
+    xs, ys = as_samples(x, y, labels)
+    return np.array(xs), np.array(ys)
+
+
+def as_design(X: object, y: object) -> tuple[np.ndarray, np.ndarray]:
+    """X as an (n, d) float array of finite numbers and y as n labels 0 or 1; ValueError otherwise."""
+    try:
+        features, labels = np.asarray(X, dtype=float), np.asarray(y, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"X and y must be arrays of real numbers: {exc}") from None
+    if features.ndim != 2 or labels.ndim != 1 or len(features) != len(labels) or len(labels) == 0:
+        raise ValueError(f"X must be (n, d) and y (n,) with n > 0, got shapes {features.shape} and {labels.shape}")
+    if not (np.all(np.isfinite(features)) and np.all((labels == 0) | (labels == 1))):
+        raise ValueError("X must hold finite numbers and y labels 0 or 1 only")
+    return features, labels
+
+
+def check_activation(activation: str) -> None:
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"activation must be one of {ACTIVATIONS}, got {activation!r}")
+
+
+# ---------------------------------------------------------------- exercise logits
+
+
+def softplus(u: Variable | float) -> Variable:
+    """Exercise logits: softplus(u) = log(1 + e^u), for any u, whose derivative is sigmoid(u).
+
+    Written as it stands, log(1 + exp(u)) overflows beyond u = 709, and rounds 1 + e^u to 1
+    (the value to 0) long before its true value vanishes. The identity
+    log(1 + e^u) = max(u, 0) + log(1 + e^-|u|) only ever takes exp of a number <= 0; numpy's
+    ``np.logaddexp(0, u)`` and ``math.log1p`` help further. Works on numbers and arrays.
+    """
+    u = lift(u)
+    raise NotImplementedError(
+        "exercise 'logits': the cross-entropy computed from the logit. "
+        "Rule: softplus(z) = max(z, 0) + log(1 + e^-|z|) with derivative sigmoid(z); loss = "
+        "softplus(z) - y z, whose derivative is p - y"
+    )
+
+
+def logloss_from_logits(true_val: Variable | float, logit: Variable | float) -> Variable:
+    """Exercise logits: the binary cross-entropy of p = sigmoid(z), computed from the logit z itself.
+
+        -(y log p + (1 - y) log(1 - p))  =  softplus(z) - y z
+
+    exactly, for any z: no p, no clip, no log(0). Elementwise on arrays, like stage 3's logloss;
+    labels y in [0, 1] (call ``check_label``). Its derivative along z is p - y, the error itself.
+
+    Why not stage 3's clipped logloss(y, sigmoid(z))? Take y = 1 and z = -40, a confident
+    mistake. p = sigmoid(-40) = 4.2e-18 is clipped to 1e-15, and the grad passed through the
+    clip is -(1 / 1e-15) * p (1 - p) = -0.0042: the loss barely pushes z back, where the true
+    derivative is p - y = -1.0000. Beyond z = -745, p rounds to 0 and that grad is exactly 0.
+    From the logit, the grad is -1.0000 at z = -40, -745 or -1e6.
+    """
+    true_val, logit = lift(true_val), lift(logit)
+    raise NotImplementedError(
+        "exercise 'logits': the cross-entropy computed from the logit. "
+        "Rule: softplus(z) = max(z, 0) + log(1 + e^-|z|) with derivative sigmoid(z); loss = "
+        "softplus(z) - y z, whose derivative is p - y"
+    )
+
+
+# ---------------------------------------------------------------- exercise batched_fits
+
+
+def fit_linear_regression_batched(x: Sequence[float], y: Sequence[float], lr: float = 0.1,
+                                  iters: int = 1000) -> tuple[float, float]:
+    """Exercise batched_fits: stage 4's line, y ~ m x + b from m = b = 0, one evaluation per iteration.
+
+    The loss is the mean of mse over all samples at once (mse works elementwise on arrays now);
+    seed m and b together and read both partial derivatives off the loss's grad. Same steps,
+    same result as stage 4's fit_linear_regression. Return (m, b) as floats.
+    """
+    raise NotImplementedError(
+        "exercise 'batched_fits': stage 4's models, one pass per iteration. "
+        "Rule: seed all parameters together, evaluate the mean loss over the whole batch once, read "
+        "every partial derivative off its grad"
+    )
+
+
+def fit_logistic_regression_batched(x: Sequence[float], y: Sequence[float], lr: float = 0.1,
+                                    iters: int = 1000) -> tuple[float, float]:
+    """Exercise batched_fits: stage 4's classifier, P(y = 1) = sigmoid(m x + b), one evaluation per iteration.
+
+    The loss is the mean of logloss_from_logits over all samples, with labels 0 or 1 only
+    (``as_batch(x, y, labels=True)``). Return (m, b) as floats.
+    """
+    raise NotImplementedError(
+        "exercise 'batched_fits': stage 4's models, one pass per iteration. "
+        "Rule: seed all parameters together, evaluate the mean loss over the whole batch once, read "
+        "every partial derivative off its grad"
+    )
+
+
+def deep_model_batched(x: Sequence[float], y: Sequence[float],
+                       params: Mapping[str, float]) -> tuple[float, dict[str, float]]:
+    """Exercise batched_fits: the post's network on every sample at once, with all 7 partials.
+
+        h_0 = m0_0 x + b0_0,   h_1 = m0_1 x + b0_1,   z = m1_0 h_0 + m1_1 h_1 + b1
+
+    Return ``(loss, grads)``: the mean over the samples of logloss_from_logits(y, z), a float,
+    and a dict of its 7 partial derivatives by name (PARAMETERS), from ONE forward pass.
+    A missing parameter is 0. Check the input with ``as_batch(x, y, labels=True)`` and
+    ``check_parameters(params, "params")``.
+    """
+    raise NotImplementedError(
+        "exercise 'batched_fits': stage 4's models, one pass per iteration. "
+        "Rule: seed all parameters together, evaluate the mean loss over the whole batch once, read "
+        "every partial derivative off its grad"
+    )
+
+
+def train_deep_model_batched(x: Sequence[float], y: Sequence[float], params: Mapping[str, float], lr: float = 0.1,
+                             iters: int = 100) -> tuple[dict[str, float], list[float]]:
+    """Exercise batched_fits: stage 4's train_deep_model, one evaluation (deep_model_batched) per iteration.
+
+    ``history[i]`` is the mean loss at iteration i, before its update; return
+    ``(new_params, history)`` with all seven names, leaving ``params`` as it was.
+    """
+    raise NotImplementedError(
+        "exercise 'batched_fits': stage 4's models, one pass per iteration. "
+        "Rule: seed all parameters together, evaluate the mean loss over the whole batch once, read "
+        "every partial derivative off its grad"
+    )
+
+
+# ---------------------------------------------------------------- exercise real_data
+
+
+def fit_logistic_regression_l2(X: object, y: object, C: float = 1.0, lr: float = 0.5,
+                               iters: int = 1000) -> tuple[np.ndarray, float]:
+    """Exercise real_data: logistic regression on d features with an L2 penalty, by gradient descent.
+
+    From w = 0, b = 0, minimise scikit-learn's objective for ``LogisticRegression(C=C)``
+    divided by C n, which has the same minimum:
+
+        mean over samples of logloss_from_logits(y, X @ w + b)  +  (w @ w) / (2 C n)
+
+    (b is not penalised). Each iteration is ONE evaluation with P = d + 1 tangents: seed w and b
+    together. Return (w, b): an array of d floats and a float. ValueError for bad input
+    (``as_design``, ``check_settings``, C > 0).
+    """
+    raise NotImplementedError(
+        "exercise 'real_data': 30 features of breast cancer, and moons. "
+        "Rule: one evaluation per iteration with every parameter seeded: d + 1 tangents for the "
+        "regression, every entry of W1, b1, w2, b2 for the network"
+    )
+
+
+def init_network(inputs: int, hidden: int, seed: int = 0) -> dict[str, np.ndarray]:
+    """Ready-made: the starting parameters of the network, on a fixed seed.
+
+    W1 (inputs, hidden) ~ N(0, 1), b1 = 0, w2 (hidden,) ~ N(0, 1/hidden), b2 = 0 (a 0-d array).
+    """
+    rng = np.random.default_rng(seed)
+    return {"W1": rng.normal(size=(inputs, hidden)), "b1": np.zeros(hidden),
+            "w2": rng.normal(size=hidden) / np.sqrt(hidden), "b2": np.zeros(())}
+
+
+def network_logits(params: Mapping[str, object], X: np.ndarray, activation: str = "tanh") -> Variable:
+    """Exercise real_data: the network's logit for every row of X, one Variable of shape (n,).
+
+        z = act(X @ W1 + b1) @ w2 + b2,   act = your tanh or relu (``activation``)
+
+    ``params`` maps the names in NETWORK to Variables (training) or plain arrays (prediction).
+    """
+    check_activation(activation)
+    raise NotImplementedError(
+        "exercise 'real_data': 30 features of breast cancer, and moons. "
+        "Rule: one evaluation per iteration with every parameter seeded: d + 1 tangents for the "
+        "regression, every entry of W1, b1, w2, b2 for the network"
+    )
+
+
+def network_loss(params: Mapping[str, np.ndarray], X: object, y: object,
+                 activation: str = "tanh") -> tuple[float, dict[str, np.ndarray]]:
+    """Exercise real_data: the mean logloss_from_logits of the network and its gradient, in ONE pass.
+
+    Seed the four arrays of ``params`` together (P = every entry of W1, b1, w2 and b2) and
+    return ``(loss, grads)``: the mean loss as a float and, for each name in NETWORK, its
+    gradient with the shape of that parameter (``split_like`` does the reshaping).
+    """
+    raise NotImplementedError(
+        "exercise 'real_data': 30 features of breast cancer, and moons. "
+        "Rule: one evaluation per iteration with every parameter seeded: d + 1 tangents for the "
+        "regression, every entry of W1, b1, w2, b2 for the network"
+    )
+
+
+def train_network(X: object, y: object, hidden: int = 8, activation: str = "tanh", lr: float = 1.0,
+                  iters: int = 300, seed: int = 0) -> tuple[dict[str, np.ndarray], list[float]]:
+    """Exercise real_data: train the network by full-batch gradient descent from ``init_network``.
+
+    Each iteration: ``network_loss`` once, then every array updated together. Return
+    ``(params, history)``, history[i] being the mean loss at iteration i before its update.
+    """
+    raise NotImplementedError(
+        "exercise 'real_data': 30 features of breast cancer, and moons. "
+        "Rule: one evaluation per iteration with every parameter seeded: d + 1 tangents for the "
+        "regression, every entry of W1, b1, w2, b2 for the network"
+    )
+
+
+def predict_network(params: Mapping[str, np.ndarray], X: object, activation: str = "tanh") -> np.ndarray:
+    """Ready-made: P(y = 1) for each row of X, from your network_logits with constant parameters."""
+    features = np.asarray(X, dtype=float)
+    return np.asarray(sigmoid(network_logits(params, features, activation)).value, dtype=float)
