@@ -12,7 +12,9 @@ derivative. Forget it and every composition goes wrong.
 
 Stage 5 (tangents) comes back here: exercise arrays makes every primitive work elementwise on
 numpy arrays, whose grads may hold several tangents on a leading axis. Until then the tests
-give plain numbers only.
+give plain numbers only. Stage 7 (second_order) comes back once more, for values and grads
+that are Variables themselves; the ready-made ``if u.tag: return apply_tagged(...)`` line
+after ``u = lift(u)`` belongs to it (leave it: it does nothing until a tag appears).
 
 Every primitive takes a Variable or a plain number: the ready-made first line of each function,
 ``u = lift(u)``, turns a plain number into a constant Variable(c, 0.0) (and rejects anything
@@ -29,7 +31,7 @@ import numbers
 
 import numpy as np
 
-from .variable import Variable
+from .variable import Variable, apply_tagged
 
 
 def lift(u: object) -> Variable:
@@ -39,6 +41,13 @@ def lift(u: object) -> Variable:
     if type(u) is float or isinstance(u, (numbers.Real, np.ndarray)):  # float first: the common, fast case
         return Variable(u, 0.0)
     raise TypeError(f"expected a Variable or a real number, got {type(u).__name__} ({u!r})")
+
+
+def _innermost(x: object) -> object:
+    """The number (or array) at the heart of nested Variables: x.value.value... until it is no Variable."""
+    while isinstance(x, Variable):
+        x = x.value
+    return x
 
 
 def _is_number(x: object) -> bool:
@@ -53,9 +62,15 @@ def log(u: Variable | float) -> Variable:
     the value, before computing anything.
     """
     u = lift(u)
+    if u.tag:  # stage 7: a tagged perturbation
+        return apply_tagged(log, u)
     # BEGIN log
     # BEGIN arrays when not _is_number(u.value)
     if not _is_number(u.value):
+        # BEGIN nested when isinstance(u.value, Variable)
+        if isinstance(u.value, Variable):  # a derivative of a derivative: the same rule, one level down
+            return Variable(log(u.value), u.grad / u.value)
+        # END nested
         if np.any(u.value <= 0):
             raise ValueError(f"log is only defined for positive values, got {u.value!r}")
         return Variable(np.log(u.value), u.grad / u.value)
@@ -69,9 +84,16 @@ def log(u: Variable | float) -> Variable:
 def exp(u: Variable | float) -> Variable:
     """Exercise exp: the exponential, which is its own derivative."""
     u = lift(u)
+    if u.tag:  # stage 7: a tagged perturbation
+        return apply_tagged(exp, u)
     # BEGIN exp
     # BEGIN arrays when not _is_number(u.value)
     if not _is_number(u.value):
+        # BEGIN nested when isinstance(u.value, Variable)
+        if isinstance(u.value, Variable):  # a derivative of a derivative: the same rule, one level down
+            value = exp(u.value)
+            return Variable(value, u.grad * value)
+        # END nested
         e = np.exp(u.value)
         return Variable(e, u.grad * e)
     # END arrays
@@ -87,10 +109,17 @@ def sigmoid(u: Variable | float) -> Variable:
     overflow error and no warning on the way. (The hints say how, if you need them.)
     """
     u = lift(u)
+    if u.tag:  # stage 7: a tagged perturbation
+        return apply_tagged(sigmoid, u)
     # BEGIN sigmoid
     x = u.value
     # BEGIN arrays when not _is_number(x)
     if not _is_number(x):
+        # BEGIN nested when isinstance(u.value, Variable)
+        if isinstance(u.value, Variable):  # a derivative of a derivative: the same rule, one level down
+            value = sigmoid(u.value)
+            return Variable(value, u.grad * value * (1.0 - value))
+        # END nested
         e = np.exp(-np.abs(x))  # in (0, 1]: never overflows
         s = np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
         return Variable(s, u.grad * (s * (1.0 - s)))
@@ -108,9 +137,16 @@ def tanh(u: Variable | float) -> Variable:
     """Exercise tanh: the hyperbolic tangent. Like sigmoid, its derivative is simplest written
     with its output."""
     u = lift(u)
+    if u.tag:  # stage 7: a tagged perturbation
+        return apply_tagged(tanh, u)
     # BEGIN tanh
     # BEGIN arrays when not _is_number(u.value)
     if not _is_number(u.value):
+        # BEGIN nested when isinstance(u.value, Variable)
+        if isinstance(u.value, Variable):  # a derivative of a derivative: the same rule, one level down
+            value = tanh(u.value)
+            return Variable(value, u.grad * (1.0 - value * value))
+        # END nested
         t = np.tanh(u.value)
         return Variable(t, u.grad * (1.0 - t * t))
     # END arrays
@@ -126,9 +162,16 @@ def relu(u: Variable | float) -> Variable:
     usual convention, used here, takes its grad there to be 0.
     """
     u = lift(u)
+    if u.tag:  # stage 7: a tagged perturbation
+        return apply_tagged(relu, u)
     # BEGIN relu
     # BEGIN arrays when not _is_number(u.value)
     if not _is_number(u.value):
+        # BEGIN nested when isinstance(u.value, Variable)
+        if isinstance(u.value, Variable):  # a derivative of a derivative: the same rule, one level down
+            step = (_innermost(u.value) > 0) * 1.0  # 1 where u > 0, 0 elsewhere: locally a constant
+            return Variable(relu(u.value), u.grad * step)
+        # END nested
         positive = u.value > 0
         return Variable(np.where(positive, u.value, 0.0), np.where(positive, u.grad, 0.0))
     # END arrays
