@@ -108,7 +108,8 @@ SOFTPLUS_EXACT = [
     (-1000.0, 1.0, 0.0, 0.0),
 ]
 SOFTPLUS_HINT = ("softplus(u) = max(u, 0) + log(1 + e^-|u|): exp only ever sees a number <= 0; its derivative is "
-                 "sigmoid(u), times u' (chain rule)")
+                 "sigmoid(u), times u' (chain rule). Built from relu instead, mind the kink: |u| = relu(u) + relu(-u) "
+                 "has derivative 0 at u = 0 by relu's convention, which makes softplus'(0) 0 instead of 1/2")
 
 
 def call_quietly(exercise: str, given_: str, thunk):
@@ -236,7 +237,7 @@ FITS = {
 
 def run_batched_fit(kata, which, x, y, lr, iters):
     function, _ = FITS[which]
-    given_ = f"{function}(x={list(np.round(x, 4))}, y={list(np.round(y, 4))}, lr={lr}, iters={iters})"
+    given_ = f"{function}(x={np.round(np.asarray(x, float), 4).tolist()}, y={np.round(np.asarray(y, float), 4).tolist()}, lr={lr}, iters={iters})"
     result = getattr(kata.batched, function)(x, y, lr=lr, iters=iters)
     return expect_pair("batched_fits", given_, result), given_
 
@@ -276,7 +277,7 @@ def test_batched_fits_agree_with_your_stage_4_loops(kata, samples, lr):
 
 
 def call_deep_model_batched(kata, x, y, params):
-    given_ = f"deep_model_batched(x={list(np.round(x, 4))}, y={list(y)}, params={params})"
+    given_ = f"deep_model_batched(x={np.round(np.asarray(x, float), 4).tolist()}, y={list(y)}, params={params})"
     result = kata.batched.deep_model_batched(x, y, dict(params))
     if not (isinstance(result, tuple) and len(result) == 2 and isinstance(result[1], dict)
             and set(result[1]) == set(NAMES)):
