@@ -355,4 +355,6 @@ def _is_zero(grad: float | np.ndarray) -> bool:
     """True when a grad is zero everywhere (a number, or every element of an array)."""
     if type(grad) is float or type(grad) is int:
         return grad == 0
+    if isinstance(grad, Variable):  # a grad that is a Variable (stage 7): taken as varying
+        return False
     return not np.any(grad)

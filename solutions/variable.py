@@ -127,6 +127,12 @@ class Variable:
         grad = other.value * self.value ** (other.value - 1) * self.grad
         # BEGIN pow_variable when not _is_zero(other.grad)
         if not _is_zero(other.grad):  # the exponent varies too: add the a^b ln(a) b' term
+            # BEGIN nested when isinstance(self.value, Variable)
+            if isinstance(self.value, Variable):  # ln(a) of a base that is a Variable: your own log, one level down
+                from .primitives import log
+
+                return Variable(value, grad + value * log(self.value) * other.grad)
+            # END nested
             if np.any(np.asarray(self.value) <= 0):
                 raise ValueError(f"a ** b with a varying exponent needs a base a > 0 (ln(a) appears in "
                                  f"the derivative), got a = {self.value!r}")
@@ -414,4 +420,6 @@ def _is_zero(grad: float | np.ndarray) -> bool:
     """True when a grad is zero everywhere (a number, or every element of an array)."""
     if type(grad) is float or type(grad) is int:
         return grad == 0
+    if isinstance(grad, Variable):  # a grad that is a Variable (stage 7): taken as varying
+        return False
     return not np.any(grad)
