@@ -142,6 +142,13 @@ def expect_parts(exercise: str, given_: str, result, expected: tuple, hint: str 
                  hint or level_hint)
 
 
+def reaches_the_exercise(kata) -> None:
+    """exp through a nested Variable first: your operators may be generic already (then products and
+    powers need no new code), but this exercise's own code is in the primitives, and a stub stops here."""
+    V = kata.Variable
+    run(kata, "nested", "exp(Variable(Variable(0.5, 1.0), 1.0)), checked first", lambda: kata.primitives.exp(V(V(0.5, 1.0), 1.0)))
+
+
 def nested_scalar(V, x: float, outer_as_variable: bool):
     """x perturbed twice: Variable(Variable(x, 1), Variable(1, 0)), or with the outer grad the number 1."""
     return V(V(x, 1.0), V(1.0, 0.0) if outer_as_variable else 1.0)
@@ -183,6 +190,7 @@ SCALAR_IDS = [c[0] for c in SCALAR_CASES]
 @pytest.mark.parametrize("outer_as_variable", [True, False], ids=["outer-Variable", "outer-number"])
 @pytest.mark.parametrize("description, f, x, value, first, second, hint", SCALAR_CASES, ids=SCALAR_IDS)
 def test_nested_second_derivative_exact(kata, description, f, x, value, first, second, hint, outer_as_variable):
+    reaches_the_exercise(kata)
     X = nested_scalar(kata.Variable, x, outer_as_variable)
     given_ = f"{description} at {show(X)}"
     result = run(kata, "nested", given_, lambda: f(X, kata.primitives))
@@ -208,6 +216,7 @@ FD_CASES = [c for c in SCALAR_CASES if c[0] in FIRST]
 @pytest.mark.exercise("nested")
 @pytest.mark.parametrize("description, f, x, value, first, second, hint", FD_CASES, ids=[c[0] for c in FD_CASES])
 def test_nested_second_derivative_finite_difference(kata, description, f, x, value, first, second, hint):
+    reaches_the_exercise(kata)
     X = nested_scalar(kata.Variable, x, True)
     given_ = f"{description} at {show(X)}: f'' against central differences of the exact f'"
     result = run(kata, "nested", given_, lambda: f(X, kata.primitives))
@@ -334,6 +343,7 @@ ELEMENTWISE = [
 @pytest.mark.exercise("nested")
 @pytest.mark.parametrize("description, f, value, first, second", ELEMENTWISE, ids=[c[0] for c in ELEMENTWISE])
 def test_nested_arrays_elementwise(kata, description, f, value, first, second):
+    reaches_the_exercise(kata)
     X = seeded_twice(kata.Variable, X3, V3, True)
     given_ = f"{description} at Variable(Variable(x, np.eye(3)), Variable(v, 0)) with x = {X3.tolist()}, v = {V3.tolist()}"
     result = run(kata, "nested", given_, lambda: f(X, kata.primitives))
@@ -390,6 +400,8 @@ def _confusions():
          lambda d, p: d(lambda x: d(lambda y: x * y)(1.0))(1.5), 1.0, 0.0),
         ("d/dx [x * d/dy [y * d/dz (x * y * z) at z = 1] at y = 1] at x = 0.5",
          lambda d, p: d(lambda x: x * d(lambda y: y * d(lambda z: x * y * z)(1.0))(1.0))(0.5), 2.0, None),
+        ("d/dx [x * d/dy x at y = 1] at x = 2: x does not move with y",
+         lambda d, p: d(lambda x: x * d(lambda y: x)(1.0))(2.0), 0.0, 1.0),
         ("d/dx exp(x * d/dy exp(x * y) at y = 0) at x = 0.5",
          lambda d, p: d(lambda x: p.exp(x * d(lambda y: p.exp(x * y))(0.0)))(0.5), math.exp(0.25), None),
     ]
@@ -406,6 +418,27 @@ def test_derivative_perturbation_confusion(kata, description, thunk, expected, n
     if naive is not None and is_number(got) and close(float(got), naive):
         hint = f"{naive:g} is what naive nesting gives (perturbation confusion): {TAG_HINT}"
     expect_number("derivative", description, got, expected, hint)
+
+
+@pytest.mark.exercise("derivative")
+def test_derivative_tags_are_made_per_call(kata):
+    """A derivative function built BEFORE the outer perturbation exists, closing over it through a holder.
+
+    d/dx [d/dy (y * x) at y = x] = d/dx x = 1. Its tag must be newer than the outer one when it is
+    called, so tags are made per call, not once when derivative(f) is built.
+    """
+    d, holder = kata.second_order.derivative, {}
+    inner = d(lambda y: y * holder["x"])
+
+    def outer(x):
+        holder["x"] = x
+        return inner(x)
+
+    given_ = "inner = derivative(y -> y * x) built first; then derivative(x -> inner(x))(3.0)"
+    got = run(kata, "derivative", given_, lambda: d(outer)(3.0))
+    expect_number("derivative", given_, got, 1.0,
+                  "make the tag inside the function you return, at each call: a tag made when derivative(f) is "
+                  "built can be older than the perturbations of the point it is later called on")
 
 
 @pytest.mark.exercise("derivative")
