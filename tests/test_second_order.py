@@ -603,6 +603,25 @@ def test_hessian_exact_and_finite_difference(kata, description, f, closed_form):
                                        np.asarray(got, dtype=float), columns)
 
 
+@pytest.mark.exercise("hessian")
+def test_hessian_evaluates_f_once_per_column_on_x_perturbed_twice(kata):
+    seen = []
+
+    def f(u):
+        seen.append(u)
+        return (u**3).sum() + u[0] * u[1]
+
+    given_ = f"hessian(u -> (u ** 3).sum() + u[0] u[1], x={X3.tolist()}), watching the calls of f"
+    run(kata, "hessian", given_, lambda: kata.second_order.hessian(f, X3))
+    nested = all(hasattr(u, "value") and hasattr(u.value, "value") and hasattr(u.value, "grad") for u in seen)
+    if not (1 <= len(seen) <= X3.size and nested):
+        fail("hessian", given_, f"at most {X3.size} evaluations of f (one per column), each on x perturbed twice "
+             "(a Variable whose value is a Variable)",
+             f"{len(seen)} evaluation(s), on {sorted({type(getattr(u, 'value', u)).__name__ for u in seen})} values",
+             "forward over forward: each column is one hvp, one evaluation of f on nested Variables; differences "
+             "of gradients cost two evaluations per column and are only approximations")
+
+
 U0 = np.array([[0.5, -1.0, 2.0], [1.5, 0.25, -0.5]])
 U_DIRECTION = np.array([[1.0, 0.0, -1.0], [2.0, 0.5, 1.0]])
 
