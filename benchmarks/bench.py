@@ -10,6 +10,8 @@ Sections:
   loops   the reference training loops against a restatement of the post's loops (benchmarks/bench_loops.py)
   tangents  stages 5-6: batched fits against stage 4's loops, tangent gradients against hand-written numpy
           ones (benchmarks/bench_tangents.py)
+  newton  stage 7: Newton's iterations and time against stage 4's gradient descent, the stage's test time
+          (benchmarks/bench_newton.py)
 
 ``--bytecode``: these machines set PYTHONDONTWRITEBYTECODE=1, so no .pyc is ever cached and every
 run recompiles; learners' machines normally cache bytecode. "on" lets Python write and use .pyc
@@ -128,6 +130,7 @@ SECTIONS = {
     "grade": section_module("grade"),
     "loops": section_module("loops"),
     "tangents": section_module("tangents"),
+    "newton": section_module("newton"),
 }
 
 
