@@ -163,6 +163,8 @@ class Variable:
         """Exercise reductions: ``x[index]``, an element or a slice of an array Variable, as numpy indexes.
 
         Each of the P tangents is indexed like the value: the tangent axis in front stays whole.
+        Exercise nested (stage 7): a value that is a Variable comes with ONE tangent, shaped like
+        it (``one_tangent``): index it like the value.
         """
         raise NotImplementedError(
             "exercise 'reductions': x[i] and slices, x.sum(), and @ with a numpy matrix, each "
@@ -174,7 +176,8 @@ class Variable:
     def sum(self) -> Variable:
         """Exercise reductions: the sum of every element, a Variable with a scalar value.
 
-        Its P tangents are the sums of the P tangents (shape (P,)).
+        Its P tangents are the sums of the P tangents (shape (P,)). Exercise nested (stage 7): a
+        value that is a Variable comes with ONE tangent, shaped like it (``one_tangent``): sum it.
         """
         raise NotImplementedError(
             "exercise 'reductions': x[i] and slices, x.sum(), and @ with a numpy matrix, each "
@@ -188,7 +191,8 @@ class Variable:
 
         The product rule holds for matrix products too: (U V)' = U' V + U V'. Mind the tangent
         axis when the right operand is a vector: its P tangents form a (P, n) array, and numpy's
-        ``@`` would read that as a matrix with n columns.
+        ``@`` would read that as a matrix with n columns. Exercise nested (stage 7): where a value
+        is a Variable, each grad is ONE tangent shaped like its value (``one_tangent``).
         """
         other = as_variable(other, "@")
         raise NotImplementedError(
