@@ -37,13 +37,12 @@ JAX computes Hessians forward over reverse). The Hessian is n of them, one per c
 theta <- theta - H^-1 g jumps to the minimum of the local quadratic model. Near the optimum the
 error squares at each step: a handful of steps where gradient descent needs thousands.
 
-Exercises, in order: nested (back in variable.py and primitives.py), derivative, hessian,
-newton. Run one with ``pytest --exercise derivative``.
+Exercises, in order: nested (second_derivative here, and back in your variable.py and
+primitives.py), derivative, hessian, newton. Run one with ``pytest --exercise derivative``.
 """
 
 from __future__ import annotations
 
-import itertools
 import numbers
 from collections.abc import Callable, Sequence
 
@@ -55,14 +54,15 @@ from .tangents import as_point, gradient, seeded, tangents_of  # noqa: F401
 from .variable import Tagged, Variable, apply_tagged  # noqa: F401
 
 Function = Callable[[Variable], Variable]
-_TAGS = itertools.count(1)
+_LAST_TAG = [0]  # the tags handed out so far
 
 # ---------------------------------------------------------------- ready-made
 
 
 def new_tag() -> int:
     """A tag for a new perturbation: larger than every tag handed out before (0 is the untagged one)."""
-    return next(_TAGS)
+    _LAST_TAG[0] += 1
+    return _LAST_TAG[0]
 
 
 def check_function(f: object) -> None:
@@ -82,6 +82,28 @@ def check_iterations(iters: object) -> None:
     """ValueError unless iters is a non-negative integer."""
     if isinstance(iters, bool) or not isinstance(iters, (int, np.integer)) or iters < 0:
         raise ValueError(f"iters must be a non-negative integer, got {iters!r}")
+
+
+# ---------------------------------------------------------------- exercise nested
+
+
+def second_derivative(f: Function, x: object) -> object:
+    """Exercise nested: f''(x) from ONE evaluation of f on x perturbed twice.
+
+    Seed x at two levels, ``Variable(Variable(x, 1.0), Variable(1.0, 0.0))``: the inner Variable
+    moves with x, and so does the outer level, whose grad (1, 0) is itself a Variable. f's result
+    is then Variable(Variable(f, f'), Variable(f', f'')): return the grad of its grad (0 where a
+    level is a plain number: f does not curve). x is a number, or an array for an elementwise f.
+    Most of this exercise is elsewhere: your primitives (and x[i], x.sum(), @) must take values
+    that are Variables.
+    """
+    check_function(f)
+    raise NotImplementedError(
+        "exercise 'nested': Variables whose value and grad are Variables: second derivatives "
+        "through your own rules. "
+        "Rule: apply each rule with Variable operations only: when a value is a Variable, call your "
+        "own primitive on it, one level down"
+    )
 
 
 # ---------------------------------------------------------------- exercise derivative

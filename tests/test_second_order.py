@@ -142,11 +142,17 @@ def expect_parts(exercise: str, given_: str, result, expected: tuple, hint: str 
                  hint or level_hint)
 
 
-def reaches_the_exercise(kata) -> None:
-    """exp through a nested Variable first: your operators may be generic already (then products and
-    powers need no new code), but this exercise's own code is in the primitives, and a stub stops here."""
-    V = kata.Variable
-    run(kata, "nested", "exp(Variable(Variable(0.5, 1.0), 1.0)), checked first", lambda: kata.primitives.exp(V(V(0.5, 1.0), 1.0)))
+def expect_array(exercise: str, given_: str, what: str, got: object, expected: np.ndarray, hint: str | None = None,
+                 rel: float = EXACT_REL, abs_: float = EXACT_ABS) -> None:
+    """An array of this shape and these entries."""
+    try:
+        array = np.asarray(got, dtype=float)
+    except (TypeError, ValueError):
+        fail(exercise, given_, f"{what}: an array of numbers", f"{type(got).__name__}: {got!r}"[:300],
+             "return a numpy array of floats, not Variables")
+    if array.shape != expected.shape or not close(array, expected, rel, abs_):
+        fail(exercise, given_, f"{what} {np.array2string(expected, precision=10)} (shape {expected.shape})",
+             f"{np.array2string(array, precision=10)} (shape {array.shape})", hint)
 
 
 def nested_scalar(V, x: float, outer_as_variable: bool):
@@ -190,11 +196,21 @@ SCALAR_IDS = [c[0] for c in SCALAR_CASES]
 @pytest.mark.parametrize("outer_as_variable", [True, False], ids=["outer-Variable", "outer-number"])
 @pytest.mark.parametrize("description, f, x, value, first, second, hint", SCALAR_CASES, ids=SCALAR_IDS)
 def test_nested_second_derivative_exact(kata, description, f, x, value, first, second, hint, outer_as_variable):
-    reaches_the_exercise(kata)
+    given_ = f"second_derivative({description}, {x})"
+    got = run(kata, "nested", given_, lambda: kata.second_order.second_derivative(lambda u: f(u, kata.primitives), x))
+    expect_second(given_, got, second, hint)
     X = nested_scalar(kata.Variable, x, outer_as_variable)
     given_ = f"{description} at {show(X)}"
     result = run(kata, "nested", given_, lambda: f(X, kata.primitives))
     expect_parts("nested", given_, result, (value, first, first, second), hint)
+
+
+def expect_second(given_: str, got: object, expected: object, hint: str | None = None) -> None:
+    """second_derivative's answer: a number (an array for an elementwise f at an array x)."""
+    if hasattr(got, "value") and hasattr(got, "grad"):
+        fail("nested", given_, f"the number {show(expected)}", f"a Variable: {show(got)}"[:300],
+             "f(X) is Variable(Variable(f, f'), Variable(f', f'')): return the grad of its grad, a number")
+    expect_close("nested", given_, "f''", got, expected, hint or SECOND_ORDER_HINT, rel=EXACT_REL, abs_=EXACT_ABS)
 
 
 def _first_derivatives():
@@ -216,14 +232,23 @@ FD_CASES = [c for c in SCALAR_CASES if c[0] in FIRST]
 @pytest.mark.exercise("nested")
 @pytest.mark.parametrize("description, f, x, value, first, second, hint", FD_CASES, ids=[c[0] for c in FD_CASES])
 def test_nested_second_derivative_finite_difference(kata, description, f, x, value, first, second, hint):
-    reaches_the_exercise(kata)
-    X = nested_scalar(kata.Variable, x, True)
-    given_ = f"{description} at {show(X)}: f'' against central differences of the exact f'"
-    result = run(kata, "nested", given_, lambda: f(X, kata.primitives))
+    given_ = f"second_derivative({description}, {x}) against central differences of the exact f'"
+    got = run(kata, "nested", given_, lambda: kata.second_order.second_derivative(lambda u: f(u, kata.primitives), x))
     derivative_of = FIRST[description]
     estimate = (derivative_of(x + FD_STEP) - derivative_of(x - FD_STEP)) / (2 * FD_STEP)
-    expect_matches_difference_quotient("nested", given_, float(np.asarray(parts(result)[3], dtype=float)), estimate,
+    expect_matches_difference_quotient("nested", given_, float(np.asarray(got, dtype=float)), estimate,
                                        SECOND_ORDER_HINT)
+
+
+@pytest.mark.exercise("nested")
+def test_nested_second_derivative_bad_input(kata):
+    expect_error("nested", "second_derivative(3, 1.0)", TypeError, lambda: kata.second_order.second_derivative(3, 1.0),
+                 "TypeError (f must be a function)", "keep the ready-made check_function(f)",
+                 "second_derivative(f, x) needs a function: keep the ready-made check_function(f)")
+    expect_error("nested", "second_derivative(u -> u * u, 'x')", TypeError,
+                 lambda: kata.second_order.second_derivative(lambda u: u * u, "x"), "TypeError (x must be numbers)",
+                 "check x with as_point(x, 'x') when it is no plain number",
+                 "x is a number or an array of numbers: as_point(x, 'x') raises TypeError for anything else")
 
 
 @pytest.mark.exercise("nested")
@@ -343,7 +368,10 @@ ELEMENTWISE = [
 @pytest.mark.exercise("nested")
 @pytest.mark.parametrize("description, f, value, first, second", ELEMENTWISE, ids=[c[0] for c in ELEMENTWISE])
 def test_nested_arrays_elementwise(kata, description, f, value, first, second):
-    reaches_the_exercise(kata)
+    given_ = f"second_derivative({description}, x = {X3.tolist()}), entry by entry"
+    got = run(kata, "nested", given_, lambda: kata.second_order.second_derivative(lambda u: f(u, kata.primitives), X3))
+    expect_array("nested", given_, "f'' entry by entry", got, second,
+                 "at an array x, Variable(Variable(x, 1.0), Variable(1.0, 0.0)) perturbs every entry at once")
     X = seeded_twice(kata.Variable, X3, V3, True)
     given_ = f"{description} at Variable(Variable(x, np.eye(3)), Variable(v, 0)) with x = {X3.tolist()}, v = {V3.tolist()}"
     result = run(kata, "nested", given_, lambda: f(X, kata.primitives))
@@ -550,19 +578,6 @@ class Counted:
     def __call__(self, u):
         self.calls += 1
         return self.f(u)
-
-
-def expect_array(exercise: str, given_: str, what: str, got: object, expected: np.ndarray, hint: str | None = None,
-                 rel: float = EXACT_REL, abs_: float = EXACT_ABS) -> None:
-    """An array of this shape and these entries."""
-    try:
-        array = np.asarray(got, dtype=float)
-    except (TypeError, ValueError):
-        fail(exercise, given_, f"{what}: an array of numbers", f"{type(got).__name__}: {got!r}"[:300],
-             "return a numpy array of floats, not Variables")
-    if array.shape != expected.shape or not close(array, expected, rel, abs_):
-        fail(exercise, given_, f"{what} {np.array2string(expected, precision=10)} (shape {expected.shape})",
-             f"{np.array2string(array, precision=10)} (shape {array.shape})", hint)
 
 
 def gradient_difference(closed_form, x: np.ndarray, v: np.ndarray) -> np.ndarray:
