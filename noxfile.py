@@ -74,7 +74,7 @@ def shared_python(session: nox.Session, env_dir: Path = SHARED_ENV, groups: tupl
 
 def run_python(session: nox.Session, *args: str, **kwargs) -> None:
     """Run the shared environment's python from the repository root."""
-    env = {"PYTHONPATH": None}  # the repository root is put on sys.path by pytest / python -m
+    env = {"PYTHONPATH": None, **kwargs.pop("env", {})}  # the root is put on sys.path by pytest / python -m
     session.run(shared_python(session), *args, external=True, env=env, **kwargs)
 
 
@@ -106,8 +106,9 @@ def test(session: nox.Session) -> None:
     run_python(session, "-m", "katatools", "corpus")  # correct alternatives pass, cheats fail
     run_python(session, "-m", "katatools", "independence")  # each exercise's tests need no later exercise
     tooling = ROOT / "tooling_tests"
-    if tooling.is_dir():
-        run_python(session, "-m", "pytest", str(tooling), "-q", "-p", "no:cacheprovider")
+    if tooling.is_dir():  # the demo's test draws its figure with the demo's own python, which has matplotlib
+        run_python(session, "-m", "pytest", str(tooling), "-q", "-p", "no:cacheprovider",
+                   env={"KATA_DEMO_PYTHON": demo_python(session)})
 
 
 @nox.session(venv_backend="none")
@@ -153,10 +154,19 @@ def grade(session: nox.Session) -> None:
 # ---------------------------------------------------------------- the post, and testing the tests
 
 
+DEMO_ENV = ROOT / ".nox" / "_demo"
+
+
+def demo_python(session: nox.Session) -> str:
+    """The demo's own environment (dependency group `demo`: numpy and matplotlib), built when needed."""
+    return shared_python(session, DEMO_ENV, ("demo",))
+
+
 @nox.session(venv_backend="none")
 def demo(session: nox.Session) -> None:
-    """The post's three experiments with katas or solutions: `nox -s demo -- katas|solutions`."""
-    run_python(session, "-m", "katatools", "demo", *session.posargs)
+    """The post's three experiments with katas or solutions, and their figure: `nox -s demo -- katas|solutions`."""
+    session.run(demo_python(session), "-m", "katatools", "demo", *session.posargs, external=True,
+                env={"PYTHONPATH": None})
 
 
 @nox.session(venv_backend="none")

@@ -6,6 +6,7 @@ Sections:
   suites  each stage's suite against the solutions with bare pytest: wall time, and pytest's own time
   nox     the stage-1 suite through `nox -s "stage(variable, solutions)"`, warm, against bare pytest
   check   `nox -s check` on pristine and on solved katas (benchmarks/bench_check.py)
+  watch   a save in katas/ to watch's verdict for the exercise, and to its whole table (benchmarks/bench_watch.py)
   grade   grading 20 copies of the reference at --jobs 1 and 2 (benchmarks/bench_grade.py)
   loops   the reference training loops against a restatement of the post's loops (benchmarks/bench_loops.py)
   tangents  stages 5-6: batched fits against stage 4's loops, tangent gradients against hand-written numpy
@@ -127,6 +128,7 @@ SECTIONS = {
     "suites": section_suites,
     "nox": section_nox,
     "check": section_module("check"),
+    "watch": section_module("watch"),
     "grade": section_module("grade"),
     "loops": section_module("loops"),
     "tangents": section_module("tangents"),

@@ -79,8 +79,7 @@ def softplus(u: Variable | float) -> Variable:
     """
     u = lift(u)
     raise NotImplementedError(
-        "exercise 'logits': softplus and logloss_from_logits(y, z): the exact binary cross-entropy "
-        "from the logit. "
+        "exercise 'logits': the cross-entropy computed from the logit. "
         "Rule: softplus(z) = max(z, 0) + log(1 + e^-|z|) with derivative sigmoid(z); loss = "
         "softplus(z) - y z, whose derivative is p - y"
     )
@@ -102,8 +101,7 @@ def logloss_from_logits(true_val: Variable | float, logit: Variable | float) -> 
     """
     true_val, logit = lift(true_val), lift(logit)
     raise NotImplementedError(
-        "exercise 'logits': softplus and logloss_from_logits(y, z): the exact binary cross-entropy "
-        "from the logit. "
+        "exercise 'logits': the cross-entropy computed from the logit. "
         "Rule: softplus(z) = max(z, 0) + log(1 + e^-|z|) with derivative sigmoid(z); loss = "
         "softplus(z) - y z, whose derivative is p - y"
     )
@@ -121,8 +119,7 @@ def fit_linear_regression_batched(x: Sequence[float], y: Sequence[float], lr: fl
     same result as stage 4's fit_linear_regression. Return (m, b) as floats.
     """
     raise NotImplementedError(
-        "exercise 'batched_fits': The post's three models, each iteration one evaluation for all "
-        "samples and all parameters. "
+        "exercise 'batched_fits': stage 4's models, one pass per iteration. "
         "Rule: seed all parameters together, evaluate the mean loss over the whole batch once, read "
         "every partial derivative off its grad"
     )
@@ -136,8 +133,7 @@ def fit_logistic_regression_batched(x: Sequence[float], y: Sequence[float], lr: 
     (``as_batch(x, y, labels=True)``). Return (m, b) as floats.
     """
     raise NotImplementedError(
-        "exercise 'batched_fits': The post's three models, each iteration one evaluation for all "
-        "samples and all parameters. "
+        "exercise 'batched_fits': stage 4's models, one pass per iteration. "
         "Rule: seed all parameters together, evaluate the mean loss over the whole batch once, read "
         "every partial derivative off its grad"
     )
@@ -155,8 +151,7 @@ def deep_model_batched(x: Sequence[float], y: Sequence[float],
     ``check_parameters(params, "params")``.
     """
     raise NotImplementedError(
-        "exercise 'batched_fits': The post's three models, each iteration one evaluation for all "
-        "samples and all parameters. "
+        "exercise 'batched_fits': stage 4's models, one pass per iteration. "
         "Rule: seed all parameters together, evaluate the mean loss over the whole batch once, read "
         "every partial derivative off its grad"
     )
@@ -170,8 +165,7 @@ def train_deep_model_batched(x: Sequence[float], y: Sequence[float], params: Map
     ``(new_params, history)`` with all seven names, leaving ``params`` as it was.
     """
     raise NotImplementedError(
-        "exercise 'batched_fits': The post's three models, each iteration one evaluation for all "
-        "samples and all parameters. "
+        "exercise 'batched_fits': stage 4's models, one pass per iteration. "
         "Rule: seed all parameters together, evaluate the mean loss over the whole batch once, read "
         "every partial derivative off its grad"
     )
@@ -194,8 +188,7 @@ def fit_logistic_regression_l2(X: object, y: object, C: float = 1.0, lr: float =
     (``as_design``, ``check_settings``, C > 0).
     """
     raise NotImplementedError(
-        "exercise 'real_data': L2 logistic regression on 30 features of breast cancer, and a tanh "
-        "network on make_moons. "
+        "exercise 'real_data': 30 features of breast cancer, and moons. "
         "Rule: one evaluation per iteration with every parameter seeded: d + 1 tangents for the "
         "regression, every entry of W1, b1, w2, b2 for the network"
     )
@@ -220,8 +213,7 @@ def network_logits(params: Mapping[str, object], X: np.ndarray, activation: str 
     """
     check_activation(activation)
     raise NotImplementedError(
-        "exercise 'real_data': L2 logistic regression on 30 features of breast cancer, and a tanh "
-        "network on make_moons. "
+        "exercise 'real_data': 30 features of breast cancer, and moons. "
         "Rule: one evaluation per iteration with every parameter seeded: d + 1 tangents for the "
         "regression, every entry of W1, b1, w2, b2 for the network"
     )
@@ -236,8 +228,7 @@ def network_loss(params: Mapping[str, np.ndarray], X: object, y: object,
     gradient with the shape of that parameter (``split_like`` does the reshaping).
     """
     raise NotImplementedError(
-        "exercise 'real_data': L2 logistic regression on 30 features of breast cancer, and a tanh "
-        "network on make_moons. "
+        "exercise 'real_data': 30 features of breast cancer, and moons. "
         "Rule: one evaluation per iteration with every parameter seeded: d + 1 tangents for the "
         "regression, every entry of W1, b1, w2, b2 for the network"
     )
@@ -251,8 +242,7 @@ def train_network(X: object, y: object, hidden: int = 8, activation: str = "tanh
     ``(params, history)``, history[i] being the mean loss at iteration i before its update.
     """
     raise NotImplementedError(
-        "exercise 'real_data': L2 logistic regression on 30 features of breast cancer, and a tanh "
-        "network on make_moons. "
+        "exercise 'real_data': 30 features of breast cancer, and moons. "
         "Rule: one evaluation per iteration with every parameter seeded: d + 1 tangents for the "
         "regression, every entry of W1, b1, w2, b2 for the network"
     )

@@ -35,20 +35,20 @@ def check_label(label: object) -> None:
 
 
 def mse(true_val: Variable | float, pred_val: Variable | float) -> Variable:
-    """Exercise mse: the squared error of one sample, (true - pred)^2.
+    """Exercise mse: the squared error of one sample.
 
     Both arguments may be Variables or plain numbers. The mean over samples is the training
     loop's job, not this function's.
     """
     true_val, pred_val = lift(true_val), lift(pred_val)
     raise NotImplementedError(
-        "exercise 'mse': mse(true, pred): the squared error of one sample. "
+        "exercise 'mse': mse(true, pred): squared error of one sample. "
         "Rule: (true - pred) ** 2, written with your own operators"
     )
 
 
 def logloss(true_val: Variable | float, pred_val: Variable | float) -> Variable:
-    """Exercise logloss: binary cross-entropy, -(y log p + (1 - y) log(1 - p)).
+    """Exercise logloss: the binary cross-entropy of one sample.
 
     y = true_val is the label, in [0, 1] (call check_label(true_val.value) first); p = pred_val is
     the predicted probability that y = 1. Both terms count: with y = 0 only log(1 - p) remains,
@@ -66,7 +66,7 @@ def logloss(true_val: Variable | float, pred_val: Variable | float) -> Variable:
     """
     true_val, pred_val = lift(true_val), lift(pred_val)
     raise NotImplementedError(
-        "exercise 'logloss': logloss(y, p): the binary cross-entropy of one sample. "
+        "exercise 'logloss': logloss(y, p): binary cross-entropy. "
         "Rule: -(y log p + (1 - y) log(1 - p)) with your operators and log, p's value clipped to "
         "[1e-15, 1 - 1e-15]"
     )

@@ -99,10 +99,9 @@ def second_derivative(f: Function, x: object) -> object:
     """
     check_function(f)
     raise NotImplementedError(
-        "exercise 'nested': Variables whose value and grad are Variables: second derivatives "
-        "through your own rules. "
-        "Rule: apply each rule with Variable operations only: when a value is a Variable, call your "
-        "own primitive on it, one level down"
+        "exercise 'nested': Second derivatives through nested Variables. "
+        "Rule: apply each rule with Variable operations only: where a value is a Variable, call "
+        "your own primitive on it, one level down"
     )
 
 
@@ -119,11 +118,9 @@ def tangent(result: object, tag: int) -> object:
       its value and of its grad, kept together under its own tag.
     """
     raise NotImplementedError(
-        "exercise 'derivative': derivative(f): x -> f'(x), nestable without perturbation confusion, "
-        "one tag per call. "
-        "Rule: each call creates a new tag and seeds Tagged(x, 1, tag); operations work at the "
-        "newest tag's level, other operands being constants there; read back the tangent of your "
-        "own tag only"
+        "exercise 'derivative': derivative(f), one tag per call. "
+        "Rule: each call takes a new tag and seeds x with it; an operation works at its operands' "
+        "newest tag, the others being constants there; read back your own tag's tangent only"
     )
 
 
@@ -137,11 +134,9 @@ def derivative(f: Function) -> Callable[[object], object]:
     """
     check_function(f)
     raise NotImplementedError(
-        "exercise 'derivative': derivative(f): x -> f'(x), nestable without perturbation confusion, "
-        "one tag per call. "
-        "Rule: each call creates a new tag and seeds Tagged(x, 1, tag); operations work at the "
-        "newest tag's level, other operands being constants there; read back the tangent of your "
-        "own tag only"
+        "exercise 'derivative': derivative(f), one tag per call. "
+        "Rule: each call takes a new tag and seeds x with it; an operation works at its operands' "
+        "newest tag, the others being constants there; read back your own tag's tangent only"
     )
 
 
@@ -158,10 +153,9 @@ def hvp(f: Function, x: object, v: object) -> np.ndarray:
     f(x) is not a single number.
     """
     raise NotImplementedError(
-        "exercise 'hessian': hvp(f, x, v): H v in one evaluation of f, forward over forward; "
-        "hessian(f, x): the (n, n) Hessian. "
-        "Rule: seed the inner level with the n one-hot tangents and the outer level with v: the "
-        "inner tangents of the result's grad are H v"
+        "exercise 'hessian': hvp and hessian, forward over forward. "
+        "Rule: seed the n one-hot tangents inside and v outside: the inner tangents of the result's "
+        "grad are H v"
     )
 
 
@@ -172,10 +166,9 @@ def hessian(f: Function, x: object) -> np.ndarray:
     H e_k, one hvp along the k-th one-hot direction, shaped like x.
     """
     raise NotImplementedError(
-        "exercise 'hessian': hvp(f, x, v): H v in one evaluation of f, forward over forward; "
-        "hessian(f, x): the (n, n) Hessian. "
-        "Rule: seed the inner level with the n one-hot tangents and the outer level with v: the "
-        "inner tangents of the result's grad are H v"
+        "exercise 'hessian': hvp and hessian, forward over forward. "
+        "Rule: seed the n one-hot tangents inside and v outside: the inner tangents of the result's "
+        "grad are H v"
     )
 
 
@@ -197,8 +190,7 @@ def fit_logistic_regression_newton(x: Sequence[float], y: Sequence[float], iters
     and ``check_iterations(iters)``.
     """
     raise NotImplementedError(
-        "exercise 'newton': fit_logistic_regression_newton(x, y, iters=10): the optimum in a "
-        "handful of Newton steps. "
-        "Rule: theta <- theta - H^-1 g with g and H from your gradient and hessian of the mean log "
+        "exercise 'newton': Newton's method for the classifier. "
+        "Rule: theta <- theta - H^-1 g, with g and H from your gradient and hessian of the mean log "
         "loss"
     )

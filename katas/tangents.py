@@ -104,8 +104,7 @@ def jvp(f: Function, x: object, v: object) -> tuple[float | np.ndarray, float | 
     reads the tangent of f's result whatever its form.
     """
     raise NotImplementedError(
-        "exercise 'jvp': jvp(f, x, v): f(x) and the Jacobian-vector product J_f(x) v in one "
-        "evaluation of f. "
+        "exercise 'jvp': jvp(f, x, v): f(x) and J v in one pass. "
         "Rule: seed x with the tangent v: f's result carries f(x) and J_f(x) v"
     )
 
@@ -125,8 +124,7 @@ def seeded(*arrays: object) -> tuple[Variable, ...]:
     they are its partial derivatives, in the same order: ``loss.grad[k]`` = d loss / d entry k.
     """
     raise NotImplementedError(
-        "exercise 'gradient': seeded, gradient and jacobian: every partial derivative from one "
-        "evaluation, with one-hot tangents. "
+        "exercise 'gradient': gradient and jacobian from one evaluation. "
         "Rule: seed the n inputs with the n one-hot tangents np.eye(n): tangent k of the result is "
         "the k-th column of the Jacobian"
     )
@@ -139,8 +137,7 @@ def gradient(f: Function, x: object) -> np.ndarray:
     are the n partial derivatives. ValueError when f(x) is not a single number (use jacobian).
     """
     raise NotImplementedError(
-        "exercise 'gradient': seeded, gradient and jacobian: every partial derivative from one "
-        "evaluation, with one-hot tangents. "
+        "exercise 'gradient': gradient and jacobian from one evaluation. "
         "Rule: seed the n inputs with the n one-hot tangents np.eye(n): tangent k of the result is "
         "the k-th column of the Jacobian"
     )
@@ -153,8 +150,7 @@ def jacobian(f: Function, x: object) -> np.ndarray:
     derivatives of output i: J[i, k] = d f_i / d x_k. The one-hot seeding gives you the columns.
     """
     raise NotImplementedError(
-        "exercise 'gradient': seeded, gradient and jacobian: every partial derivative from one "
-        "evaluation, with one-hot tangents. "
+        "exercise 'gradient': gradient and jacobian from one evaluation. "
         "Rule: seed the n inputs with the n one-hot tangents np.eye(n): tangent k of the result is "
         "the k-th column of the Jacobian"
     )

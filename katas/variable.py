@@ -68,7 +68,7 @@ class Variable:
         """
         other = as_variable(other, "+")
         raise NotImplementedError(
-            "exercise 'add': Variable + Variable: values add, and so do derivatives. "
+            "exercise 'add': Variable + Variable: the sum rule. "
             "Rule: (u + v)' = u' + v'"
         )
 
@@ -119,21 +119,21 @@ class Variable:
         """
         other = as_variable(other, "**")
         raise NotImplementedError(
-            "exercise 'pow': Variable ** Variable with a constant exponent: the power rule. "
+            "exercise 'pow': Variable ** constant: the power rule. "
             "Rule: (u ** n)' = n u**(n-1) u' for a constant exponent n"
         )
 
     def __neg__(self) -> Variable:
         """Exercise neg: ``-self``."""
         raise NotImplementedError(
-            "exercise 'neg': -Variable: negation flips the value and the derivative. "
+            "exercise 'neg': -Variable: negate the value and the grad. "
             "Rule: (-u)' = -u'"
         )
 
     def __radd__(self, other: float) -> Variable:
         """Exercise constants: ``number + self``. A plain number is a constant."""
         raise NotImplementedError(
-            "exercise 'constants': Plain numbers on either side of + - * / and as an exponent. "
+            "exercise 'constants': Plain numbers on either side of an operator. "
             "Rule: a real number c is the constant Variable(c, 0.0), on either side; any other type "
             "is a TypeError"
         )
@@ -141,7 +141,7 @@ class Variable:
     def __rsub__(self, other: float) -> Variable:
         """Exercise constants: ``number - self`` (mind the order of the operands)."""
         raise NotImplementedError(
-            "exercise 'constants': Plain numbers on either side of + - * / and as an exponent. "
+            "exercise 'constants': Plain numbers on either side of an operator. "
             "Rule: a real number c is the constant Variable(c, 0.0), on either side; any other type "
             "is a TypeError"
         )
@@ -149,7 +149,7 @@ class Variable:
     def __rmul__(self, other: float) -> Variable:
         """Exercise constants: ``number * self``."""
         raise NotImplementedError(
-            "exercise 'constants': Plain numbers on either side of + - * / and as an exponent. "
+            "exercise 'constants': Plain numbers on either side of an operator. "
             "Rule: a real number c is the constant Variable(c, 0.0), on either side; any other type "
             "is a TypeError"
         )
@@ -157,7 +157,7 @@ class Variable:
     def __rtruediv__(self, other: float) -> Variable:
         """Exercise constants: ``number / self`` (the Variable is the denominator)."""
         raise NotImplementedError(
-            "exercise 'constants': Plain numbers on either side of + - * / and as an exponent. "
+            "exercise 'constants': Plain numbers on either side of an operator. "
             "Rule: a real number c is the constant Variable(c, 0.0), on either side; any other type "
             "is a TypeError"
         )
@@ -165,8 +165,7 @@ class Variable:
     def __rpow__(self, other: float) -> Variable:
         """Exercise pow_variable: ``number ** self``, where the exponent carries the derivative."""
         raise NotImplementedError(
-            "exercise 'pow_variable': Variable ** Variable where the exponent varies too, and "
-            "number ** Variable. "
+            "exercise 'pow_variable': Variable ** Variable, and number ** Variable. "
             "Rule: d(a ** b) = b a**(b-1) a' + a**b ln(a) b', which needs a > 0 when b' != 0"
         )
 
@@ -182,8 +181,7 @@ class Variable:
         it (``one_tangent``): index it like the value.
         """
         raise NotImplementedError(
-            "exercise 'reductions': x[i] and slices, x.sum(), and @ with a numpy matrix, each "
-            "carrying the tangents. "
+            "exercise 'reductions': x[i], x.sum() and @, carrying the tangents. "
             "Rule: indexing, sums and matrix products are linear: apply each to every tangent "
             "behind the tangent axis; (U V)' = U' V + U V' for @"
         )
@@ -195,8 +193,7 @@ class Variable:
         value that is a Variable comes with ONE tangent, shaped like it (``one_tangent``): sum it.
         """
         raise NotImplementedError(
-            "exercise 'reductions': x[i] and slices, x.sum(), and @ with a numpy matrix, each "
-            "carrying the tangents. "
+            "exercise 'reductions': x[i], x.sum() and @, carrying the tangents. "
             "Rule: indexing, sums and matrix products are linear: apply each to every tangent "
             "behind the tangent axis; (U V)' = U' V + U V' for @"
         )
@@ -204,15 +201,15 @@ class Variable:
     def __matmul__(self, other: Variable | np.ndarray) -> Variable:
         """Exercise reductions: ``self @ other`` for vectors and matrices, as numpy's ``@``.
 
-        The product rule holds for matrix products too: (U V)' = U' V + U V'. Mind the tangent
-        axis when the right operand is a vector: its P tangents form a (P, n) array, and numpy's
-        ``@`` would read that as a matrix with n columns. Exercise nested (stage 7): where a value
-        is a Variable, each grad is ONE tangent shaped like its value (``one_tangent``).
+        The product rule holds for matrix products too, each factor kept on its own side of @.
+        Mind the tangent axis when the right operand is a vector: its P tangents form a (P, n)
+        array, and numpy's ``@`` would read that as a matrix with n columns. Exercise nested
+        (stage 7): where a value is a Variable, each grad is ONE tangent shaped like its value
+        (``one_tangent``).
         """
         other = as_variable(other, "@")
         raise NotImplementedError(
-            "exercise 'reductions': x[i] and slices, x.sum(), and @ with a numpy matrix, each "
-            "carrying the tangents. "
+            "exercise 'reductions': x[i], x.sum() and @, carrying the tangents. "
             "Rule: indexing, sums and matrix products are linear: apply each to every tangent "
             "behind the tangent axis; (U V)' = U' V + U V' for @"
         )
@@ -220,8 +217,7 @@ class Variable:
     def __rmatmul__(self, other: np.ndarray) -> Variable:
         """Exercise reductions: ``matrix @ self`` with a constant numpy matrix (or vector) on the left."""
         raise NotImplementedError(
-            "exercise 'reductions': x[i] and slices, x.sum(), and @ with a numpy matrix, each "
-            "carrying the tangents. "
+            "exercise 'reductions': x[i], x.sum() and @, carrying the tangents. "
             "Rule: indexing, sums and matrix products are linear: apply each to every tangent "
             "behind the tangent axis; (U V)' = U' V + U V' for @"
         )
@@ -238,7 +234,7 @@ def as_variable(operand: object, operator: str) -> Variable:
     if isinstance(operand, Variable):
         return operand
     raise NotImplementedError(
-        "exercise 'constants': Plain numbers on either side of + - * / and as an exponent. "
+        "exercise 'constants': Plain numbers on either side of an operator. "
         "Rule: a real number c is the constant Variable(c, 0.0), on either side; any other type is "
         "a TypeError"
     )
@@ -254,8 +250,7 @@ def lined_up(u: Variable, v: Variable) -> tuple[Variable, Variable]:
     rules work unchanged, and give grads of shape (P,) + S.
     """
     raise NotImplementedError(
-        "exercise 'arrays': Variable with numpy arrays as value and grad, P tangents on a leading "
-        "axis. "
+        "exercise 'arrays': numpy arrays in Variable, P tangents each. "
         "Rule: every rule works elementwise; a grad of shape (P,) + value.shape holds P tangents, "
         "and broadcasting adds axes after the tangent axis, never before it"
     )
@@ -333,11 +328,9 @@ def apply_tagged(rule: Callable[..., Variable], *operands: object) -> Variable:
     pass through as they are.
     """
     raise NotImplementedError(
-        "exercise 'derivative': derivative(f): x -> f'(x), nestable without perturbation confusion, "
-        "one tag per call. "
-        "Rule: each call creates a new tag and seeds Tagged(x, 1, tag); operations work at the "
-        "newest tag's level, other operands being constants there; read back the tangent of your "
-        "own tag only"
+        "exercise 'derivative': derivative(f), one tag per call. "
+        "Rule: each call takes a new tag and seeds x with it; an operation works at its operands' "
+        "newest tag, the others being constants there; read back your own tag's tangent only"
     )
 
 

@@ -7,10 +7,12 @@
     nox -s check -- --hint mul [--level N] the hints of one exercise, one level at a time
     nox -s check -- --jobs 1               one pytest process (default: one per CPU)
 
-It runs the kata tests in child pytest processes (``runner.run_suite``), the stages shared among
-up to one process per CPU by their ``cost`` in the manifest, and prints the same table and next
-step as the end of a plain ``pytest`` run (``report.render_progress``). The exit code is 0 only
-when every selected exercise passes.
+It imports pytest, numpy and hypothesis once and runs the kata tests in pytest children forked
+from it (``worker.Worker``; separate processes where there is no fork), the exercises shared
+among up to one child per CPU by how long their tests took in the last check (``share``), and
+prints the same table and next step as the end of a plain ``pytest`` run
+(``report.render_progress``). The exit code is 0 only when every selected exercise passes.
+``watch`` reuses these pieces: ``make_plan``, ``start_runs``, ``gather``, ``render``.
 
 Hints are asked for by level (``--level 2``) rather than remembered in a state file: the
 command is repeatable, leaves nothing behind, and the learner decides when to see more.
@@ -19,12 +21,16 @@ command is repeatable, leaves nothing behind, and the learner decides when to se
 from __future__ import annotations
 
 import argparse
-import concurrent.futures
+import json
+import os
 import sys
+from dataclasses import dataclass
+from pathlib import Path
 
 from .manifest import ROOT, Exercise, Manifest, ManifestError, Stage, load_manifest
-from .report import DONE, PASSED, TIMEOUT, check_command, render_progress, summarize, use_colour, wrap_line
-from .runner import PytestRun, available_cpus, run_suite, stop_all
+from .report import DONE, PASSED, TIMEOUT, TestRecord, check_command, render_progress, summarize, use_colour, wrap_line
+from .runner import available_cpus
+from .worker import Run, Worker
 
 # Seconds per test. The slowest reference test must fit well inside it (sklearn's import alone
 # is ~2 s on a slow machine); after a test of an exercise times out, the plugin fails the rest
@@ -32,6 +38,8 @@ from .runner import PytestRun, available_cpus, run_suite, stop_all
 CHECK_TIMEOUT = 5.0
 RUN_MARGIN = 120.0  # seconds beyond the per-test budget before the whole child run is abandoned
 OUTPUT_TAIL = 40  # lines of pytest output shown when it could not run the tests
+COSTS_FILE = ROOT / ".kata-cache" / "check-costs.json"  # seconds per exercise, measured by the last check
+COLLECT_COST = 0.05  # seconds a process spends collecting one more test module (its modules already imported)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -49,20 +57,58 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--timeout", type=float, default=CHECK_TIMEOUT, metavar="SECONDS",
                         help=f"time limit per test (default {CHECK_TIMEOUT:g})")
     parser.add_argument("--jobs", type=int, default=available_cpus(), metavar="N",
-                        help=f"pytest processes to share the stages among (default: the CPUs, {available_cpus()} here)")
+                        help=f"pytest processes to share the exercises among (default: the CPUs, {available_cpus()} here)")
     return parser
 
 
-def share_stages(stages: list[Stage], jobs: int) -> list[list[Stage]]:
-    """At most ``jobs`` groups of stages with about equal total ``cost``, all in learning order.
+def exercise_costs(manifest: Manifest, path: Path = COSTS_FILE) -> dict[str, float]:
+    """Seconds each exercise's tests took in the last check that ran them (``.kata-cache/``), else an
+    equal share of its stage's ``cost`` in the manifest. Only the sharing of work depends on them."""
+    costs = {e.name: manifest.stage(e.stage).cost / len(manifest.exercises_of(e.stage)) for e in manifest.exercises}
+    try:
+        measured = json.loads(path.read_text(encoding="utf-8"))
+        costs.update({name: float(measured[name]) for name in costs if isinstance(measured.get(name), (int, float))})
+    except (OSError, ValueError, AttributeError):
+        pass  # none yet, or unreadable: the manifest's figures will do
+    return costs
 
-    The costliest stage goes first, each onto the group with the least cost so far (longest
-    processing time first): 1.5, 0.6, 0.4, 0.3 on two processes gives {1.5} and {0.6, 0.4, 0.3}.
+
+def save_costs(records: list[TestRecord], path: Path = COSTS_FILE) -> None:
+    """Remember how long each exercise's tests took, for the next check's sharing (best effort)."""
+    measured: dict[str, float] = {}
+    for record in records:
+        measured[record.exercise] = measured.get(record.exercise, 0.0) + record.duration
+    try:
+        known = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+        known = known if isinstance(known, dict) else {}
+    except (OSError, ValueError):
+        known = {}
+    known.update({name: round(seconds, 3) for name, seconds in measured.items()})
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f"{path.name}.{os.getpid()}.partial")
+        partial.write_text(json.dumps(known, indent=1, sort_keys=True), encoding="utf-8")
+        os.replace(partial, path)
+    except OSError:
+        pass
+
+
+def share(exercises: list[Exercise], jobs: int, costs: dict[str, float]) -> list[list[Exercise]]:
+    """At most ``jobs`` groups of exercises with about equal total cost, each in learning order.
+
+    The costliest exercise goes first, each onto the group with the least cost so far (longest
+    processing time first); a group that takes on a new stage also pays for collecting its test
+    module (``COLLECT_COST``). Groups come in the order of their first exercise.
     """
-    groups: list[list[Stage]] = [[] for _ in range(max(1, min(jobs, len(stages))))]
-    for stage in sorted(stages, key=lambda s: (-s.cost, s.index)):
-        min(groups, key=lambda group: sum(s.cost for s in group)).append(stage)
-    ordered = [sorted(group, key=lambda s: s.index) for group in groups if group]
+    groups: list[list[Exercise]] = [[] for _ in range(max(1, min(jobs, len(exercises))))]
+
+    def load(group: list[Exercise], adding: Exercise | None = None) -> float:
+        members = group + ([adding] if adding else [])
+        return sum(costs.get(e.name, 0.0) for e in members) + COLLECT_COST * len({e.stage for e in members})
+
+    for exercise in sorted(exercises, key=lambda e: (-costs.get(e.name, 0.0), e.index)):
+        min(groups, key=lambda group: load(group, exercise)).append(exercise)
+    ordered = [sorted(group, key=lambda e: e.index) for group in groups if group]
     return sorted(ordered, key=lambda group: group[0].index)
 
 
@@ -98,44 +144,34 @@ def unknown_name(manifest: Manifest, exc: ManifestError) -> str:
     return f"{exc}; or a stage: {', '.join(manifest.stage_names)}"
 
 
-def main(argv: list[str]) -> int:
-    try:
-        return check(argv)
-    except KeyboardInterrupt:
-        stop_all()  # the children run in their own process groups: Ctrl-C does not reach them
-        print("\ncheck: interrupted.", flush=True)
-        return 130
+@dataclass
+class Plan:
+    """What one check runs: the parsed arguments, the exercises selected and their stages."""
+
+    args: argparse.Namespace
+    manifest: Manifest
+    selected: list[Exercise]
+    stages: list[Stage]  # the selected exercises' stages that have a test module
+    untested: list[Stage]  # ... and those that have none yet
+    command: str
+
+    @property
+    def mode(self) -> str:
+        return "isolated" if self.args.isolated else "cumulative"
+
+    @property
+    def tests(self) -> list[str]:
+        return [s.tests for s in self.stages]
+
+    @property
+    def runnable(self) -> list[Exercise]:
+        names = {s.name for s in self.stages}
+        return [e for e in self.selected if e.stage in names]
 
 
-def run_groups(groups: list[list[Stage]], args: argparse.Namespace, selected: list[Exercise],
-               mode: str) -> list[PytestRun]:
-    """One child pytest per group of stages, all at once; their runs in the groups' order."""
-    extra = ["--kata-summary=no", f"--kata-timeout={args.timeout:g}"]
-    extra += ["-rfE"] if args.verbose else ["-q", "--tb=no"]
-
-    def run(group: list[Stage]) -> PytestRun:
-        names = {s.name for s in group}
-        exercises = [e for e in selected if e.stage in names]
-        wanted = [n for n in args.names if n in names or any(e.name == n for e in exercises)]
-        budget = args.timeout * len(exercises) + RUN_MARGIN
-        return run_suite("katas", tests=[s.tests for s in group], exercises=wanted, mode=mode, extra=extra,
-                         timeout=budget)
-
-    if len(groups) <= 1:
-        return [run(group) for group in groups]
-    pool = concurrent.futures.ThreadPoolExecutor(len(groups))
-    try:
-        futures = [pool.submit(run, group) for group in groups]
-        return [future.result() for future in futures]
-    except BaseException:  # Ctrl-C: end the children now, or the pool would wait for them to finish
-        stop_all()
-        raise
-    finally:
-        pool.shutdown(wait=True)
-
-
-def check(argv: list[str]) -> int:
-    parser = build_parser()
+def make_plan(argv: list[str], parser: argparse.ArgumentParser | None = None) -> Plan | int:
+    """Parse and validate the arguments: a Plan, or the exit code once hints or an error are printed."""
+    parser = parser or build_parser()
     args = parser.parse_args(argv)
     manifest = load_manifest()
     command = check_command()
@@ -154,39 +190,93 @@ def check(argv: list[str]) -> int:
     except ManifestError as exc:
         print(f"check: {unknown_name(manifest, exc)}", file=sys.stderr)
         return 2
-
     stages = [s for s in manifest.stages if any(e.stage == s.name for e in selected)]
-    untested = [s for s in stages if not (ROOT / s.tests).is_file()]
-    mode = "isolated" if args.isolated else "cumulative"
-    records = []
-    groups = share_stages([s for s in stages if s not in untested], args.jobs)
-    runs = run_groups(groups, args, selected, mode)
-    for run in runs:
-        if args.verbose:
-            print(run.output.rstrip())
-            print()
-        if run.report is None or run.returncode not in (0, 1):
-            if not args.verbose:
-                print("\n".join(run.output.rstrip().splitlines()[-OUTPUT_TAIL:]))
-            why = run.problem or f"pytest exit code {run.returncode}"
-            print(f"check: the kata tests could not run ({why}); pytest's output is above.")
-            return 2
-        records += run.report.tests
+    tested = [s for s in stages if (ROOT / s.tests).is_file()]
+    return Plan(args, manifest, selected, tested, [s for s in stages if s not in tested], command)
 
-    if records:
-        for line in render_progress(manifest, records, mode, use_colour(sys.stdout), args.verbose, command):
-            print(line)
-    for stage in untested:
-        print(f"(stage {stage.name!r} has no tests yet: {stage.tests} is missing)")
+
+def pytest_options(plan: Plan) -> list[str]:
+    """The options of every pytest run of the check (beyond what to run)."""
+    extra = ["--kata-summary=no", f"--kata-timeout={plan.args.timeout:g}"]
+    return extra + (["-rfE"] if plan.args.verbose else ["-q", "--tb=no"])
+
+
+def budget(plan: Plan, exercises: int) -> float:
+    """Seconds a run of ``exercises`` exercises may take before it is abandoned."""
+    return plan.args.timeout * exercises + RUN_MARGIN
+
+
+def start_runs(worker: Worker, plan: Plan, exercises: list[Exercise], jobs: int | None = None) -> list[Run]:
+    """The tests of ``exercises`` in at most ``jobs`` (default --jobs) pytest runs started at once."""
+    runs = []
+    for group in share(exercises, jobs or plan.args.jobs, exercise_costs(plan.manifest)):
+        stages = [s for s in plan.stages if any(e.stage == s.name for e in group)]
+        runs.append(worker.start("katas", tests=[s.tests for s in stages], exercises=[e.name for e in group],
+                                 mode=plan.mode, extra=pytest_options(plan), timeout=budget(plan, len(group))))
+    return runs
+
+
+def gather(plan: Plan, runs: list[Run]) -> tuple[list[TestRecord] | None, list[str]]:
+    """Wait for ``runs``: their records, and what to print first (pytest's output with --verbose, or
+    why the tests could not run, in which case the records are None)."""
+    records: list[TestRecord] = []
+    lines: list[str] = []
+    for run in [r.result() for r in runs]:
+        if plan.args.verbose:
+            lines += [run.output.rstrip(), ""]
+        if run.report is None or run.returncode not in (0, 1):
+            if not plan.args.verbose:
+                lines += run.output.rstrip().splitlines()[-OUTPUT_TAIL:]
+            why = run.problem or f"pytest exit code {run.returncode}"
+            return None, lines + [f"check: the kata tests could not run ({why}); pytest's output is above."]
+        records += run.report.tests
+    return records, lines
+
+
+def render(plan: Plan, records: list[TestRecord], colour: bool = False) -> list[str]:
+    """The table and the next step, then the notes: untested stages, time-outs, --verbose."""
+    lines = render_progress(plan.manifest, records, plan.mode, colour, plan.args.verbose, plan.command) if records else []
+    lines += [f"(stage {stage.name!r} has no tests yet: {stage.tests} is missing)" for stage in plan.untested]
     if any(r.status == TIMEOUT for r in records):
-        for line in wrap_line(f"A test that runs out of time ({args.timeout:g} s) usually means a loop that never "
-                              f"ends; if your code is only slow, try {command} --timeout 30"):
-            print(line)
-    if records and not args.verbose and any(r.status != PASSED for r in records):
-        print(f"Full pytest output: {command} --verbose")
-    results = summarize(manifest, records)
-    passed = {r.exercise.name for r in results if r.status == DONE}
-    return 0 if all(e.name in passed for e in selected) else 1
+        lines += wrap_line(f"A test that runs out of time ({plan.args.timeout:g} s) usually means a loop that never "
+                           f"ends; if your code is only slow, try {plan.command} --timeout 30")
+    if records and not plan.args.verbose and any(r.status != PASSED for r in records):
+        lines.append(f"Full pytest output: {plan.command} --verbose")
+    return lines
+
+
+def exit_code(plan: Plan, records: list[TestRecord]) -> int:
+    """0 when every selected exercise passes, else 1."""
+    passed = {r.exercise.name for r in summarize(plan.manifest, records) if r.status == DONE}
+    return 0 if all(e.name in passed for e in plan.selected) else 1
+
+
+def main(argv: list[str]) -> int:
+    worker = Worker()
+    try:
+        return check(argv, worker)
+    except KeyboardInterrupt:
+        worker.kill_all()  # the children run in their own process groups: Ctrl-C does not reach them
+        print("\ncheck: interrupted.", flush=True)
+        return 130
+
+
+def check(argv: list[str], worker: Worker) -> int:
+    plan = make_plan(argv)
+    if isinstance(plan, int):
+        return plan
+    records: list[TestRecord] = []
+    if plan.runnable:
+        worker.warm([])  # one round: the libraries once, and each child imports the test modules it runs
+        found, lines = gather(plan, start_runs(worker, plan, plan.runnable))
+        if lines:
+            print("\n".join(lines))
+        if found is None:
+            return 2
+        records = found
+        save_costs(records)
+    print("\n".join(render(plan, records, use_colour(sys.stdout))))
+    return exit_code(plan, records)
 
 
 if __name__ == "__main__":

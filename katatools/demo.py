@@ -3,16 +3,18 @@
 On the post's data (x ~ N(0, 1), y = 3 x - 2 + N(0, 0.01^2), fixed seeds) it fits the line, the
 logistic classifier and the small network with the target's ``training`` module and prints what
 the post prints: m and m prime, b and b prime, the MSE beside the truth's, the log loss beside
-the truth's, and the network's loss every 5 iterations. A fourth experiment (stage 7) fits the
-classifier by Newton's method and by gradient descent, and prints how far each stays above the
-best loss, iteration by iteration. Where matplotlib is installed it also writes one PNG (the
-fitted line over the data, the classifier's curve, the loss curve, and Newton's and gradient
-descent's loss gaps on a log scale against the iteration).
+the truth's, and the network's loss every 5 iterations. Where matplotlib is installed (``nox -s
+demo`` runs in an environment of its own that has it) it also writes one PNG and prints its path:
+the three fits over their data (the line, the classifier's curve, the network's curve) and the
+network's loss curve. A fourth experiment (stage 7) fits the classifier by Newton's method and
+by gradient descent and prints how far each stays above the best loss, iteration by iteration;
+the figure shows both on a log scale against the iteration.
 
 The classifier learns 0/1 labels drawn from the true model, P(y = 1) = sigmoid(3 x - 2): the
 post fed the regression's continuous y to its log loss, which is not a classification.
 
 ``python -m katatools demo [katas|solutions|DIR] [--out DIR]`` (default: solutions, demo-output/).
+``--quick`` (hidden, for tests) runs shorter experiments.
 """
 
 from __future__ import annotations
@@ -55,6 +57,9 @@ class Settings:
 
 
 SETTINGS = Settings()
+QUICK = Settings(n=40, line_iters=150, classifier_iters=100, network_iters=12, descent_checkpoints=(1, 10, 100))
+FIGURE_SIZE = (18, 9)  # inches, at FIGURE_DPI: a 1800 x 900 PNG
+FIGURE_DPI = 100
 
 
 def post_data(seed: int, n: int = 100) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -136,11 +141,19 @@ def network(modules: SimpleNamespace, s: Settings) -> dict:
     params = dict(zip(names, np.random.default_rng(s.network_seed).normal(size=len(names)).tolist(), strict=True))
     print(f"== \"Deep\" network: 2 hidden units, sigmoid output, on the same labels, lr {s.network_lr}, "
           f"{s.network_iters} iterations")
-    _, history = training.train_deep_model(x, labels, params, lr=s.network_lr, iters=s.network_iters)
+    fitted, history = training.train_deep_model(x, labels, params, lr=s.network_lr, iters=s.network_iters)
     for i, loss in enumerate(history):
         if i % s.network_every == 0 or i == len(history) - 1:
             print("Iter/Log loss: ", i, loss)
-    return {"history": list(history)}
+    return {"x": x, "labels": labels, "params": {name: float(fitted[name]) for name in names},
+            "history": list(history)}
+
+
+def network_output(params: dict[str, float], x: np.ndarray) -> np.ndarray:
+    """The trained network's P(y = 1) at each x, computed with numpy from its parameters."""
+    h0 = params["m0_0"] * x + params["b0_0"]
+    h1 = params["m0_1"] * x + params["b0_1"]
+    return _sigmoid(params["m1_0"] * h0 + params["m1_1"] * h1 + params["b1"])
 
 
 def newton_against_descent(modules: SimpleNamespace, s: Settings) -> dict:
@@ -198,23 +211,26 @@ def run(modules: SimpleNamespace, settings: Settings) -> dict[str, dict | None]:
 
 
 def save_figure(results: dict[str, dict | None], path: Path) -> Path | None:
-    """One PNG with a panel per experiment, or None (after a one-line note) without matplotlib."""
+    """One PNG, the three fits and the two loss curves, or None (after a one-line note) without matplotlib."""
     try:
         import matplotlib
 
         matplotlib.use("Agg")  # files only: no window, no display needed
         import matplotlib.pyplot as plt
     except ImportError:
-        print("no figure: matplotlib is not installed (pip install matplotlib to get one)")
+        print("no figure: matplotlib is not installed in this Python; `nox -s demo` runs the demo in an "
+              "environment that has it")
         return None
-    fig, axes = plt.subplots(1, 4, figsize=(20, 4.5))
-    _plot_line(axes[0], results.get("regression"))
-    _plot_classifier(axes[1], results.get("classification"))
-    _plot_history(axes[2], results.get("network"))
-    _plot_newton(axes[3], results.get("newton"))
+    fig, axes = plt.subplots(2, 3, figsize=FIGURE_SIZE)
+    _plot_line(axes[0][0], results.get("regression"))
+    _plot_classifier(axes[0][1], results.get("classification"))
+    _plot_network(axes[0][2], results.get("network"))
+    _plot_history(axes[1][0], results.get("network"))
+    _plot_newton(axes[1][1], results.get("newton"))
+    axes[1][2].axis("off")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100)
+    fig.savefig(path, dpi=FIGURE_DPI)
     plt.close(fig)
     return path
 
@@ -250,9 +266,20 @@ def _plot_classifier(ax: object, r: dict | None) -> None:
     ax.legend()
 
 
-def _plot_history(ax: object, r: dict | None) -> None:
+def _plot_network(ax: object, r: dict | None) -> None:
     if r is None:
         return _not_run(ax, "Network")
+    grid = np.linspace(r["x"].min(), r["x"].max(), 200)
+    ax.scatter(r["x"], r["labels"], s=10, alpha=0.4, label="labels")
+    ax.plot(grid, network_output(r["params"], grid), label="fit: the two-layer network")
+    ax.plot(grid, _sigmoid(TRUE_M * grid + TRUE_B), "--", label=f"truth: sigmoid({_affine(TRUE_M, TRUE_B, 0)})")
+    ax.set(title="Network", xlabel="x", ylabel="P(y = 1)")
+    ax.legend()
+
+
+def _plot_history(ax: object, r: dict | None) -> None:
+    if r is None:
+        return _not_run(ax, "Network: loss")
     ax.plot(range(len(r["history"])), r["history"])
     ax.set(title="Network: mean log loss", xlabel="iteration", ylabel="log loss")
 
@@ -280,14 +307,16 @@ def main(argv: list[str]) -> int:
     parser.add_argument("target", nargs="?", default="solutions",
                         help="katas (your code), solutions (the reference, default) or a directory of kata modules")
     parser.add_argument("--out", type=Path, default=OUT_DIR, metavar="DIR", help="where the PNG goes (default: demo-output/)")
+    parser.add_argument("--quick", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    settings = QUICK if args.quick else SETTINGS
     try:
         modules = load_modules(args.target)
     except Exception as exc:  # noqa: BLE001 - a missing or broken module: say which, do not crash
         print(f"demo: cannot load the {args.target!r} modules: {type(exc).__name__}: {exc}")
         return 1
-    print(f"The post's experiments with {args.target} (seed {SETTINGS.seed}, n = {SETTINGS.n})\n")
-    results = run(modules, SETTINGS)
+    print(f"The post's experiments with {args.target} (seed {settings.seed}, n = {settings.n})\n")
+    results = run(modules, settings)
     figure = save_figure(results, args.out / FIGURE_NAME)
     if figure is not None:
         print(f"figure written to {figure}")

@@ -15,6 +15,9 @@ else:  # pragma: no cover - Python 3.10
 ROOT = Path(__file__).resolve().parent.parent
 MANIFEST_PATH = ROOT / "exercises.toml"
 HINT_LEVELS = 3
+# Characters of an exercise's description: it stands whole in the progress table, which fits 100
+# columns beside the longest names and statuses (katatools/report.py).
+MAX_DESCRIPTION = 44
 
 
 class ManifestError(ValueError):
@@ -176,6 +179,10 @@ def parse_manifest(data: dict) -> Manifest:
             rule=_require(table, "rule", str, where),
             covers=covers,
         )
+        if not exercise.description.strip() or len(exercise.description) > MAX_DESCRIPTION:
+            raise ManifestError(f"{where}: 'description' must be one line of 1 to {MAX_DESCRIPTION} characters "
+                                f"(it stands whole in the progress table), got {len(exercise.description)}: "
+                                f"{exercise.description!r}")
         if exercise.stage not in stage_names:
             raise ManifestError(f"{where}: unknown stage {exercise.stage!r}")
         if exercise.points <= 0:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import linecache
 import os
 import re
 import signal
@@ -105,6 +106,8 @@ class KataRun:
             raise pytest.UsageError(f"--exercise: {exc}") from None
         self.timed_out: set[str] = set()
         self.records: dict[str, results.TestRecord] = {}
+        self.durations: dict[str, float] = {}
+        self.locations: dict[str, str] = {}  # node id -> where in the kata modules its exception was raised
         self._scratch: tempfile.TemporaryDirectory | None = None
         self._namespaces: dict[str, types.SimpleNamespace] = {}
 
@@ -207,16 +210,38 @@ class KataRun:
         try:
             with deadline(self.timeout):
                 return (yield)
-        except KataTimeout:
+        except KataTimeout as exc:
             self.timed_out.add(exercise)
             status = results.TIMEOUT
             message = f"[{exercise}] timed out after {self.timeout:g} s: does your code loop forever, or wait for something?"
+            where = self.kata_location(exc)
+            message += f"\n    It was running {where}" if where else ""
         except (NotImplementedError, StubReached) as exc:
             status = results.NOT_STARTED
             message = self.stub_message(exercise, exc.args[0] if isinstance(exc, StubReached) else exc)
         # Fail outside the except block, so the report shows the message and no exception chain.
         item.user_properties.append((STATUS_PROPERTY, status))
         pytest.fail(message, pytrace=False)
+
+    def kata_location(self, exc: BaseException) -> str:
+        """Where in the kata modules (the target's files) ``exc`` was raised: the innermost such frame,
+        as "katas/training.py, line 12, in fit" and the line's text below it; "" when it never got there."""
+        grouped = getattr(exc, "exceptions", None)  # an exception group: hypothesis reports several bugs so
+        if isinstance(grouped, tuple) and grouped and isinstance(grouped[0], BaseException):
+            return self.kata_location(grouped[0])
+        inside = str(self.target) + os.sep
+        found = None
+        for frame, line in traceback.walk_tb(exc.__traceback__):
+            if frame.f_code.co_filename.startswith(inside):
+                found = (frame.f_code.co_filename, line, frame.f_code.co_name)
+        if found is None:
+            return ""
+        filename, line, function = found
+        linecache.checkcache(filename)  # the file may have been edited since another run read it
+        text = linecache.getline(filename, line).strip()
+        root = str(Path(self.config.rootpath).resolve()) + os.sep
+        shown = Path(filename[len(root):]).as_posix() if filename.startswith(root) else filename
+        return f"{shown}, line {line}, in {function}" + (f"\n        {text}" if text else "")
 
     def stub_message(self, exercise: str, stub: BaseException) -> str:
         """What a stub's NotImplementedError means for this test: its own exercise is not started, or
@@ -246,9 +271,12 @@ class KataRun:
         hundreds of failures of a fresh set of stubs. Everything else goes to pytest's own report.
         """
         excinfo = call.excinfo
-        if EXERCISE not in item.stash or excinfo is None or not isinstance(excinfo.value, pytest.fail.Exception):
+        if EXERCISE not in item.stash or excinfo is None:
             return None
-        if excinfo.value.pytrace:
+        if not isinstance(excinfo.value, pytest.fail.Exception) or excinfo.value.pytrace:
+            where = self.kata_location(excinfo.value)  # for the short summary: pytest's says only what was raised
+            if where:
+                self.locations[item.nodeid] = where
             return None
         sections = [(f"Captured {key} {when}", content) for when, key, content in item._report_sections]
         return pytest.TestReport(
@@ -260,6 +288,7 @@ class KataRun:
         exercise = self.exercise_of.get(report.nodeid)
         if exercise is None:
             return
+        self.durations[report.nodeid] = self.durations.get(report.nodeid, 0.0) + report.duration
         if report.when == "call" or (report.when == "setup" and not report.passed):
             if report.passed:
                 status = results.PASSED
@@ -269,9 +298,16 @@ class KataRun:
                 status = results.FAILED
             else:
                 status = results.ERROR  # setup failed, or the test was skipped: it earns nothing
-            self.records[report.nodeid] = results.TestRecord(report.nodeid, exercise, status, short_message(report))
+            self.records[report.nodeid] = results.TestRecord(report.nodeid, exercise, status, self.summary(report))
         elif report.when == "teardown" and report.failed:
-            self.records[report.nodeid] = results.TestRecord(report.nodeid, exercise, results.ERROR, short_message(report))
+            self.records[report.nodeid] = results.TestRecord(report.nodeid, exercise, results.ERROR, self.summary(report))
+        if report.when == "teardown" and report.nodeid in self.records:
+            self.records[report.nodeid].duration = round(self.durations[report.nodeid], 4)
+
+    def summary(self, report: pytest.TestReport) -> str:
+        """The short message of a failure, and where in the kata modules it was raised, if it was."""
+        where = self.locations.pop(report.nodeid, "")
+        return short_message(report) + (f"\n    raised at {where}" if where else "")
 
     # ------------------------------------------------------------ reporting
 
@@ -390,8 +426,11 @@ def stub_owner(manifest: Manifest, stub: BaseException) -> tuple[str, str] | Non
     if named is None or named["name"] not in {e.name for e in manifest.exercises}:
         return None
     exercise = manifest.exercise(named["name"])
-    for frame in reversed(traceback.extract_tb(stub.__traceback__)):
-        function = next((c for c in exercise.covers if _names(c, frame.name)), None)
+    # walk_tb, not extract_tb: only the functions' names are needed, not their source lines (a
+    # fresh set of stubs raises hundreds of these, each through hypothesis's deep stack).
+    names = [frame.f_code.co_name for frame, _ in traceback.walk_tb(stub.__traceback__)]
+    for name in reversed(names):
+        function = next((c for c in exercise.covers if _names(c, name)), None)
         if function is not None:
             return exercise.name, cover_label(function)
     return exercise.name, cover_label(exercise.covers[0])

@@ -32,6 +32,7 @@ class TestRecord:
     exercise: str
     status: str
     message: str = ""
+    duration: float = 0.0  # seconds of setup, call and teardown (the check balances its processes by it)
 
 
 @dataclass
@@ -76,7 +77,8 @@ def read_report(path: Path) -> RunReport:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
         if data.get("version") != REPORT_VERSION:
             raise MalformedReport(f"{path}: unknown report version {data.get('version')!r}")
-        tests = [TestRecord(**{k: str(t[k]) for k in ("nodeid", "exercise", "status", "message")}) for t in data["tests"]]
+        tests = [TestRecord(**{k: str(t[k]) for k in ("nodeid", "exercise", "status", "message")},
+                            duration=float(t.get("duration", 0.0))) for t in data["tests"]]
         return RunReport(target=str(data["target"]), mode=str(data["mode"]), tests=tests)
     except MalformedReport:
         raise
@@ -115,9 +117,10 @@ def next_exercise(results: list[ExerciseResult]) -> ExerciseResult | None:
 
 # ---------------------------------------------------------------- rendering
 # One renderer for the end of a plain pytest run (plugin.py) and for `check`, so both show
-# the same table and the same next step. Every line fits WIDTH columns and reads without colour.
+# the same table and the same next step. Every line fits WIDTH columns and reads without colour,
+# except a test id longer than that: it stands alone on its line, whole, to be copied.
 
-WIDTH = 80
+WIDTH = 100
 _COLOURS = {DONE: "32", FAILING: "31", NOT_STARTED_EXERCISE: "33"}
 _MARKS = {DONE: "[x]", FAILING: "[!]", NOT_STARTED_EXERCISE: "[ ]"}
 MODE_NOTES = {
@@ -149,18 +152,21 @@ def _clip(text: str, width: int) -> str:
 
 
 def wrap_line(line: str, width: int = WIDTH) -> list[str]:
-    """Wrap one line to ``width``, continuing under its own indentation (plus two spaces)."""
+    """Wrap one line to ``width`` between words, continuing under its own indentation (plus two spaces).
+
+    A word is never broken: one longer than the line (a test id, a path) gets a line of its own.
+    """
     if len(line) <= width:
         return [line]
     indent = line[: len(line) - len(line.lstrip())]
     return textwrap.wrap(line.strip(), width, initial_indent=indent, subsequent_indent=indent + "  ",
-                         break_long_words=True, break_on_hyphens=False) or [line[:width]]
+                         break_long_words=False, break_on_hyphens=False) or [line]
 
 
 def _status_text(r: ExerciseResult) -> str:
     if r.status != FAILING:
         return r.status
-    return f"failing ({r.failing} of {r.total} tests{'; timed out' if r.timed_out else ''})"
+    return f"failing {r.failing} of {r.total}{', timed out' if r.timed_out else ''}"
 
 
 def render_table(manifest: Manifest, results: list[ExerciseResult], mode: str, colour: bool = False) -> list[str]:
@@ -169,6 +175,8 @@ def render_table(manifest: Manifest, results: list[ExerciseResult], mode: str, c
     lines = [f" Progress ({mode} mode{': ' + note if note else ''}) ".center(WIDTH, "=")]
     name_width = max((len(r.exercise.name) for r in results), default=0)
     status_width = max((len(_status_text(r)) for r in results), default=0)
+    # The manifest keeps descriptions short enough (MAX_DESCRIPTION) to fit whole beside any status;
+    # clipping is only the last resort of an unforeseen width.
     desc_width = WIDTH - (2 + 3 + 1 + name_width + 2 + status_width + 2)
     for stage in manifest.stages:
         rows = [r for r in results if r.exercise.stage == stage.name]
@@ -204,18 +212,42 @@ def render_next_step(
     lines = [
         f"Next: {ex.name}, in {' and '.join(f'katas/{m}.py' for m in manifest.exercise_modules(ex))}",
         f"  {ex.description}",
-        f"Hint 1 of {len(ex.hints)}: {ex.hints[0]}",
+        *_hint_lines(ex, command),
     ]
+    return [wrapped for line in lines for wrapped in wrap_line(line)] + _failure_lines(result, verbose)
+
+
+def _hint_lines(ex: Exercise, command: str | None) -> list[str]:
+    lines = [f"Hint 1 of {len(ex.hints)}: {ex.hints[0]}"]
     if command:
         lines.append(f"  (next hint: {command} --hint {ex.name} --level 2)")
+    return lines
+
+
+def _failure_lines(result: ExerciseResult, verbose: bool) -> list[str]:
+    """The first failing test: its id on a line of its own (whole, to be copied), then its message."""
     failure = result.first_failure
-    if failure is not None and failure.message:
-        message = failure.message.strip().splitlines()
-        if not verbose and len(message) > MESSAGE_LINES:
-            message = message[:MESSAGE_LINES] + ["..."]
-        lines.append("First failing test: " + failure.nodeid)
-        lines.extend("  " + line for line in message)
-    return [wrapped for line in lines for wrapped in wrap_line(line)]
+    if failure is None or not failure.message:
+        return []
+    message = failure.message.strip().splitlines()
+    if not verbose and len(message) > MESSAGE_LINES:
+        message = message[:MESSAGE_LINES] + ["..."]
+    lines = ["First failing test:", "  " + failure.nodeid]
+    return lines + [wrapped for line in message for wrapped in wrap_line("  " + line)]
+
+
+def render_verdict(manifest: Manifest, result: ExerciseResult, colour: bool = False, verbose: bool = False,
+                   command: str | None = None) -> list[str]:
+    """One exercise's verdict on its own (watch prints it first): its status, and unless it is
+    done, its first hint and its first failing test."""
+    ex = result.exercise
+    status = f"{ex.name}: {_status_text(result)}" + (f" ({result.total} tests)" if result.status == DONE else "")
+    lines = [f"{_paint(_MARKS[result.status], result.status, colour)} {status}"]
+    if result.status == DONE:
+        return lines
+    lines += [f"  in katas/{manifest.stage(ex.stage).module}.py: {ex.description}",
+              *("  " + line for line in _hint_lines(ex, command))]
+    return [wrapped for line in lines for wrapped in wrap_line(line)] + _failure_lines(result, verbose)
 
 
 def render_tips(results: list[ExerciseResult], mode: str, command: str | None) -> list[str]:

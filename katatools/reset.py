@@ -1,5 +1,9 @@
 """``nox -s reset -- NAME...``: put the pristine stub back, after saving your file beside it.
 
+    nox -s reset -- mul            the stub of katas/variable.py back (your file kept as a backup)
+    nox -s reset -- --undo mul     your latest backup of katas/variable.py back (the current file
+                                   backed up first, so an undo can be undone the same way)
+
 NAME is an exercise or a stage. An exercise lives in its stage's module, so resetting it
 restores that whole module (``katas/variable.py`` for ``mul``). An exercise written inside an
 earlier stage's module (stage 5's arrays and reductions, in your variable.py and primitives.py)
@@ -16,6 +20,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -25,6 +30,9 @@ from .manifest import ROOT, Manifest, ManifestError, Stage, load_manifest
 from .stubs import REFERENCE_DIR, module_path, stub_of
 
 KATAS = ROOT / "katas"
+
+
+BACKUP_NAME = re.compile(r"\.bak-(?P<stamp>\d{8}-\d{6})(?:-(?P<attempt>\d+))?$")
 
 
 def backup_path(original: Path, stamp: str, attempt: int) -> Path:
@@ -46,6 +54,42 @@ def save_backup(original: Path, content: bytes) -> Path:
     raise AssertionError("unreachable")
 
 
+def backups_of(original: Path) -> list[Path]:
+    """The backups of ``original``, oldest first (by the time and the number in their names)."""
+    found = []
+    for path in original.parent.glob(original.name + ".bak-*"):
+        match = BACKUP_NAME.search(path.name[len(original.name):])
+        if match and path.is_file():
+            found.append(((match["stamp"], int(match["attempt"] or 1)), path))
+    return [path for _, path in sorted(found)]
+
+
+def write_atomically(target: Path, content: bytes) -> None:
+    partial = target.with_name(f".{target.name}.reset-partial")
+    partial.write_bytes(content)
+    os.replace(partial, target)  # atomic: the kata file is never half written
+
+
+def undo(stage: Stage, katas: Path = KATAS) -> bool:
+    """Put the latest backup of ``katas/<module>.py`` back, after backing up the current file."""
+    name = f"{stage.module}.py"
+    target, shown = katas / name, f"katas/{name}"
+    saved = backups_of(target)
+    if not saved:
+        print(f"reset: no backup of {shown} to restore (reset makes one)", file=sys.stderr)
+        return False
+    latest = saved[-1]
+    content = latest.read_bytes()
+    if target.exists() and target.read_bytes() == content:
+        print(f"reset: {shown} is already the same as its latest backup, katas/{latest.name}; nothing to do.")
+        return True
+    if target.exists():
+        print(f"reset: saved the current {shown} as katas/{save_backup(target, target.read_bytes()).name}")
+    write_atomically(target, content)
+    print(f"reset: {shown} is katas/{latest.name} again.")
+    return True
+
+
 def restore(stage: Stage, exercises: list[str], katas: Path = KATAS, reference: Path = REFERENCE_DIR) -> None:
     """Back up ``katas/<module>.py`` if it differs from the stub, then write the stub in its place."""
     name = f"{stage.module}.py"
@@ -57,9 +101,7 @@ def restore(stage: Stage, exercises: list[str], katas: Path = KATAS, reference: 
     if target.exists():
         backup = save_backup(target, target.read_bytes())
         print(f"reset: saved your {shown} as katas/{backup.name}")
-    partial = target.with_name(f".{name}.reset-partial")
-    partial.write_bytes(stub)
-    os.replace(partial, target)  # atomic: the kata file is never half written
+    write_atomically(target, stub)
     print(f"reset: {shown} is the pristine stub again (exercises {', '.join(exercises)}).")
 
 
@@ -69,6 +111,8 @@ def main(argv: list[str]) -> int:
         description="Restore the pristine stub of the module holding each exercise or stage, after a backup.",
     )
     parser.add_argument("names", nargs="+", metavar="NAME", help="an exercise (e.g. mul) or a stage (e.g. variable)")
+    parser.add_argument("--undo", action="store_true",
+                        help="put back the latest backup of each module instead (the current file is backed up first)")
     args = parser.parse_args(argv)
     manifest = load_manifest()
     stages: set[str] = set()
@@ -86,6 +130,8 @@ def main(argv: list[str]) -> int:
                   f"{' and '.join(elsewhere)} by name (each file is saved beside first).", file=sys.stderr)
             return 2
     chosen = [s for s in manifest.stages if s.name in stages]
+    if args.undo:
+        return 0 if all([undo(stage) for stage in chosen]) else 1
     missing = [s for s in chosen if not module_path(REFERENCE_DIR, s).is_file()]
     if missing:
         names = ", ".join(f"{s.module}.py" for s in missing)

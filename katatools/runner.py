@@ -12,6 +12,7 @@ scratch folder, unless ``env`` names a TMPDIR, so that a killed child leaves not
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import signal
 import subprocess
@@ -74,6 +75,29 @@ def _kill_group(process: subprocess.Popen) -> None:
         pass
 
 
+def pytest_arguments(target: Path | str, tests: list[str] | None, exercises: list[str] | None, mode: str,
+                     report_path: Path, extra: list[str] | None) -> list[str]:
+    """pytest's command-line arguments for one run of the kata tests (what follows ``python -m pytest``)."""
+    args = [*(tests or []), f"--target={target}", f"--mode={mode}", f"--kata-report={report_path}",
+            "-p", "no:cacheprovider"]
+    args += [f"--exercise={name}" for name in exercises or []]
+    return args + list(extra or [])
+
+
+def hypothesis_plugin() -> list[str]:
+    """``-p`` for hypothesis's pytest plugin, to load it by name where entry-point autoloading is off.
+
+    With autoloading on, pytest marks every module of a plugin's distribution for assertion
+    rewriting: all of hypothesis (about 75 modules) is parsed and rewritten on every run where
+    bytecode is not cached (PYTHONDONTWRITEBYTECODE), over a second each time. Loaded by name,
+    only the plugin module itself is.
+    """
+    return ["-p", "_hypothesis_pytestplugin"] if importlib.util.find_spec("_hypothesis_pytestplugin") else []
+
+
+AUTOLOAD_OFF = {"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}  # with hypothesis_plugin(): no stray plugins, no rewriting
+
+
 def available_cpus() -> int:
     """The CPUs this process may run on (its affinity where the system reports one): the default --jobs."""
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
@@ -98,18 +122,17 @@ def run_suite(
     timeout: float | None = None,
     python_flags: list[str] | None = None,
     output_limit: int = OUTPUT_LIMIT,
+    on_start: Callable[[subprocess.Popen], None] | None = None,
 ) -> PytestRun:
     """Run pytest on ``tests`` (default: the configured testpaths) against ``target``.
 
-    ``python_flags`` go to the interpreter (e.g. ``-s -B``); ``env`` replaces the environment.
+    ``python_flags`` go to the interpreter (e.g. ``-s -B``); ``env`` replaces the environment;
+    ``on_start`` is called with the child process once it runs (e.g. to end it from another thread).
     """
     with tempfile.TemporaryDirectory(prefix="kata-run-") as scratch:
         report_path = Path(scratch) / "results.json"
-        args = [sys.executable, *(python_flags or []), "-m", "pytest", *(tests or []), f"--target={target}",
-                f"--mode={mode}", f"--kata-report={report_path}", "-p", "no:cacheprovider"]
-        for name in exercises or []:
-            args.append(f"--exercise={name}")
-        args.extend(extra or [])
+        args = [sys.executable, *(python_flags or []), "-m", "pytest",
+                *pytest_arguments(target, tests, exercises, mode, report_path, extra)]
         child_env = dict(os.environ if env is None else env)
         child_env.pop("PYTHONPATH", None)
         if env is None or "TMPDIR" not in env:
@@ -118,6 +141,8 @@ def run_suite(
                                    stderr=subprocess.STDOUT, start_new_session=True)
         with _RUNNING_LOCK:
             _RUNNING.add(process)
+        if on_start is not None:
+            on_start(process)
         drain = _Drain(process.stdout, output_limit)
         drain.start()
         try:
@@ -131,16 +156,20 @@ def run_suite(
         if returncode is None:
             process.wait()
         drain.join(5)
-        output = drain.text()
         if returncode is None:
-            return PytestRun(-1, output, None, f"pytest did not finish within {timeout:g} s", timed_out=True)
-        if not report_path.exists():
-            return PytestRun(returncode, output, None, NO_REPORT)
-        try:
-            report = read_report(report_path)
-        except MalformedReport as exc:
-            return PytestRun(returncode, output, None, str(exc))
-        return PytestRun(returncode, output, report)
+            return PytestRun(-1, drain.text(), None, f"pytest did not finish within {timeout:g} s", timed_out=True)
+        return read_run(returncode, drain.text(), report_path)
+
+
+def read_run(returncode: int, output: str, report_path: Path) -> PytestRun:
+    """A finished run: its exit code, its output and the results file it wrote (or why there is none)."""
+    if not report_path.exists():
+        return PytestRun(returncode, output, None, NO_REPORT)
+    try:
+        report = read_report(report_path)
+    except MalformedReport as exc:
+        return PytestRun(returncode, output, None, str(exc))
+    return PytestRun(returncode, output, report)
 
 
 def run_parallel(jobs: int, tasks: Sequence[Callable[[], T]]) -> list[T]:

@@ -1,82 +1,276 @@
-"""``nox -s watch``: run the check again whenever a file under katas/ is saved.
+"""``nox -s watch``: a verdict half a second after you save a file in katas/.
 
     nox -s watch                 every exercise
-    nox -s watch -- mul          any arguments go to the check (names, --isolated, ...)
+    nox -s watch -- mul          any arguments go to the check (names, --isolated, --timeout, --jobs)
 
-It polls the modification times of ``katas/*.py`` (no file-watching service to install), runs
-the check in a child process, clears the screen between runs when the output is a terminal,
-and stops cleanly on Ctrl-C. ``--max-runs N`` (hidden, for tests) stops after N runs.
+On every save, the exercise you are working on is checked first and its verdict printed at once:
+the exercise whose code changed (the functions and methods its ``covers`` lists in
+exercises.toml), or else the first one not done. The table of every selected exercise follows,
+as ``nox -s check`` prints it.
+
+It is quick because it keeps a warm worker (katatools/worker.py): pytest, numpy, hypothesis and
+the tests are imported once, and each run is a child forked from it, which imports your kata
+modules afresh. It never shows a stale verdict: the files are looked at every ``INTERVAL``
+seconds, also while a check runs, and a save made during a check stops it and starts again
+from the new files. Only what was checked against the files as they are now is printed.
+
+It reads the files' contents, not only their times (no file-watching service to install), and
+stops on Ctrl-C, SIGTERM or SIGHUP, or when the process that started it (nox) has gone, ending
+the checks it started first. A change to the tests, the tools or the manifest restarts it.
+``--max-runs N`` (hidden, for tests) stops after N tables.
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
+import difflib
 import os
 import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
 
-from .manifest import ROOT
+from . import check
+from .manifest import ROOT, Exercise
+from .report import DONE, ExerciseResult, TestRecord, next_exercise, render_verdict, summarize, use_colour
+from .stubs import _enclosing_functions
+from .worker import Run, Worker
 
 KATAS = ROOT / "katas"
-INTERVAL = 0.5  # seconds between two looks at the files
+INTERVAL = 0.05  # seconds between two looks at the files
 CLEAR = "\033[2J\033[H"  # erase the screen, cursor to the top-left corner
+# What the warm worker has imported or read: a change there restarts watch (never a kata module).
+TOOLING = ("tests/*.py", "katatools/*.py", "solutions/*.py", "exercises.toml", "pyproject.toml")
 
-Snapshot = dict[str, tuple[int, int]]
+Snapshot = dict[str, bytes]
+
+
+class Stopped(Exception):
+    """SIGTERM or SIGHUP arrived, or the process that started watch has gone."""
+
+
+class Changed(Exception):
+    """The kata files changed while a check ran: its results no longer describe them."""
+
+    def __init__(self, now: Snapshot) -> None:
+        super().__init__("the kata files changed")
+        self.now = now
 
 
 def snapshot(directory: Path = KATAS) -> Snapshot:
-    """Name -> (mtime in ns, size) of every kata module; backups (*.py.bak-...) are not modules."""
+    """Name -> contents of every kata module; backups (*.py.bak-...) are not modules."""
     state: Snapshot = {}
-    for path in directory.glob("*.py"):
+    for path in sorted(directory.glob("*.py")):
         try:
-            info = path.stat()
-        except OSError:  # removed between glob and stat
+            state[path.name] = path.read_bytes()
+        except OSError:  # removed between glob and read
             continue
-        state[path.name] = (info.st_mtime_ns, info.st_size)
     return state
 
 
-def wait_for_change(before: Snapshot, interval: float, directory: Path = KATAS) -> Snapshot:
-    """Block until the kata modules differ from ``before``; return their new state, once settled."""
-    while True:
-        time.sleep(interval)
-        now = snapshot(directory)
-        if now != before:
-            # An editor may save in several writes: wait until two looks agree.
-            while True:
-                time.sleep(min(interval, 0.2))
-                settled = snapshot(directory)
-                if settled == now:
-                    return now
-                now = settled
+def tooling_state(root: Path = ROOT) -> dict[str, tuple[int, int]]:
+    """Name -> (mtime, size) of what the warm worker imported: the tests, the tools, the reference, the manifest."""
+    state = {}
+    for pattern in TOOLING:
+        for path in root.glob(pattern):
+            try:
+                info = path.stat()
+            except OSError:
+                continue
+            state[str(path.relative_to(root))] = (info.st_mtime_ns, info.st_size)
+    return state
 
 
-def run_check(check_args: list[str]) -> int:
-    """One check in a child process; on Ctrl-C, let it stop its own pytest child, then re-raise."""
-    process = subprocess.Popen([sys.executable, "-m", "katatools", "check", *check_args], cwd=ROOT)
-    try:
-        return process.wait()
-    except KeyboardInterrupt:
-        stop(process)
-        raise
+def changed_functions(old: str, new: str) -> set[str]:
+    """The functions and methods (``Variable.__mul__``, ``log``) whose lines differ between two versions.
 
-
-def stop(process: subprocess.Popen) -> None:
-    """End a running check. Ctrl-C at a terminal reaches it too; if it did not, send it SIGINT."""
-    for signal_to_send, patience in ((None, 0.5), (signal.SIGINT, 10.0)):
-        if signal_to_send is not None and process.poll() is None:
-            # SIGINT, not SIGTERM: the check then runs its clean-up, which ends the pytest it started.
-            process.send_signal(signal_to_send if os.name != "nt" else signal.SIGTERM)
+    Lines are compared with difflib; each changed line is placed in its innermost function, in
+    whichever version parses (a half-typed line does not stop it: the other version still does).
+    """
+    old_lines, new_lines = old.splitlines(), new.splitlines()
+    touched_old: set[int] = set()
+    touched_new: set[int] = set()
+    matcher = difflib.SequenceMatcher(a=old_lines, b=new_lines, autojunk=False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag != "equal":  # 1-based line numbers; an insertion touches the lines on both sides of it
+            touched_old.update(range(i1 + 1, i2 + 1) if i2 > i1 else (i1, i1 + 1))
+            touched_new.update(range(j1 + 1, j2 + 1) if j2 > j1 else (j1, j1 + 1))
+    names: set[str] = set()
+    for text, touched in ((old, touched_old), (new, touched_new)):
         try:
-            process.wait(timeout=patience)
-            return
-        except subprocess.TimeoutExpired:
-            pass
-    process.kill()
-    process.wait()
+            functions = _enclosing_functions(ast.parse(text))
+        except SyntaxError:
+            continue
+        for line in touched:
+            inside = [(first, name) for first, last, name in functions if first <= line <= last]
+            if inside:
+                names.add(max(inside)[1])  # the innermost: the one that starts last
+    return names
+
+
+class Watch:
+    """The loop: wait for a save, check the exercise being worked on, then the whole table."""
+
+    def __init__(self, plan: check.Plan, worker: Worker, argv: list[str], interval: float = INTERVAL,
+                 katas: Path = KATAS) -> None:
+        self.plan, self.worker, self.argv, self.interval, self.katas = plan, worker, argv, interval, katas
+        self.terminal = sys.stdout.isatty()
+        self.colour = use_colour(sys.stdout)
+        self.parent = os.getppid()
+        self.tooling = tooling_state()
+        self.results: list[ExerciseResult] = []  # the last complete table's
+        self.durations: dict[str, float] = {}  # node id -> seconds its test took last time
+
+    # ------------------------------------------------------------ looking at the files
+
+    def look(self) -> Snapshot:
+        """The kata files now; Stopped when the process that started watch has gone."""
+        if os.name != "nt" and os.getppid() != self.parent:
+            raise Stopped("the process that started watch has ended")
+        return snapshot(self.katas)
+
+    def settled(self, now: Snapshot) -> Snapshot:
+        """An editor may save in several writes: look again until two looks agree."""
+        while True:
+            time.sleep(self.interval)
+            again = self.look()
+            if again == now:
+                return now
+            now = again
+
+    def wait_for_change(self, before: Snapshot) -> Snapshot:
+        while True:
+            time.sleep(self.interval)
+            now = self.look()
+            if now != before:
+                return self.settled(now)
+            if self.worker.fork and tooling_state() != self.tooling:
+                self.restart()
+
+    def restart(self) -> None:
+        """The tests, the tools or the manifest changed: start again, so that the worker imports them anew."""
+        print("\nwatch: the tests or the tools changed; restarting.", flush=True)
+        self.worker.kill_all()
+        os.execv(sys.executable, [sys.executable, "-m", "katatools", "watch", *self.argv])
+
+    def wait(self, runs: list[Run], checked: Snapshot) -> None:
+        """Wait for ``runs``, looking at the files meanwhile: Changed as soon as they differ from ``checked``."""
+        for run in runs:
+            while not run.finished.wait(self.interval):
+                now = self.look()
+                if now != checked:
+                    raise Changed(now)
+        now = self.look()  # a save in the last moments of the run, too
+        if now != checked:
+            raise Changed(now)
+
+    # ------------------------------------------------------------ what to check first
+
+    def focus(self, before: Snapshot, now: Snapshot) -> Exercise | None:
+        """The exercise being worked on: one whose code changed, else the first not done (None: all done)."""
+        runnable = self.plan.runnable
+        done = {r.exercise.name for r in self.results if r.status == DONE}
+        modules = {s.module: s.name for s in self.plan.stages}
+        candidates: list[Exercise] = []
+        for name in sorted(set(before) | set(now)):
+            stem = name[: -len(".py")]
+            if stem not in modules or before.get(name) == now.get(name):
+                continue
+            old = before.get(name, b"").decode("utf-8", errors="replace")
+            functions = changed_functions(old, now.get(name, b"").decode("utf-8", errors="replace"))
+            candidates += [e for e in runnable if e.stage == modules[stem] and functions & set(e.covers)]
+        if candidates:
+            candidates.sort(key=lambda e: e.index)
+            return next((e for e in candidates if e.name not in done), candidates[0])
+        upcoming = next_exercise(self.results)
+        if upcoming is not None:
+            return upcoming.exercise
+        return None if self.results else (runnable[0] if runnable else None)
+
+    def focus_runs(self, focus: Exercise) -> list[Run]:
+        """The tests of the exercise being worked on, shared among the CPUs one by one, balanced by how
+        long each took last time (their ids come from the worker's warm-up collection)."""
+        ids = [nodeid for nodeid, exercise in self.worker.collected.items() if exercise == focus.name]
+        jobs = min(self.plan.args.jobs, len(ids))
+        if jobs <= 1:
+            return check.start_runs(self.worker, self.plan, [focus], jobs=1)
+        groups: list[list[str]] = [[] for _ in range(jobs)]
+        loads = [0.0] * jobs
+        for nodeid in sorted(ids, key=lambda n: -self.durations.get(n, 0.0)):
+            emptiest = loads.index(min(loads))
+            groups[emptiest].append(nodeid)
+            loads[emptiest] += self.durations.get(nodeid, 0.0) or 0.01
+        return [self.worker.start("katas", tests=group, exercises=[focus.name], mode=self.plan.mode,
+                                  extra=check.pytest_options(self.plan), timeout=check.budget(self.plan, 1))
+                for group in groups if group]
+
+    # ------------------------------------------------------------ one round
+
+    def records_of(self, runs: list[Run], checked: Snapshot) -> list[TestRecord] | None:
+        """Wait for the runs; their records, or None after printing why the tests could not run."""
+        self.wait(runs, checked)
+        records, lines = check.gather(self.plan, runs)
+        if lines:
+            print("\n".join(lines), flush=True)
+        return records
+
+    def round(self, before: Snapshot, now: Snapshot) -> None:
+        """Check ``now``: the focused exercise first, then the rest; Changed if the files change meanwhile."""
+        focus = self.focus(before, now) if before else None
+        if self.terminal:
+            sys.stdout.write(CLEAR)
+        what = f"; {focus.name} first" if focus else ""
+        print(f"watch: checking katas/ ({time.strftime('%H:%M:%S')}{what})", flush=True)
+        records: list[TestRecord] = []
+        rest = self.plan.runnable
+        if focus is not None:
+            found = self.records_of(self.focus_runs(focus), now)
+            if found is None:
+                return
+            order = {nodeid: index for index, nodeid in enumerate(self.worker.collected)}
+            found.sort(key=lambda r: order.get(r.nodeid, len(order)))  # the first failure in collection order
+            records += found
+            verdict = [r for r in summarize(self.plan.manifest, found) if r.exercise.name == focus.name]
+            for line in render_verdict(self.plan.manifest, verdict[0], self.colour, self.plan.args.verbose,
+                                       self.plan.command) if verdict else []:
+                print(line)
+            sys.stdout.flush()
+            rest = [e for e in rest if e.name != focus.name]
+            if rest:
+                print(f"watch: checking the other {len(rest)} exercises...", flush=True)
+        if rest:
+            found = self.records_of(check.start_runs(self.worker, self.plan, rest), now)
+            if found is None:
+                return
+            records += found
+        print()
+        print("\n".join(check.render(self.plan, records, self.colour)), flush=True)
+        self.results = summarize(self.plan.manifest, records)
+        self.durations.update({r.nodeid: r.duration for r in records})
+
+    def loop(self, max_runs: int = 0) -> int:
+        before: Snapshot = {}
+        now = self.look()
+        rounds = 0
+        while True:
+            try:
+                self.round(before, now)
+            except Changed as change:
+                self.worker.kill_all()
+                print("\nwatch: katas/ changed during the check; checking again.", flush=True)
+                before, now = now, self.settled(change.now)
+                continue
+            rounds += 1
+            if max_runs and rounds >= max_runs:
+                print(f"watch: stopped after {rounds} run{'s' if rounds > 1 else ''}.", flush=True)
+                return 0
+            print("\nwatch: waiting for you to save a file in katas/ (Ctrl-C stops)", flush=True)
+            before, now = now, self.wait_for_change(now)
+
+
+def _stop(signum: int, frame: object) -> None:
+    raise Stopped(signal.Signals(signum).name)
 
 
 def main(argv: list[str]) -> int:
@@ -85,22 +279,21 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--interval", type=float, default=INTERVAL, help=argparse.SUPPRESS)
     parser.add_argument("--max-runs", type=int, default=0, help=argparse.SUPPRESS)
     args, check_args = parser.parse_known_args(argv)
-    terminal = sys.stdout.isatty()
-    runs = 0
+    if "--hint" in check_args:
+        parser.error("--hint shows hints without running tests: use nox -s check -- --hint NAME")
+    plan = check.make_plan(check_args, check.build_parser())
+    if isinstance(plan, int):
+        return plan
+    worker = Worker()
+    for name in ("SIGTERM", "SIGHUP"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), _stop)
     try:
-        state = snapshot()
-        while True:
-            if terminal:
-                sys.stdout.write(CLEAR)
-            print(f"watch: checking katas/ ({time.strftime('%H:%M:%S')})", flush=True)
-            run_check(check_args)
-            runs += 1
-            if args.max_runs and runs >= args.max_runs:
-                print(f"watch: stopped after {runs} run{'s' if runs > 1 else ''}.", flush=True)
-                return 0
-            print("\nwatch: waiting for you to save a file in katas/ (Ctrl-C stops)", flush=True)
-            state = wait_for_change(state, args.interval)
-    except KeyboardInterrupt:
+        worker.warm(plan.tests)
+        return Watch(plan, worker, argv, args.interval).loop(args.max_runs)
+    except (KeyboardInterrupt, Stopped):
+        worker.kill_all()
+        worker.wait_all()
         print("\nwatch: stopped.", flush=True)
         return 0
 

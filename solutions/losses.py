@@ -35,7 +35,7 @@ def check_label(label: object) -> None:
 
 
 def mse(true_val: Variable | float, pred_val: Variable | float) -> Variable:
-    """Exercise mse: the squared error of one sample, (true - pred)^2.
+    """Exercise mse: the squared error of one sample.
 
     Both arguments may be Variables or plain numbers. The mean over samples is the training
     loop's job, not this function's.
@@ -47,7 +47,7 @@ def mse(true_val: Variable | float, pred_val: Variable | float) -> Variable:
 
 
 def logloss(true_val: Variable | float, pred_val: Variable | float) -> Variable:
-    """Exercise logloss: binary cross-entropy, -(y log p + (1 - y) log(1 - p)).
+    """Exercise logloss: the binary cross-entropy of one sample.
 
     y = true_val is the label, in [0, 1] (call check_label(true_val.value) first); p = pred_val is
     the predicted probability that y = 1. Both terms count: with y = 0 only log(1 - p) remains,

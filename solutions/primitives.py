@@ -83,7 +83,7 @@ def log(u: Variable | float) -> Variable:
 
 
 def exp(u: Variable | float) -> Variable:
-    """Exercise exp: the exponential, which is its own derivative."""
+    """Exercise exp: the exponential e**u."""
     u = lift(u)
     if u.tag:  # stage 7: a tagged perturbation
         return apply_tagged(exp, u)
@@ -137,8 +137,7 @@ def sigmoid(u: Variable | float) -> Variable:
 
 
 def tanh(u: Variable | float) -> Variable:
-    """Exercise tanh: the hyperbolic tangent. Like sigmoid, its derivative is simplest written
-    with its output."""
+    """Exercise tanh: the hyperbolic tangent, whose values lie in (-1, 1)."""
     u = lift(u)
     if u.tag:  # stage 7: a tagged perturbation
         return apply_tagged(tanh, u)
@@ -161,8 +160,8 @@ def tanh(u: Variable | float) -> Variable:
 def relu(u: Variable | float) -> Variable:
     """Exercise relu: the rectifier max(0, u).
 
-    The value is u where u > 0 and 0 elsewhere. relu has no derivative at exactly u = 0: the
-    usual convention, used here, takes its grad there to be 0.
+    relu has no derivative at exactly u = 0: the usual convention, used here, takes its grad
+    there to be 0.
     """
     u = lift(u)
     if u.tag:  # stage 7: a tagged perturbation

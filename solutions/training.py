@@ -82,9 +82,8 @@ def check_label(y: float) -> None:
 def fit_linear_regression(x: Sequence[float], y: Sequence[float], lr: float = 0.1, iters: int = 1000) -> tuple[float, float]:
     """Exercise linear_regression: fit y ~ m x + b, starting from m = b = 0.
 
-    Loss: the mean over the samples of mse(y_i, m x_i + b). Each iteration needs two seeded
-    passes per sample, one for d/dm and one for d/db; average each, then update m and b
-    together. Return the final (m, b) as floats.
+    Loss: the mean over the samples of mse(y_i, m x_i + b), minimised over ``iters`` iterations
+    with learning rate ``lr``. Return the final (m, b) as floats.
 
     Start with ``xs, ys = as_samples(x, y)`` and ``check_settings(lr, iters)``: they raise the
     ValueError the tests expect for bad input.
@@ -110,8 +109,8 @@ def fit_linear_regression(x: Sequence[float], y: Sequence[float], lr: float = 0.
 def fit_logistic_regression(x: Sequence[float], y: Sequence[float], lr: float = 0.1, iters: int = 1000) -> tuple[float, float]:
     """Exercise logistic_regression: fit P(y = 1) = sigmoid(m x + b), starting from m = b = 0.
 
-    Loss: the mean over the samples of logloss(y_i, sigmoid(m x_i + b)); the loop is the same
-    as the line's otherwise. Return the final (m, b) as floats.
+    Loss: the mean over the samples of logloss(y_i, sigmoid(m x_i + b)). Return the final
+    (m, b) as floats.
 
     Watch for: the post trained its classifier on the regression's continuous targets, which
     a log loss is not meant for (scikit-learn's log_loss refuses them). Labels here are 0 or 1
@@ -171,9 +170,8 @@ def train_deep_model(
 ) -> tuple[dict[str, float], list[float]]:
     """Exercise deep_training: train the network by full-batch gradient descent from ``params``.
 
-    Each iteration: for every parameter, the mean over the samples of deep_model's grad with
-    that parameter seeded; then update all seven together. ``history[i]`` is the mean loss over
-    the samples at iteration i, before its update. Return ``(new_params, history)``, where
+    Loss: the mean over the samples of deep_model's loss. ``history[i]`` is that mean at
+    iteration i, before its update. Return ``(new_params, history)``, where
     new_params is a new dict holding all seven names; leave ``params`` as it was.
 
     Watch for: the post kept a template dict of empty lists and "reset" its gradients each

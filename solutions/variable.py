@@ -257,10 +257,11 @@ class Variable:
     def __matmul__(self, other: Variable | np.ndarray) -> Variable:
         """Exercise reductions: ``self @ other`` for vectors and matrices, as numpy's ``@``.
 
-        The product rule holds for matrix products too: (U V)' = U' V + U V'. Mind the tangent
-        axis when the right operand is a vector: its P tangents form a (P, n) array, and numpy's
-        ``@`` would read that as a matrix with n columns. Exercise nested (stage 7): where a value
-        is a Variable, each grad is ONE tangent shaped like its value (``one_tangent``).
+        The product rule holds for matrix products too, each factor kept on its own side of @.
+        Mind the tangent axis when the right operand is a vector: its P tangents form a (P, n)
+        array, and numpy's ``@`` would read that as a matrix with n columns. Exercise nested
+        (stage 7): where a value is a Variable, each grad is ONE tangent shaped like its value
+        (``one_tangent``).
         """
         other = as_variable(other, "@")
         # BEGIN reductions

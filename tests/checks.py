@@ -49,8 +49,14 @@ exponents = st.floats(-3.0, 3.0, allow_nan=False, allow_infinity=False)
 
 
 def rule_hint(exercise: str) -> str:
-    """The exercise's rule (its second-level hint in the manifest)."""
-    return load_manifest().exercise(exercise).hints[1]
+    """The exercise's rule, as its stub's message names it (``rule`` in the manifest)."""
+    return load_manifest().exercise(exercise).rule
+
+
+def first_hint(exercise: str) -> str:
+    """The exercise's first hint in the manifest: a failure gives a nudge, not the answer. The rule is in
+    the stub's message; the next hints come when asked for (``check --hint NAME --level 2``)."""
+    return load_manifest().exercise(exercise).hints[0]
 
 
 def show(x: object) -> str:
@@ -68,7 +74,7 @@ def fail(exercise: str, given: str, expected: str, received: str, hint: str | No
         f"[{exercise}] {given}\n"
         f"    expected: {expected}\n"
         f"    received: {received}\n"
-        f"    hint: {hint or rule_hint(exercise)}",
+        f"    hint: {hint or first_hint(exercise)}",
         pytrace=False,
     )
 

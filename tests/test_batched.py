@@ -533,6 +533,19 @@ def test_l2_steps_exact(kata, iters, n, d, C, lr):
     expect_descent("real_data", given_, names, received, l2_loss_and_gradient(X, y, C), np.zeros(d + 1), lr, iters, n)
 
 
+@pytest.mark.exercise("real_data")
+@given(samples=st.lists(st.tuples(sample_xs, sample_xs, st.sampled_from([0.0, 1.0])), min_size=1, max_size=6),
+       C=st.floats(0.1, 10.0), lr=st.floats(0.05, 1.0))
+def test_l2_one_step_on_any_data(kata, samples, C, lr):
+    """One step from 0 on random data: the hand gradient of the penalised loss (at w = 0 the penalty's is 0)."""
+    X = np.array([[s[0], s[1]] for s in samples])
+    y = np.array([s[2] for s in samples])
+    received, given_ = run_l2(kata, X, y, C, lr, 1, f"fit_logistic_regression_l2(X={X.tolist()}, y={y.tolist()}, "
+                                                     f"C={C!r}, lr={lr!r}, iters=1)")
+    expect_descent("real_data", given_, ("w0", "w1", "b"), received, l2_loss_and_gradient(X, y, C), np.zeros(3), lr, 1,
+                   len(y))
+
+
 def breast_cancer():
     data = dataset("breast_cancer")
     X = data["X"]
@@ -656,6 +669,48 @@ def test_network_loss_finite_difference(kata, activation):
 
     expect_matches_finite_difference("real_data", given_ + ", along a random direction of all parameters", along,
                                      loss_at)
+
+
+def scalar_network_loss(kata, params, x, y, activation):
+    """The network's loss on one sample, written with your scalar Variables entry by entry (stages 1-4's way)."""
+    act = kata.primitives.tanh if activation == "tanh" else kata.primitives.relu
+    W1, b1, w2, b2 = (params[k] for k in NETWORK)
+    hidden = [act(x[0] * W1[0][j] + x[1] * W1[1][j] + b1[j]) for j in range(len(b1))]
+    z = b2
+    for j, h in enumerate(hidden):
+        z = z + w2[j] * h
+    return kata.batched.logloss_from_logits(y, z)
+
+
+@pytest.mark.exercise("real_data")
+@pytest.mark.parametrize("activation", list(ACTIVATIONS))
+@given(values=st.lists(network_values, min_size=9, max_size=9), x=st.tuples(sample_xs, sample_xs),
+       y=st.sampled_from([0.0, 1.0]), direction=st.lists(st.floats(-2.0, 2.0), min_size=9, max_size=9))
+def test_network_loss_agrees_with_a_scalar_pass_along_any_direction(kata, activation, values, x, y, direction):
+    """2 hidden units, one sample: the gradient dotted with v is one pass of your scalar Variable seeded with v."""
+    shapes = {"W1": (2, 2), "b1": (2,), "w2": (2,), "b2": ()}
+    params, seeds, start = {}, {}, 0
+    for name in NETWORK:
+        size = int(np.prod(shapes[name]))
+        params[name] = np.array(values[start:start + size]).reshape(shapes[name])
+        seeds[name] = np.array(direction[start:start + size]).reshape(shapes[name])
+        start += size
+    X = np.array([x])
+    (loss, grads), given_ = call_network_loss(kata, params, X, np.array([y]), activation)
+
+    def scalars(value, seed):  # an array as (nested) lists of your scalar Variables, seeded with v's entries
+        if np.ndim(value) == 0:
+            return kata.Variable(float(value), float(seed))
+        return [scalars(v, t) for v, t in zip(value, seed, strict=True)]
+
+    scalar = scalar_network_loss(kata, {k: scalars(params[k], seeds[k]) for k in NETWORK}, x, y, activation)
+    along = sum(float(np.sum(np.asarray(grads[k]) * seeds[k])) for k in NETWORK)
+    expect_close("real_data", given_ + " dotted with v, against one pass of your scalar Variable seeded with v",
+                 "derivative along v", along, float(scalar.grad),
+                 "the tangents are the partial derivatives: dotted with v, they are the derivative along v",
+                 rel=1e-7, abs_=1e-9)
+    expect_close("real_data", given_, "loss", loss, float(scalar.value), "the same network, the same loss",
+                 rel=1e-9, abs_=1e-12)
 
 
 @pytest.mark.exercise("real_data")

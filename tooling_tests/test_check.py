@@ -25,7 +25,8 @@ from learner_repo import (
     write_kata,
 )
 
-from katatools.check import share_stages
+from katatools import check, report
+from katatools.check import exercise_costs, save_costs, share
 from katatools.report import WIDTH
 from katatools.stubs import generated_stubs
 
@@ -85,11 +86,15 @@ def status_of(output: str, exercise: str) -> str:
 
 
 def assert_readable(output: str) -> None:
-    """What a learner reads: no traceback, no colour codes off a terminal, nothing wider than the screen."""
+    """What a learner reads: no traceback, no colour codes off a terminal, nothing wider than the screen
+    but a test id longer than it, alone on its line and whole, to be copied."""
     assert "Traceback" not in output, output
     assert ANSI not in output, output
-    too_wide = [line for line in output.splitlines() if len(line) > WIDTH]
+    too_wide = [line for line in output.splitlines() if len(line) > WIDTH and not re.fullmatch(r"  tests/\S+", line)]
     assert not too_wide, too_wide
+    for line in output.splitlines():  # an id is never broken: every one shown is one that exists
+        if line.startswith("  tests/"):
+            assert re.fullmatch(r"  tests/test_\w+\.py::\w+(\[.*\])?", line), line
 
 
 # ---------------------------------------------------------------- the table and the next step
@@ -130,12 +135,12 @@ def test_partial_progress_shows_done_failing_and_not_started(repo):
     assert status_of(run.stdout, "add") == "done"
     assert status_of(run.stdout, "neg") == "not started"
     mul = rows(run.stdout)["mul"]
-    failing, total = map(int, re.match(r"failing \((\d+) of (\d+) tests\)", mul).groups())
+    failing, total = map(int, re.match(r"failing (\d+) of (\d+)  ", mul).groups())
     assert 0 < failing <= total
     # The next step is the first exercise that is not done, with its first failure in short.
     next_step = run.stdout[run.stdout.index("Next:"):]
     assert next_step.startswith("Next: mul,")
-    assert "First failing test: tests/" in next_step and "[mul]" in next_step
+    assert "First failing test:\n  tests/" in next_step and "[mul]" in next_step
     assert "expected:" in next_step and "received:" in next_step
 
 
@@ -150,18 +155,39 @@ def test_one_process_or_several_give_the_same_report(repo):
     assert set(rows(across.stdout)) == {"add", last}, across.stdout + across.stderr
 
 
-def test_stages_are_shared_by_cost_and_kept_in_learning_order():
-    stages = list(MANIFEST.stages)
-    assert share_stages(stages, 1) == [stages]
-    assert share_stages(stages, len(stages) + 3) == [[s] for s in stages]
-    groups = share_stages(stages, 2)
-    assert sorted(s.name for group in groups for s in group) == sorted(s.name for s in stages)
+def test_exercises_are_shared_by_cost_and_kept_in_learning_order():
+    exercises = list(MANIFEST.exercises)
+    costs = {e.name: 0.1 * (e.index % 5 + 1) for e in exercises}
+    assert share(exercises, 1, costs) == [exercises]
+    assert share(exercises, len(exercises) + 3, costs) == [[e] for e in exercises]
+    groups = share(exercises, 2, costs)
+    assert sorted(e.name for group in groups for e in group) == sorted(e.name for e in exercises)
     for group in groups:
-        assert group == sorted(group, key=lambda s: s.index)
-    loads = sorted(sum(s.cost for s in group) for group in groups)
-    costliest = max(s.cost for s in stages)
-    assert loads[-1] - loads[0] <= costliest  # no move of one stage would balance them better
-    assert share_stages([], 2) == []
+        assert group == sorted(group, key=lambda e: e.index)
+    loads = sorted(sum(costs[e.name] for e in group) for group in groups)
+    assert loads[-1] - loads[0] <= max(costs.values()) + check.COLLECT_COST * len(STAGES)
+    assert share([], 2, costs) == []
+    # One costly exercise gets a process of its own, whatever its stage.
+    heavy = exercises[-1]
+    assert [heavy] in share(exercises, 2, {**costs, heavy.name: 100.0})
+
+
+def test_costs_come_from_the_last_check_else_from_the_manifest(tmp_path):
+    path = tmp_path / "check-costs.json"
+    first = MANIFEST.exercises[0]
+    stage = MANIFEST.stage(first.stage)
+    assert exercise_costs(MANIFEST, path)[first.name] == stage.cost / len(MANIFEST.exercises_of(stage.name))
+    save_costs([report.TestRecord("t1", first.name, "passed", duration=0.25), report.TestRecord("t2", first.name, "failed",
+                                                                                  duration=0.5)], path)
+    assert exercise_costs(MANIFEST, path)[first.name] == 0.75
+    path.write_text("{not json")
+    assert exercise_costs(MANIFEST, path)[first.name] == stage.cost / len(MANIFEST.exercises_of(stage.name))
+
+
+def test_the_check_remembers_what_each_exercise_cost(repo):
+    assert tool(repo, "check", FIRST.name).returncode == 1
+    costs = exercise_costs(MANIFEST, repo / ".kata-cache" / "check-costs.json")
+    assert set(FIRST_EXERCISES) <= set(costs) and all(costs[name] > 0 for name in FIRST_EXERCISES)
 
 
 def test_exit_code_follows_the_selection(repo):
@@ -220,13 +246,37 @@ def test_import_that_raises_names_the_exception(repo):
     assert "RuntimeError: half-finished edit" in run.stdout
 
 
-def test_infinite_loop_times_out_and_names_the_exercise(repo):
-    write_kata(repo, FIRST.module, reference(FIRST.module) + LOOPING_ADD)
-    run = tool(repo, "check", FIRST.name, "--timeout", "1", timeout=120)
+NONE_KEYS = """
+
+def _keys_of_nothing(self, other):
+    grads = None
+    return Variable(self.value * other.value, grads.keys())
+
+
+Variable.__mul__ = _keys_of_nothing
+"""
+
+
+def test_an_exception_in_kata_code_says_where_it_was_raised(repo):
+    write_kata(repo, FIRST.module, reference(FIRST.module) + NONE_KEYS)
+    run = tool(repo, "check", "mul")
     assert run.returncode == 1
     assert_readable(run.stdout)
-    assert re.match(r"failing \(\d+ of \d+ tests; timed out\)", rows(run.stdout)["add"])
-    assert "[add] timed out after 1 s" in run.stdout
+    failure = run.stdout[run.stdout.index("First failing test:"):]
+    line = 1 + reference(FIRST.module).count("\n") + NONE_KEYS[: NONE_KEYS.index("grads.keys")].count("\n")
+    assert "AttributeError: 'NoneType' object has no attribute 'keys'" in failure
+    assert f"raised at katas/{FIRST.module}.py, line {line}, in _keys_of_nothing" in failure
+    assert "return Variable(self.value * other.value, grads.keys())" in failure  # the line's text
+
+
+def test_infinite_loop_times_out_and_names_the_exercise(repo):
+    write_kata(repo, FIRST.module, reference(FIRST.module) + LOOPING_ADD)
+    run = tool(repo, "check", FIRST.name, "--timeout", "3", timeout=120)  # 3 s: room for mul's tests on a busy machine
+    assert run.returncode == 1
+    assert_readable(run.stdout)
+    assert re.match(r"failing \d+ of \d+, timed out", rows(run.stdout)["add"])
+    assert "[add] timed out after 3 s" in run.stdout
+    assert f"It was running katas/{FIRST.module}.py, line" in run.stdout and "in _forever" in run.stdout
     assert status_of(run.stdout, "mul") == "done"  # the loop costs only the exercises that reach it
 
 
@@ -294,8 +344,8 @@ def test_hints_come_one_level_at_a_time(repo):
     for level in range(1, len(exercise.hints) + 1):
         run = tool(repo, "check", "--hint", "mul", "--level", str(level))
         assert run.returncode == 0
-        text = run.stdout.replace("\n     ", " ")
-        assert [h in text for h in exercise.hints] == [i < level for i in range(len(exercise.hints))]
+        text = " ".join(run.stdout.split())
+        assert [" ".join(h.split()) in text for h in exercise.hints] == [i < level for i in range(len(exercise.hints))]
         levels.append(run.stdout)
         assert all(len(line) <= WIDTH for line in run.stdout.splitlines())
     assert "--hint mul --level 2" in levels[0]

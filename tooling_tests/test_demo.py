@@ -1,6 +1,7 @@
 """Tests of `python -m katatools demo`: the post's three experiments, printed, and a PNG when matplotlib is there.
 
-matplotlib is deliberately not a dependency, so both branches are simulated: ``None`` in
+matplotlib is only in the demo's own environment (dependency group `demo`), so in the shared one both
+branches are simulated: ``None`` in
 ``sys.modules`` makes its import fail, and a small fake stands in for an installed one (it
 records the calls and writes a file where the figure goes). The experiments run with smaller
 settings than the demo's own, to keep these tests short.
@@ -8,15 +9,20 @@ settings than the demo's own, to keep these tests short.
 
 from __future__ import annotations
 
+import importlib.util
+import os
 import re
+import struct
+import subprocess
 import sys
 import types
+import zlib
 from pathlib import Path
 
 import pytest
 
 from katatools import demo
-from katatools.manifest import load_manifest
+from katatools.manifest import ROOT, load_manifest
 from katatools.stubs import generated_stubs, write_package
 
 QUICK = demo.Settings(n=40, line_iters=150, classifier_iters=100, network_iters=12, network_every=5,
@@ -59,7 +65,8 @@ def fake_matplotlib(monkeypatch):
     matplotlib = types.ModuleType("matplotlib")
     matplotlib.use = lambda backend: calls.append(f"use {backend}")
     pyplot = types.ModuleType("matplotlib.pyplot")
-    pyplot.subplots = lambda rows, cols, **kwargs: (FakeFigure(), [FakeAxes(calls) for _ in range(cols)])
+    pyplot.subplots = lambda rows, cols, **kwargs: (FakeFigure(), [[FakeAxes(calls) for _ in range(cols)]
+                                                                   for _ in range(rows)])
     pyplot.close = lambda figure: calls.append("close")
     matplotlib.pyplot = pyplot
     monkeypatch.setitem(sys.modules, "matplotlib", matplotlib)
@@ -97,7 +104,8 @@ def test_default_target_is_the_reference(tmp_path, capsys, quick, no_matplotlib)
 def test_without_matplotlib_a_one_line_note_and_no_file(tmp_path, capsys, quick, no_matplotlib):
     assert demo.main(["solutions", "--out", str(tmp_path)]) == 0
     notes = [line for line in capsys.readouterr().out.splitlines() if "matplotlib" in line]
-    assert notes == ["no figure: matplotlib is not installed (pip install matplotlib to get one)"]
+    assert len(notes) == 1 and notes[0].startswith("no figure: matplotlib is not installed in this Python")
+    assert "nox -s demo" in notes[0] and "pip install" not in notes[0]  # not into whatever Python is on PATH
     assert not (tmp_path / demo.FIGURE_NAME).exists()
 
 
@@ -108,7 +116,7 @@ def test_with_matplotlib_one_png_and_where_it_is(tmp_path, capsys, quick, fake_m
     assert figure.read_bytes() == FAKE_PNG
     assert f"figure written to {figure}" in capsys.readouterr().out
     assert fake_matplotlib[0] == "use Agg", "a file backend: no display needed"
-    assert fake_matplotlib.count("scatter") == 2 and fake_matplotlib.count("plot") == 7  # 2 lines, 2 curves, 3 losses
+    assert fake_matplotlib.count("scatter") == 3 and fake_matplotlib.count("plot") == 9  # 3 fits and truths, 3 losses
     assert fake_matplotlib[-1] == "close"
 
 
@@ -120,7 +128,7 @@ def test_unfinished_katas_are_reported_and_the_rest_still_runs(tmp_path, capsys,
         assert f"skipped: exercise '{exercise}' is not done yet" in out
     assert "not every experiment ran" in out
     assert (tmp_path / demo.FIGURE_NAME).exists(), "the figure is still written, its panels say 'not run'"
-    assert fake_matplotlib.count("text") == 4
+    assert fake_matplotlib.count("text") == 5
 
 
 def test_a_missing_target_is_a_clear_error(tmp_path, capsys):
@@ -134,3 +142,36 @@ def test_post_data_is_fixed_and_labels_are_0_or_1():
     assert all((a == b).all() for a, b in zip((x, y, labels), again, strict=True))
     assert set(labels.tolist()) <= {0.0, 1.0}
     assert abs((y - (3 * x - 2)).std() - 0.01) < 0.005
+
+
+def png_size(path: Path) -> tuple[int, int]:
+    """Width and height of a PNG, read from its header after checking its signature and the header's CRC."""
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
+    length, kind = struct.unpack(">I4s", data[8:16])
+    assert kind == b"IHDR" and length == 13
+    header = data[16:29]
+    assert struct.unpack(">I", data[29:33])[0] == zlib.crc32(kind + header), "damaged header"
+    assert data[-12:] == b"\x00\x00\x00\x00IEND\xaeB`\x82", "no end: the file was cut short"
+    return struct.unpack(">II", header[:8])
+
+
+def demo_python() -> str | None:
+    """A Python that has matplotlib: `nox -s test` hands over the demo's own (KATA_DEMO_PYTHON)."""
+    if os.environ.get("KATA_DEMO_PYTHON"):
+        return os.environ["KATA_DEMO_PYTHON"]
+    return sys.executable if importlib.util.find_spec("matplotlib") else None
+
+
+@pytest.mark.skipif(demo_python() is None, reason="no Python with matplotlib: run through nox -s test")
+def test_the_demo_draws_its_figure(tmp_path):
+    """The real thing, in the demo's environment: one PNG of the figure's size, and its path printed."""
+    run = subprocess.run([demo_python(), "-m", "katatools", "demo", "solutions", "--quick", "--out", str(tmp_path)],
+                         cwd=ROOT, capture_output=True, text=True, timeout=600,
+                         env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"})
+    assert run.returncode == 0, run.stdout + run.stderr
+    figure = tmp_path / demo.FIGURE_NAME
+    assert f"figure written to {figure}" in run.stdout
+    width, height = (size * demo.FIGURE_DPI for size in demo.FIGURE_SIZE)
+    assert png_size(figure) == (width, height)
+    assert figure.stat().st_size > 20_000  # five panels of points and curves, not an empty canvas

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from katatools.manifest import MANIFEST_PATH, ManifestError, load_manifest, parse_manifest, tomllib
+from katatools.manifest import MANIFEST_PATH, MAX_DESCRIPTION, ManifestError, load_manifest, parse_manifest, tomllib
 
 
 def manifest_with(exercise_keys: dict | None = None, **stage_keys) -> dict:
@@ -79,3 +79,11 @@ def test_a_stub_of_another_module_is_named_with_its_module():
 
     assert cover_label("Variable.__add__") == "Variable.__add__"
     assert cover_label("primitives:log") == "log in primitives.py"
+
+
+def test_a_description_fits_the_table():
+    longest = "x" * MAX_DESCRIPTION
+    assert parse_manifest(manifest_with({"description": longest})).exercises[0].description == longest
+    for description in ("x" * (MAX_DESCRIPTION + 1), "", "   "):
+        with pytest.raises(ManifestError, match="'description' must be one line of 1 to"):
+            parse_manifest(manifest_with({"description": description}))

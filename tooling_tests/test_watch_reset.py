@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import queue
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -33,10 +34,14 @@ from learner_repo import (
 )
 
 from katatools import reset
+from katatools.manifest import ROOT
+from katatools.stubs import generated_stubs
+from katatools.watch import changed_functions
 
 FIRST = STAGES[0]
 BACKUP = re.compile(rf"^{re.escape(FIRST.module)}\.py\.bak-\d{{8}}-\d{{6}}(-\d+)?$")
 WAITING = "watch: waiting for you to save"
+FIRST_EXERCISES = [e.name for e in MANIFEST.exercises_of(FIRST.name)]
 
 
 @pytest.fixture
@@ -58,10 +63,10 @@ def backups(repo: Path) -> list[Path]:
 class Watch:
     """A running `python -m katatools watch`, its output read line by line in the background."""
 
-    def __init__(self, repo: Path, *args: str) -> None:
+    def __init__(self, repo: Path, *args: str, **env: str) -> None:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "katatools", "watch", "--interval", "0.1", *generous(["watch", *args])[1:]],
-            cwd=repo, env=child_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            cwd=repo, env=child_env(**env), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         )
         self.lines: queue.Queue[str] = queue.Queue()
         self.seen: list[str] = []
@@ -140,23 +145,150 @@ def processes_in(directory: Path) -> list[int]:
     return found
 
 
-@pytest.mark.skipif(not Path("/proc/self/cwd").exists(), reason="needs Linux /proc to find leftover processes")
-def test_ctrl_c_during_a_check_leaves_no_process_behind(repo):
-    loop = "\n\ndef _forever(self, other):\n    while True:\n        pass\n\n\nVariable.__add__ = _forever\n"
-    write_kata(repo, FIRST.module, reference(FIRST.module) + loop)
+def wait_for_processes(repo: Path, count: int, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while len(processes_in(repo.resolve())) < count:
+        assert time.monotonic() < deadline, f"fewer than {count} processes in {repo} after {timeout} s"
+        time.sleep(0.1)
+
+
+def wait_until_gone(repo: Path, timeout: float = 10) -> list[int]:
+    deadline = time.monotonic() + timeout
+    while processes_in(repo.resolve()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return processes_in(repo.resolve())
+
+
+LOOP = "\n\ndef _forever(self, other):\n    while True:\n        pass\n\n\nVariable.__add__ = _forever\n"
+LINUX = pytest.mark.skipif(not Path("/proc/self/cwd").exists(), reason="needs Linux /proc to find leftover processes")
+
+
+@LINUX
+@pytest.mark.parametrize("stop", ["SIGINT", "SIGTERM", "SIGHUP"])
+def test_a_stop_signal_during_a_check_leaves_no_process_behind(repo, stop):
+    write_kata(repo, FIRST.module, reference(FIRST.module) + LOOP)
     last = MANIFEST.exercises_of(STAGES[-1].name)[0].name  # in another pytest process, also looping on add
     watch = Watch(repo, "add", last, "--jobs", "2", "--timeout", "600")
     watch.wait_for("watch: checking")
-    deadline = time.monotonic() + 60
-    while len(processes_in(repo.resolve())) < 4:  # watch, check, and two pytest inside the loop
-        assert time.monotonic() < deadline, "the check's pytest did not start"
-        time.sleep(0.2)
-    watch.process.send_signal(signal.SIGINT)  # to the watch alone, as a test harness would
+    wait_for_processes(repo, 3)  # watch and its two pytest children, inside the loop
+    watch.process.send_signal(getattr(signal, stop))  # to the watch alone, as a test harness would
     code, output = watch.finish(timeout=30)
     assert code == 0, output
-    assert "check: interrupted." in output and output.rstrip().endswith("watch: stopped.")
+    assert output.rstrip().endswith("watch: stopped.")
+    assert "Traceback" not in output
+    assert wait_until_gone(repo) == []
+
+
+PARENT = """
+import subprocess, sys
+child = subprocess.Popen([sys.executable, "-m", "katatools", "watch", "--timeout", "600", *sys.argv[1:]])
+print(child.pid, flush=True)
+child.wait()
+"""
+
+
+@LINUX
+def test_watch_ends_with_the_process_that_started_it(repo):
+    """nox dies of SIGTERM without passing it on: watch notices it has lost its parent and stops."""
+    write_kata(repo, FIRST.module, reference(FIRST.module) + LOOP)
+    parent = subprocess.Popen([sys.executable, "-c", PARENT, "add"], cwd=repo, env=child_env(),
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    wait_for_processes(repo, 3)  # the parent, watch, and its pytest child inside the loop
+    parent.terminate()
+    parent.wait(30)
+    assert wait_until_gone(repo) == []
+
+
+@LINUX
+@pytest.mark.skipif(shutil.which("nox") is None, reason="nox is not on PATH")
+def test_sigterm_to_nox_watch_leaves_no_process_behind(repo):
+    shutil.copy2(ROOT / "noxfile.py", repo / "noxfile.py")
+    (repo / ".nox").symlink_to(ROOT / ".nox", target_is_directory=True)
+    write_kata(repo, FIRST.module, reference(FIRST.module) + LOOP)
+    nox = subprocess.Popen([shutil.which("nox"), "-s", "watch", "--", "add", "--timeout", "600"], cwd=repo,
+                           env=child_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_for_processes(repo, 3)  # nox, watch, and its pytest child inside the loop
+    nox.terminate()
+    nox.wait(30)
+    assert wait_until_gone(repo) == []
+
+
+@pytest.mark.parametrize("fork", ["1", "0"], ids=["forked", "one-process-per-run"])
+def test_a_save_during_a_check_is_checked_again(repo, fork):
+    """The first save's check is still importing when the second save lands: its verdict (done) must
+    never be shown; the second one's (failing) is."""
+    watch = Watch(repo, "add", KATA_FORK=fork)
+    watch.wait_for(WAITING)
+    slow = reference(FIRST.module).replace("import math", "import math\nimport time\ntime.sleep(3)", 1)
+    write_kata(repo, FIRST.module, slow)
+    watch.wait_for("watch: checking")
     time.sleep(0.5)
-    assert processes_in(repo.resolve()) == []
+    write_kata(repo, FIRST.module, reference(FIRST.module) + WRONG_ADD)
+    watch.wait_for("changed during the check; checking again")
+    watch.wait_for(WAITING)
+    watch.process.send_signal(signal.SIGINT)
+    code, output = watch.finish()
+    assert code == 0, output
+    assert "[x] add: done" not in output  # the stale verdict: the file had changed before it came
+    assert "[!] add: failing" in output
+    assert status_text(output.split("Progress (")[-1], "add").startswith("failing")
+
+
+WRONG_ADD = """
+
+def _difference(self, other):
+    return Variable(self.value + other.value, self.grad - other.grad)
+
+
+Variable.__add__ = _difference
+"""
+
+
+def status_text(table: str, exercise: str) -> str:
+    match = re.search(rf"^  \[[x! ]\] {exercise} +(.*)$", table, re.MULTILINE)
+    assert match, table
+    return match.group(1)
+
+
+def test_the_exercise_being_worked_on_comes_first(repo):
+    others = [e.name for e in MANIFEST.exercises if e.name != "mul"]
+    only_mul = generated_stubs(MANIFEST, exercises=others)[f"{FIRST.module}.py"]
+    watch = Watch(repo, FIRST.name)
+    watch.wait_for(WAITING)
+    write_kata(repo, FIRST.module, only_mul)
+    watch.wait_for("mul first")
+    watch.wait_for("[x] mul: done")
+    watch.wait_for(WAITING)
+    # A change outside every exercise's code: the first exercise not done comes first.
+    write_kata(repo, FIRST.module, "# my notes\n" + only_mul)
+    watch.wait_for(f"{FIRST_EXERCISES[0]} first")
+    watch.wait_for(f"[ ] {FIRST_EXERCISES[0]}: not started")
+    watch.wait_for(WAITING)
+    watch.process.send_signal(signal.SIGINT)
+    code, output = watch.finish()
+    second = output.split("watch: checking katas/")[2]
+    assert second.index("[x] mul: done") < second.index("Progress (")  # the verdict before the table
+
+
+def test_a_change_to_the_tests_restarts_watch(repo):
+    watch = Watch(repo, "add")
+    watch.wait_for(WAITING)
+    checks = repo / "tests" / "checks.py"
+    checks.write_text(checks.read_text() + "\n# edited\n")
+    watch.wait_for("restarting")
+    watch.wait_for(WAITING)
+    watch.process.send_signal(signal.SIGINT)
+    code, output = watch.finish()
+    assert code == 0 and output.rstrip().endswith("watch: stopped.")
+
+
+def test_changed_functions_finds_the_edited_method_even_mid_edit():
+    before = "class V:\n    def add(self):\n        return 1\n\n    def mul(self):\n        return 2\n\n\ndef log(u):\n    pass\n"
+    assert changed_functions(before, before.replace("return 2", "return 3")) == {"V.mul"}
+    assert changed_functions(before, before.replace("return 1", "x = (\n        return 1")) == {"V.add"}  # no parse
+    assert changed_functions(before, before.replace("    pass", "    u = 1\n    pass")) == {"log"}
+    assert changed_functions(before, "# notes\n" + before) == set()
+    assert changed_functions(before, before) == set()
 
 
 def test_watch_clears_the_screen_on_a_terminal(repo):
@@ -260,3 +392,48 @@ def test_reset_refuses_an_exercise_written_in_an_earlier_stages_module(repo):
     assert {p.name: p.read_bytes() for p in (repo / "katas").glob("*.py")} == before
     stage = tool(repo, "reset", first.stage)
     assert stage.returncode == 0 and f"{first.name}" in stage.stdout and "not reset" in stage.stdout
+
+
+def test_undo_puts_the_latest_backup_back_after_backing_up_the_current_file(repo):
+    work = reference(FIRST.module) + "\n# my own notes\n"
+    write_kata(repo, FIRST.module, work)
+    assert tool(repo, "reset", "mul").returncode == 0
+    undo = tool(repo, "reset", "--undo", "mul")
+    assert undo.returncode == 0, undo.stderr
+    assert kata_path(repo).read_text() == work
+    assert sorted(p.read_bytes() for p in backups(repo)) == sorted([work.encode(), stub_bytes(FIRST.module)])
+    again = tool(repo, "reset", "--undo", FIRST.name)  # undoing the undo: the stub is the latest backup now
+    assert again.returncode == 0 and kata_path(repo).read_bytes() == stub_bytes(FIRST.module)
+    assert len(backups(repo)) == 3 and "Traceback" not in again.stdout + again.stderr
+
+
+def test_undo_picks_the_latest_backup_by_its_name(tmp_path, monkeypatch):
+    original = tmp_path / "variable.py"
+    for stamp, text in (("20260101-120000", "first"), ("20260102-090000", "third"), ("20260101-120000", "second")):
+        monkeypatch.setattr(reset.time, "strftime", lambda fmt, stamp=stamp: stamp)
+        reset.save_backup(original, text.encode())
+    (tmp_path / "variable.py.bak-notes").write_text("not a backup name")
+    assert [p.read_text() for p in reset.backups_of(original)] == ["first", "second", "third"]
+
+
+def test_undo_without_a_backup_changes_nothing(repo):
+    write_kata(repo, FIRST.module, "# work\n")
+    run = tool(repo, "reset", "--undo", "add")
+    assert run.returncode == 1 and "no backup of katas/" in run.stderr
+    assert kata_path(repo).read_text() == "# work\n" and backups(repo) == []
+
+
+def test_backups_are_ignored_by_git(repo):
+    git = ["git", "-c", "user.name=learner", "-c", "user.email=learner@example.com", "-c", "init.defaultBranch=main"]
+    try:
+        subprocess.run([*git, "init", "-q"], cwd=repo, check=True)
+    except (OSError, subprocess.CalledProcessError):
+        pytest.skip("git is not available")
+    shutil.copy2(ROOT / ".gitignore", repo / ".gitignore")
+    subprocess.run([*git, "add", "-A"], cwd=repo, check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "start"], cwd=repo, check=True)
+    write_kata(repo, FIRST.module, "# work\n")
+    assert tool(repo, "reset", FIRST.name).returncode == 0
+    assert backups(repo)
+    status = subprocess.run([*git, "status", "--porcelain"], cwd=repo, capture_output=True, text=True, check=True)
+    assert status.stdout == ""  # the kata file is the committed stub again, and its backup is ignored
