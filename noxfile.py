@@ -34,6 +34,10 @@ MANIFEST = load_manifest()
 TARGETS = ("katas", "solutions")
 SHARED_ENV = ROOT / ".nox" / "_shared"
 GROUPS = ("test", "lint")
+# The grader's sessions and the project's tests add bubblewrap (and what the tooling tests read
+# its outputs with): an environment of their own, so that a learner's check installs none of it.
+GRADE_ENV = ROOT / ".nox" / "_grade"
+GRADE_GROUPS = GROUPS + ("grade", "grade-tests")
 ENV_RECIPE = 2  # bump when the way environments are built changes, so existing ones are rebuilt
 
 
@@ -72,10 +76,16 @@ def shared_python(session: nox.Session, env_dir: Path = SHARED_ENV, groups: tupl
     return str(python)
 
 
-def run_python(session: nox.Session, *args: str, **kwargs) -> None:
-    """Run the shared environment's python from the repository root."""
-    env = {"PYTHONPATH": None, **kwargs.pop("env", {})}  # the root is put on sys.path by pytest / python -m
-    session.run(shared_python(session), *args, external=True, env=env, **kwargs)
+def run_python(session: nox.Session, *args: str, grading: bool = False, from_here: bool = False, **kwargs) -> None:
+    """Run the shared environment's python (``grading``: the grader's) from the repository root.
+
+    ``from_here``: relative paths given to the command resolve against the directory nox was run
+    from (nox itself changes to the repository's root), passed on as KATA_INVOKED_FROM.
+    """
+    env = {"PYTHONPATH": None, "KATA_INVOKED_FROM": session.invoked_from if from_here else None,
+           **kwargs.pop("env", {})}  # the root is put on sys.path by pytest / python -m
+    python = shared_python(session, GRADE_ENV, GRADE_GROUPS) if grading else shared_python(session)
+    session.run(python, *args, external=True, env=env, **kwargs)
 
 
 # ---------------------------------------------------------------- per stage
@@ -98,17 +108,20 @@ def stage(session: nox.Session, stage: str, target: str) -> None:
 
 @nox.session(venv_backend="none")
 def test(session: nox.Session) -> None:
-    """Every stage against the reference, every kata test failing on the pristine stubs, the corpora, the tooling."""
-    run_python(session, "-m", "katatools", "stubs", "--check")  # katas/ is exactly the generated stubs
-    run_python(session, "-m", "pytest", "--target=solutions", "-q", "-p", "no:cacheprovider", *session.posargs)
-    run_python(session, "-m", "katatools", "prove-stubs")
-    run_python(session, "-m", "katatools", "mutants")
-    run_python(session, "-m", "katatools", "corpus")  # correct alternatives pass, cheats fail
-    run_python(session, "-m", "katatools", "independence")  # each exercise's tests need no later exercise
+    """Every stage against the reference, every kata test failing on the pristine stubs, the corpora, the tooling.
+
+    In the grader's environment (.nox/_grade): the tooling tests grade, in bubblewrap."""
+    run_python(session, "-m", "katatools", "stubs", "--check", grading=True)  # katas/ is exactly the generated stubs
+    run_python(session, "-m", "pytest", "--target=solutions", "-q", "-p", "no:cacheprovider", *session.posargs,
+               grading=True)
+    run_python(session, "-m", "katatools", "prove-stubs", grading=True)
+    run_python(session, "-m", "katatools", "mutants", grading=True)
+    run_python(session, "-m", "katatools", "corpus", grading=True)  # correct alternatives pass, cheats fail
+    run_python(session, "-m", "katatools", "independence", grading=True)  # each exercise's tests need no later exercise
     tooling = ROOT / "tooling_tests"
     if tooling.is_dir():  # the demo's test draws its figure with the demo's own python, which has matplotlib
         run_python(session, "-m", "pytest", str(tooling), "-q", "-p", "no:cacheprovider",
-                   env={"KATA_DEMO_PYTHON": demo_python(session)})
+                   env={"KATA_DEMO_PYTHON": demo_python(session)}, grading=True)
 
 
 @nox.session(venv_backend="none")
@@ -148,7 +161,19 @@ def reset(session: nox.Session) -> None:
 @nox.session(venv_backend="none")
 def grade(session: nox.Session) -> None:
     """Grade submissions: `nox -s grade -- SUBMISSION... [--out DIR] [--jobs N] [--mode M]`."""
-    run_python(session, "-m", "katatools", "grade", *session.posargs)
+    run_python(session, "-m", "katatools", "grade", *session.posargs, grading=True, from_here=True)
+
+
+@nox.session(venv_backend="none")
+def gradescope(session: nox.Session) -> None:
+    """Build Gradescope's autograder zip: `nox -s gradescope -- [--out autograder.zip] [--mode M]...`."""
+    run_python(session, "-m", "katatools", "gradescope", *session.posargs, grading=True, from_here=True)
+
+
+@nox.session(venv_backend="none")
+def classroom(session: nox.Session) -> None:
+    """Write GitHub Classroom's autograding workflow: `nox -s classroom -- [--out PATH]`."""
+    run_python(session, "-m", "katatools", "classroom", *session.posargs, grading=True, from_here=True)
 
 
 # ---------------------------------------------------------------- the post, and testing the tests

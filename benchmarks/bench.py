@@ -7,7 +7,7 @@ Sections:
   nox     the stage-1 suite through `nox -s "stage(variable, solutions)"`, warm, against bare pytest
   check   `nox -s check` on pristine and on solved katas (benchmarks/bench_check.py)
   watch   a save in katas/ to watch's verdict for the exercise, and to its whole table (benchmarks/bench_watch.py)
-  grade   grading 20 copies of the reference at --jobs 1 and 2 (benchmarks/bench_grade.py)
+  grade   grading 20 copies of the reference at --jobs 1 to 4, and without the sandbox (benchmarks/bench_grade.py)
   loops   the reference training loops against a restatement of the post's loops (benchmarks/bench_loops.py)
   tangents  stages 5-6: batched fits against stage 4's loops, tangent gradients against hand-written numpy
           ones (benchmarks/bench_tangents.py)

@@ -13,6 +13,8 @@ def main(argv: list[str]) -> int:
         "watch": "katatools.watch",
         "reset": "katatools.reset",
         "grade": "katatools.grade",
+        "gradescope": "katatools.gradescope",
+        "classroom": "katatools.classroom",
         "demo": "katatools.demo",
         "mutants": "katatools.mutants",
         "mutation": "katatools.mutation",

@@ -31,6 +31,7 @@ class StageOutcome:
     mode: str
     results: list[results.ExerciseResult]
     problem: str = ""  # "" when the stage ran to its end with its module importable
+    records: list[results.TestRecord] = field(default_factory=list)  # every test the grader expected
 
 
 @dataclass
@@ -40,6 +41,7 @@ class Graded:
     outcomes: list[StageOutcome] = field(default_factory=list)
     flags: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    sandbox: str = ""  # how its code ran: "bwrap", or "none (...)"
 
     def points(self, mode: str) -> dict[str, int]:
         return {r.exercise.name: (r.exercise.points if r.status == results.DONE else 0)
@@ -68,7 +70,7 @@ def gradebook_csv(grader: GradingSetup, graded: list[Graded]) -> str:
     header = ["id", "status"]
     for mode in modes:
         header += [column(mode, e.name, modes) for e in grader.exercises] + [column(mode, "total", modes)]
-    header += ["maximum", "flags", "notes"]
+    header += ["maximum", "sandbox", "flags", "notes"]
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(header)
@@ -78,7 +80,7 @@ def gradebook_csv(grader: GradingSetup, graded: list[Graded]) -> str:
         for mode in modes:
             points = g.points(mode)
             row += [points.get(e.name, 0) for e in grader.exercises] + [g.total(mode)]
-        row += [maximum, "; ".join(g.flags), "; ".join(g.problems + g.notes)]
+        row += [maximum, g.sandbox, "; ".join(g.flags), "; ".join(g.problems + g.notes)]
         writer.writerow(row)
     return out.getvalue()
 
@@ -97,7 +99,14 @@ def exercise_output(result: results.ExerciseResult, problem: str) -> str:
 
 
 def gradescope_results(grader: GradingSetup, g: Graded) -> dict:
-    """Gradescope's autograder results: one test per exercise of the first mode, scored all or nothing."""
+    """Gradescope's autograder results (its specification's fields and types): one test per
+    exercise of the first mode, scored all or nothing, every one visible.
+
+    Review flags are for staff only, and a hidden test would hide the student's total score on
+    Gradescope; so they go in ``extra_data`` (stored, never shown to students) and to
+    ``run_autograder``'s standard output, which ``"stdout_visibility": "hidden"`` shows to staff only
+    (see gradescope.py).
+    """
     scored = grader.modes[0]
     tests = []
     for outcome in (o for o in g.outcomes if o.mode == scored):
@@ -105,16 +114,17 @@ def gradescope_results(grader: GradingSetup, g: Graded) -> dict:
             earned = r.exercise.points if r.status == results.DONE else 0
             tests.append({"name": f"{r.exercise.stage}/{r.exercise.name}: {r.exercise.description}", "score": earned,
                           "max_score": r.exercise.points, "status": "passed" if earned else "failed",
-                          "output": exercise_output(r, outcome.problem), "visibility": "visible"})
-    if g.flags:
-        tests.append({"name": "review flags (for the instructor)", "score": 0, "max_score": 0, "status": "failed",
-                      "output": "\n".join(g.flags), "visibility": "hidden"})
+                          "output": exercise_output(r, outcome.problem), "output_format": "text",
+                          "visibility": "visible", "extra_data": {"exercise": r.exercise.name, "result": r.status}})
     lines = [f"Graded in {scored} mode: {g.total(scored)} of {sum(e.points for e in grader.exercises)} points."]
     lines += [f"Problem: {p}" for p in g.problems] + [f"Note: {n}" for n in g.notes]
     for mode in grader.modes[1:]:
         lines.append(f"For comparison, {mode} mode: {g.total(mode)} points "
                      f"({', '.join(f'{k} {v}' for k, v in g.points(mode).items())}).")
-    return {"score": g.total(scored), "output": "\n".join(lines), "tests": tests}
+    return {"score": g.total(scored), "output": "\n".join(lines), "output_format": "text",
+            "test_output_format": "text", "test_name_format": "text", "visibility": "visible",
+            "stdout_visibility": "hidden", "tests": tests,
+            "extra_data": {"review_flags": list(g.flags), "sandbox": g.sandbox, "mode": scored}}
 
 
 def summary_lines(grader: GradingSetup, graded: list[Graded]) -> list[str]:

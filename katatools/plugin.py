@@ -2,8 +2,9 @@
 
 Options: ``--target`` (which package the tests exercise), ``--exercise`` (select by exercise
 or stage), ``--mode isolated`` (each stage on top of the reference's earlier stages, but for
-the earlier modules the stage's own exercises extend: see packages.py),
-``--kata-report`` (a JSON results file for the tools), ``--kata-timeout`` (seconds per test).
+the earlier modules the stage's own exercises extend: see packages.py), ``--kata-report`` (a
+results file for the tools: one JSON line per test, written as each test ends, so a run killed
+half-way still tells what it did), ``--kata-timeout`` (seconds per test).
 
 It validates the tests against the manifest at collection, gives tests their stage's modules
 through the ``kata`` fixture (imported lazily, so one broken kata file fails only its stage),
@@ -107,6 +108,7 @@ class KataRun:
         self.timed_out: set[str] = set()
         self.records: dict[str, results.TestRecord] = {}
         self.durations: dict[str, float] = {}
+        self.writer: results.ReportWriter | None = None  # --kata-report: each test's result written as it ends
         self.locations: dict[str, str] = {}  # node id -> where in the kata modules its exception was raised
         self._scratch: tempfile.TemporaryDirectory | None = None
         self._namespaces: dict[str, types.SimpleNamespace] = {}
@@ -148,7 +150,10 @@ class KataRun:
                         raise
                     from_reference = search_first and s.module in packages.reference_modules(self.manifest, stage)
                     origin = self.reference if from_reference else self.target
-                    raise ImportFailure(describe_import_failure(stage, s, origin, exc)) from None
+                    message = describe_import_failure(stage, s, origin, exc)
+                    if search_first is not None:  # the layer is a temporary copy of the reference's modules
+                        message = message.replace(str(search_first) + os.sep, self.reference.name + os.sep)
+                    raise ImportFailure(message) from None
             ns = types.SimpleNamespace(stage=stage.name, **modules)
             ns.Variable = modules["variable"].Variable
             self._namespaces[stage.name] = ns
@@ -303,6 +308,8 @@ class KataRun:
             self.records[report.nodeid] = results.TestRecord(report.nodeid, exercise, results.ERROR, self.summary(report))
         if report.when == "teardown" and report.nodeid in self.records:
             self.records[report.nodeid].duration = round(self.durations[report.nodeid], 4)
+            if self.writer is not None:  # final now: written at once, in case the run is killed later
+                self.writer.add(self.records[report.nodeid])
 
     def summary(self, report: pytest.TestReport) -> str:
         """The short message of a failure, and where in the kata modules it was raised, if it was."""
@@ -311,14 +318,19 @@ class KataRun:
 
     # ------------------------------------------------------------ reporting
 
-    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
         path = self.config.getoption("kata_report")
         if path:
-            records = list(self.records.values())
-            if self.config.option.collectonly:  # the map of tests to exercises, e.g. for the grader
-                exercise_of = getattr(self, "exercise_of", {})
-                records = [results.TestRecord(n, e, results.COLLECTED) for n, e in exercise_of.items()]
-            results.RunReport(str(self.target), self.mode, records).write(Path(path))
+            self.writer = results.ReportWriter(Path(path), str(self.target), self.mode)
+
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        if self.writer is None:
+            return
+        collected = []
+        if self.config.option.collectonly:  # the map of tests to exercises, e.g. for the grader
+            exercise_of = getattr(self, "exercise_of", {})
+            collected = [results.TestRecord(n, e, results.COLLECTED) for n, e in exercise_of.items()]
+        self.writer.finish(collected)
 
     @pytest.hookimpl(wrapper=True, tryfirst=True)
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> Generator[None, None, None]:
@@ -368,7 +380,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--exercise", action="append", default=[], metavar="NAME", help="run only this exercise or stage (repeatable)")
     group.addoption("--mode", choices=("cumulative", "isolated"), default="cumulative", help="isolated: each stage on top of the reference's earlier stages")
     group.addoption("--reference", default="solutions", help="reference package for --mode isolated (default: solutions)")
-    group.addoption("--kata-report", default=None, metavar="PATH", help="write per-test results as JSON to PATH")
+    group.addoption("--kata-report", default=None, metavar="PATH", help="write per-test results to PATH (JSON lines, each test as it ends)")
     group.addoption("--kata-timeout", type=float, default=None, metavar="SECONDS", help="time limit per test (default: ini kata_timeout)")
     group.addoption("--kata-summary", choices=("yes", "no"), default="yes", help="print the progress table at the end")
     parser.addini("kata_timeout", "time limit per kata test, in seconds", default=str(DEFAULT_TIMEOUT))

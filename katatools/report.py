@@ -23,7 +23,7 @@ DONE = "done"
 FAILING = "failing"
 NOT_STARTED_EXERCISE = "not started"
 
-REPORT_VERSION = 1
+REPORT_VERSION = 2  # JSON lines: a header, one line per test as it ends, an end mark
 
 
 @dataclass
@@ -54,35 +54,85 @@ class RunReport:
     target: str
     mode: str
     tests: list[TestRecord] = field(default_factory=list)
+    complete: bool = True  # False: the run was stopped before its end (only the tests that ended are here)
+
+    def header(self) -> str:
+        return json.dumps({"version": REPORT_VERSION, "target": self.target, "mode": self.mode}, sort_keys=True)
 
     def to_json(self) -> str:
-        data = {"version": REPORT_VERSION, "target": self.target, "mode": self.mode}
-        data["tests"] = [asdict(t) for t in self.tests]
-        return json.dumps(data, indent=1, sort_keys=True)
+        lines = [self.header()] + [json.dumps(asdict(t), sort_keys=True) for t in self.tests] + [END_LINE]
+        return "\n".join(lines) + "\n"
 
     def write(self, path: Path) -> None:
-        """Write atomically, so a reader never sees half a file."""
+        """Write the whole report atomically, so a reader never sees half a file."""
         path = Path(path)
         tmp = path.with_name(path.name + ".partial")
-        tmp.write_text(self.to_json(), encoding="utf-8")
+        tmp.write_text(self.to_json(), encoding="utf-8", newline="\n")
         os.replace(tmp, path)
+
+
+END_LINE = json.dumps({"end": True})
+
+
+class ReportWriter:
+    """The results file written as the run goes: the header first, then one line per test as soon
+    as its result is final, flushed, then an end mark. A run killed half-way (the grader's wall
+    limit) so leaves the results of every test that ended; ``read_report(partial=True)`` reads them."""
+
+    def __init__(self, path: Path, target: str, mode: str) -> None:
+        self.file = open(path, "w", encoding="utf-8", newline="\n")  # closed by finish()
+        self._line(RunReport(target, mode).header())
+
+    def _line(self, text: str) -> None:
+        if not self.file.closed:
+            self.file.write(text + "\n")
+            self.file.flush()
+
+    def add(self, record: TestRecord) -> None:
+        self._line(json.dumps(asdict(record), sort_keys=True))
+
+    def finish(self, records: list[TestRecord] = ()) -> None:
+        for record in records:
+            self.add(record)
+        self._line(END_LINE)
+        self.file.close()
 
 
 class MalformedReport(ValueError):
     """A results file is missing, truncated, or not in the expected shape."""
 
 
-def read_report(path: Path) -> RunReport:
+def read_report(path: Path, partial: bool = False) -> RunReport:
+    """A results file. Without its end mark it is malformed, unless ``partial``: then the tests it
+    holds are returned (a last line cut short is dropped) with ``complete=False``. A test written
+    twice keeps its last record, in its first place."""
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-        if data.get("version") != REPORT_VERSION:
-            raise MalformedReport(f"{path}: unknown report version {data.get('version')!r}")
-        tests = [TestRecord(**{k: str(t[k]) for k in ("nodeid", "exercise", "status", "message")},
-                            duration=float(t.get("duration", 0.0))) for t in data["tests"]]
-        return RunReport(target=str(data["target"]), mode=str(data["mode"]), tests=tests)
+        lines = Path(path).read_text(encoding="utf-8").split("\n")
+        head = json.loads(lines[0])
+        if not isinstance(head, dict) or head.get("version") != REPORT_VERSION:
+            version = head.get("version") if isinstance(head, dict) else None
+            raise MalformedReport(f"{path}: unknown report version {version!r}")
+        body = [line.strip() for line in lines[1:] if line.strip()]
+        complete = bool(body) and body[-1] == END_LINE
+        if complete:
+            body = body[:-1]
+        elif not partial:
+            raise MalformedReport(f"{path}: the results end before the run's end mark (the run was stopped?)")
+        records: dict[str, TestRecord] = {}
+        for i, line in enumerate(body):
+            try:
+                data = json.loads(line)
+            except ValueError:
+                if not complete and i == len(body) - 1:
+                    break  # the line being written when the run was stopped
+                raise
+            record = TestRecord(**{k: str(data[k]) for k in ("nodeid", "exercise", "status", "message")},
+                                duration=float(data.get("duration", 0.0)))
+            records[record.nodeid] = record
+        return RunReport(str(head["target"]), str(head["mode"]), list(records.values()), complete)
     except MalformedReport:
         raise
-    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
         raise MalformedReport(f"{path}: unreadable results ({type(exc).__name__}: {exc})") from exc
 
 

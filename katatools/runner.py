@@ -5,9 +5,12 @@ they all see the same options, plugin and results format.
 
 The child runs in its own process group with stdin closed; its merged stdout and stderr are
 drained through a pipe keeping only the first and last ``output_limit // 2`` bytes, so a test
-that prints without end costs neither memory nor disk. On ``timeout`` the whole group is killed.
-The child's temporary files (e.g. isolated mode's reference layer) go inside the run's own
-scratch folder, unless ``env`` names a TMPDIR, so that a killed child leaves nothing behind.
+that prints without end costs neither memory nor disk. On ``timeout`` the whole group is killed; the
+results of the tests that ended before then are still read (``PytestRun.partial``), since the
+plugin writes each as it comes. The child's temporary files (e.g. isolated mode's reference
+layer) go inside the run's own scratch folder, unless ``env`` names a TMPDIR, so that a killed
+child leaves nothing behind. ``wrap`` turns the command into another that runs it, e.g. inside
+the grader's sandbox (katatools/sandbox.py).
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ class PytestRun:
     report: RunReport | None
     problem: str = ""  # why there is no usable report
     timed_out: bool = False
+    partial: RunReport | None = None  # when timed out: the results of the tests that ended before
 
 
 class _Drain(threading.Thread):
@@ -123,42 +127,56 @@ def run_suite(
     python_flags: list[str] | None = None,
     output_limit: int = OUTPUT_LIMIT,
     on_start: Callable[[subprocess.Popen], None] | None = None,
+    scratch: Path | None = None,
+    wrap: Callable[[list[str], Path], list[str]] | None = None,
 ) -> PytestRun:
     """Run pytest on ``tests`` (default: the configured testpaths) against ``target``.
 
     ``python_flags`` go to the interpreter (e.g. ``-s -B``); ``env`` replaces the environment;
     ``on_start`` is called with the child process once it runs (e.g. to end it from another thread).
+    ``scratch``: an existing folder for the run's results file (default: a temporary folder,
+    removed after); ``wrap(command, scratch)``: the command actually started.
     """
-    with tempfile.TemporaryDirectory(prefix="kata-run-") as scratch:
-        report_path = Path(scratch) / "results.json"
-        args = [sys.executable, *(python_flags or []), "-m", "pytest",
-                *pytest_arguments(target, tests, exercises, mode, report_path, extra)]
-        child_env = dict(os.environ if env is None else env)
-        child_env.pop("PYTHONPATH", None)
-        if env is None or "TMPDIR" not in env:
-            child_env.update(TMPDIR=scratch, TEMP=scratch, TMP=scratch)
-        process = subprocess.Popen(args, cwd=cwd, env=child_env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                   stderr=subprocess.STDOUT, start_new_session=True)
+    if scratch is None:
+        with tempfile.TemporaryDirectory(prefix="kata-run-") as folder:
+            return run_suite(target, tests, exercises, mode, extra, cwd, env, timeout, python_flags, output_limit,
+                             on_start, Path(folder), wrap)
+    report_path = Path(scratch) / "results.jsonl"
+    args = [sys.executable, *(python_flags or []), "-m", "pytest",
+            *pytest_arguments(target, tests, exercises, mode, report_path, extra)]
+    if wrap is not None:
+        args = wrap(args, Path(scratch))
+    child_env = dict(os.environ if env is None else env)
+    child_env.pop("PYTHONPATH", None)
+    if env is None or "TMPDIR" not in env:
+        child_env.update(TMPDIR=str(scratch), TEMP=str(scratch), TMP=str(scratch))
+    process = subprocess.Popen(args, cwd=cwd, env=child_env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, start_new_session=True)
+    with _RUNNING_LOCK:
+        _RUNNING.add(process)
+    if on_start is not None:
+        on_start(process)
+    drain = _Drain(process.stdout, output_limit)
+    drain.start()
+    try:
+        returncode = process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        returncode = None
+    finally:  # also on Ctrl-C in the parent: never leave the child, or what it started, running
+        _kill_group(process)
         with _RUNNING_LOCK:
-            _RUNNING.add(process)
-        if on_start is not None:
-            on_start(process)
-        drain = _Drain(process.stdout, output_limit)
-        drain.start()
+            _RUNNING.discard(process)
+    if returncode is None:
+        process.wait()
+    drain.join(5)
+    if returncode is None:
         try:
-            returncode = process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            returncode = None
-        finally:  # also on Ctrl-C in the parent: never leave the child, or what it started, running
-            _kill_group(process)
-            with _RUNNING_LOCK:
-                _RUNNING.discard(process)
-        if returncode is None:
-            process.wait()
-        drain.join(5)
-        if returncode is None:
-            return PytestRun(-1, drain.text(), None, f"pytest did not finish within {timeout:g} s", timed_out=True)
-        return read_run(returncode, drain.text(), report_path)
+            partial = read_report(report_path, partial=True)
+        except MalformedReport:
+            partial = None
+        return PytestRun(-1, drain.text(), None, f"pytest did not finish within {timeout:g} s", timed_out=True,
+                         partial=partial)
+    return read_run(returncode, drain.text(), report_path)
 
 
 def read_run(returncode: int, output: str, report_path: Path) -> PytestRun:

@@ -56,6 +56,13 @@ def locate(files: list[str], wanted: list[str]) -> str | None:
     otherwise the shallowest folder holding any kata module. None if there is none, or two
     candidates at the same depth (ambiguous).
     """
+    found = candidates(files, wanted)
+    return found[0] if len(found) == 1 else None
+
+
+def candidates(files: list[str], wanted: list[str]) -> list[str]:
+    """The folders that could hold the submission's kata modules: one (found), none, or several
+    at the same depth (ambiguous), sorted."""
     holders: dict[str, int] = {}
     for name in files:
         path = PurePosixPath(name)
@@ -63,12 +70,11 @@ def locate(files: list[str], wanted: list[str]) -> str | None:
             folder = path.parent.as_posix()
             holders[folder if folder != "." else ""] = len(path.parts) - 1
     if not holders:
-        return None
+        return []
     katas = {f: d for f, d in holders.items() if PurePosixPath(f).name == "katas"}
     pool = katas or holders
     depth = min(pool.values())
-    best = sorted(f for f, d in pool.items() if d == depth)
-    return best[0] if len(best) == 1 else None
+    return sorted(f for f, d in pool.items() if d == depth)
 
 
 def _read_limited(opener: Callable, name: str) -> bytes:
@@ -89,9 +95,14 @@ def _list_folder(root: Path) -> list[str]:
 
 
 def _take(files: list[str], wanted: list[str], read: Callable[[str], bytes]) -> dict[str, bytes]:
-    folder = locate(files, wanted)
-    if folder is None:
-        raise SubmissionError(f"no kata modules found (looked for {', '.join(wanted)}, or found them in two places)")
+    found = candidates(files, wanted)
+    if not found:
+        raise SubmissionError(f"no kata modules found: looked for {', '.join(wanted)} (alone, in a katas/ folder, "
+                              "or in a copy of the repository)")
+    if len(found) > 1:
+        places = ", ".join(f"{f}/" if f else "the top folder" for f in found)
+        raise SubmissionError(f"kata modules found in {len(found)} places ({places}): keep one copy only")
+    folder = found[0]
     present = set(files)
     modules = {}
     for name in wanted:

@@ -12,16 +12,22 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import re
+import shutil
 import subprocess
 import sys
 import time
 import zipfile
 from pathlib import Path
 
+import gradescope_spec
 import pytest
 
+from katatools.grade import Grader
 from katatools.manifest import ROOT, load_manifest
 from katatools.review import review_modules
+from katatools.runner import run_suite
 from katatools.stubs import generated_stubs
 from katatools.submissions import SubmissionError, discover, locate, read_zip
 
@@ -88,6 +94,36 @@ def replace_method(source: str, method: str, body: str) -> str:
     start = next(i for i, line in enumerate(lines) if line.strip().startswith(f"def {method}("))
     indent = " " * (len(lines[start]) - len(lines[start].lstrip()) + 4)
     return "\n".join(lines[: start + 1] + [indent + line for line in body.splitlines()] + lines[start + 1 :]) + "\n"
+
+
+SHARED_HELPER = '''
+
+def _chain(u, value, derivative):
+    """A helper of the learner's own, which the reference's variable.py does not have."""
+    return Variable(value, derivative * u.grad)
+'''
+
+
+def shares_helpers() -> dict[str, str | None]:
+    """A correct submission whose primitives.py uses a helper of its own variable.py, imported both ways."""
+    primitives = reference_source("primitives")
+    for find, replace in [("from .variable import Variable\n", "from . import variable as own\nfrom .variable import Variable, _chain\n"),
+                          ("    return Variable(e, e * u.grad)\n", "    return own._chain(u, e, e)\n")]:
+        assert primitives.count(find) == 1, find
+        primitives = primitives.replace(find, replace)
+    return reference(variable=reference_source("variable") + SHARED_HELPER, primitives=primitives)
+
+
+def fails_to_import(code: str) -> dict[str, str | None]:
+    """The reference, with ``code`` run when primitives.py is imported."""
+    return reference(primitives=prepend(reference_source("primitives"), code))
+
+
+# Two ways for primitives.py to fail on import: a name its own variable.py lacks, and a file next
+# to the variable.py it runs on (in isolated mode, a temporary copy of the reference's).
+MISSING_NAME = "from .variable import _nowhere\n"
+MISSING_FILE = "from . import variable as _v\nopen(_v.__file__ + '.data')\n"
+PRIMITIVES = [e for e in EXERCISES if e.stage == "primitives"]
 
 
 FORCE_PASS_CONFTEST = '''
@@ -169,6 +205,9 @@ def build_submissions(folder: Path) -> dict[str, dict]:
         archive.writestr("autodiff-katas-main/tests/conftest.py", FORCE_PASS_CONFTEST)
     cases["sys_exit"] = {"points": points(lost_stages={FIRST.name}), "status": "error", "flag": "sys"}
 
+    write_katas(folder / "shares_helpers" / "katas", shares_helpers())
+    cases["shares_helpers"] = {"points": MAXIMUM}
+
     with zipfile.ZipFile(folder / "unsafe.zip", "w") as archive:
         for module, source in reference().items():
             archive.writestr(f"katas/{module}.py", source)
@@ -178,7 +217,10 @@ def build_submissions(folder: Path) -> dict[str, dict]:
 
 
 def grade(*args: str, test_timeout: float = TEST_TIMEOUT) -> subprocess.CompletedProcess:
-    command = [sys.executable, "-m", "katatools", "grade", *args, f"--test-timeout={test_timeout:g}", "--jobs=2"]
+    """The grader on the command line; without the class report (tested in test_classreport.py), which
+    would run the mistakes of every failing exercise."""
+    command = [sys.executable, "-m", "katatools", "grade", *args, f"--test-timeout={test_timeout:g}", "--jobs=2",
+               "--no-report"]
     return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=900)
 
 
@@ -201,7 +243,7 @@ def graded(tmp_path_factory):
 
 
 CASES = ["stubs", "reference", "half_done", "syntax_error", "os_exit", "loops", "prints", "conftest_pass",
-         "edited_tests", "garbles_results", "imports_pytest", "sys_exit", "unsafe"]
+         "edited_tests", "garbles_results", "imports_pytest", "sys_exit", "unsafe", "shares_helpers"]
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -213,18 +255,18 @@ def test_every_submission_earns_exactly_what_its_kata_code_earns(graded, case):
     assert row["status"] == expected.get("status", "ok"), row
     assert sum(int(row[e.name]) for e in EXERCISES) == expected["points"]
     results = json.loads((graded["out"] / case / "results.json").read_text())
+    assert gradescope_spec.problems(results) == []
+    assert not gradescope_spec.total_hidden_from_students(results)  # flagged or not, the student sees the total
     assert results["score"] == expected["points"]
-    visible = [t for t in results["tests"] if t["visibility"] == "visible"]
-    assert [t["max_score"] for t in visible] == [e.points for e in EXERCISES]
-    assert sum(t["score"] for t in visible) == expected["points"]
-    for test in visible:
-        assert set(test) == {"name", "score", "max_score", "status", "output", "visibility"}
+    assert [t["max_score"] for t in results["tests"]] == [e.points for e in EXERCISES]
+    assert sum(t["score"] for t in results["tests"]) == expected["points"]
+    for test in results["tests"]:
         assert test["status"] == ("passed" if test["score"] == test["max_score"] else "failed")
     if "flag" in expected:
         assert expected["flag"] in row["flags"], row["flags"]
-        assert any(t["visibility"] == "hidden" for t in results["tests"])
+        assert any(expected["flag"] in f for f in results["extra_data"]["review_flags"])
     else:
-        assert row["flags"] == ""
+        assert row["flags"] == "" and results["extra_data"]["review_flags"] == []
 
 
 def test_each_error_names_its_cause(graded):
@@ -242,8 +284,7 @@ def test_outputs_stay_small_and_hold_no_temporary_paths(graded):
     for path in graded["out"].rglob("*"):
         if path.is_file():
             assert path.stat().st_size < 200_000, path
-            text = path.read_text()
-            assert "kata-grade-" not in text and "/tmp" not in text, path
+            assert_reproducible_text(path)
 
 
 def test_summary_has_one_line_per_submission(graded):
@@ -261,6 +302,9 @@ def both_modes(tmp_path_factory):
     write_katas(folder / "os_exit", reference(**{FIRST.module: exits}))
     broken = reference_source(BROKEN.module) + "\ndef oops(:\n    pass\n"
     write_katas(folder / "syntax_error", reference(**{BROKEN.module: broken}))
+    write_katas(folder / "shares_helpers", shares_helpers())
+    write_katas(folder / "missing_name", fails_to_import(MISSING_NAME))
+    write_katas(folder / "missing_file", fails_to_import(MISSING_FILE))
     outs = []
     for run in ("first", "second"):
         done = grade(str(folder), "--out", str(root / run), "--mode", "both", *STAGE_ARGS)
@@ -278,6 +322,34 @@ def test_cumulative_mode_grades_the_learners_own_stack(both_modes):
     results = json.loads((both_modes[0] / "os_exit" / "results.json").read_text())
     assert results["score"] == points(lost_stages={FIRST.name})  # isolated is the scored mode
     assert "cumulative mode: 0 points" in results["output"]
+
+
+def test_a_submission_sharing_helpers_between_its_modules_earns_every_point_in_every_mode(both_modes):
+    row = read_gradebook(both_modes[0])["shares_helpers"]
+    assert row["status"] == "ok", row
+    assert int(row["isolated:total"]) == int(row["cumulative:total"]) == MAXIMUM, row
+    assert "isolated primitives: graded on the submission's own earlier modules" in row["notes"]
+    assert "variable._chain" in row["notes"]
+
+
+@pytest.mark.parametrize("case", ["missing_name", "missing_file"])
+def test_a_module_that_fails_to_import_costs_its_stage_and_says_why_without_temporary_paths(both_modes, case):
+    row = read_gradebook(both_modes[0])[case]
+    for mode in ("isolated", "cumulative"):
+        assert int(row[f"{mode}:total"]) == points(lost_stages={"primitives"}), row
+    assert row["status"] == "error" and "cannot import katas/primitives.py" in row["notes"], row
+    assert ("_nowhere" if case == "missing_name" else "FileNotFoundError") in row["notes"]
+    for path in both_modes[0].rglob("*"):
+        if path.is_file():
+            assert_reproducible_text(path)
+
+
+def assert_reproducible_text(path: Path) -> None:
+    """No temporary path, tempfile name or memory address: what differs between two gradings."""
+    text = path.read_text()
+    for run_specific in ("kata-grade-", "/tmp", ".tmp", "kata-isolated-", "kata-run-", "<scratch>"):
+        assert run_specific not in text, (path, run_specific)
+    assert re.search(r"0x[0-9a-f]{6,}", text) is None, path
 
 
 def test_grading_twice_gives_byte_identical_files(both_modes):
@@ -363,6 +435,36 @@ def test_review_flags_what_a_kata_has_no_reason_to_do():
     assert not any(":1 " in f or ":2 " in f or ":4 " in f for f in flags)
 
 
+HARMLESS = b"""import functools
+import sys
+from functools import lru_cache
+from itertools import pairwise
+from sys import stderr
+
+import numpy as np
+
+
+@functools.lru_cache(maxsize=None)
+def slope(a, b):
+    print("debugging", a, b, file=sys.stderr)
+    sys.stderr.write(f"{sys.float_info.epsilon}\\n")
+    print("again", file=stderr)
+    return b - a
+"""
+
+
+def test_printing_to_stderr_and_harmless_standard_modules_raise_no_flag():
+    assert review_modules({"variable.py": HARMLESS}, MODULES) == []
+
+
+def test_sys_for_anything_but_printing_is_still_flagged():
+    source = b"import sys\nimport sys as s\nfrom sys import modules\nsys.exit(1)\nx = s.argv\ny = sys\n"
+    flags = "\n".join(review_modules({"losses.py": source}, MODULES))
+    for expected in ("losses.py:3 imports sys.modules", "losses.py:4 uses sys.exit", "losses.py:5 uses sys.argv",
+                     "losses.py:6 uses sys"):
+        assert expected in flags, flags
+
+
 @pytest.mark.parametrize("folder", ["solutions", "katas"])
 def test_the_reference_and_the_stubs_raise_no_flag(folder):
     modules = {p.name: p.read_bytes() for p in sorted((ROOT / folder).glob("*.py")) if p.stem in MODULES}
@@ -418,3 +520,86 @@ def test_discover_names_each_submission_by_its_folder_or_zip(tmp_path):
     assert [s.id for s in single] == ["bob"] and "variable.py" in single[0].modules
     with pytest.raises(SubmissionError):
         discover([tmp_path / "all" / "notes.txt"], MANIFEST)
+
+
+# ---------------------------------------------------------------- wall limits
+
+
+HANG_IN_ONE_TEST = """
+import os as _os
+import signal as _signal
+
+_TRIGGER = {nodeid!r}
+
+
+def _hang_in_the_trigger_test():
+    if _os.environ.get("PYTEST_CURRENT_TEST", "").startswith(_TRIGGER + " "):
+        _signal.signal(_signal.SIGALRM, _signal.SIG_IGN)  # no per-test timeout: only the wall limit stops it
+        while True:
+            pass
+
+
+_made = Variable.__init__
+
+
+def _init(self, *args, **kwargs):  # every test makes Variables: the trigger test hangs at its first
+    _hang_in_the_trigger_test()
+    _made(self, *args, **kwargs)
+
+
+Variable.__init__ = _init
+"""
+
+
+def test_a_stage_stopped_at_its_wall_limit_keeps_the_exercises_whose_tests_all_passed(tmp_path):
+    """The stage hangs in its last test: every exercise whose tests had all ended keeps its points."""
+    collected = run_suite("solutions", tests=[FIRST.tests], extra=["--collect-only", "-q"]).report.tests
+    trigger = collected[-1]
+    kept = {e.name for e in EXERCISES if e.stage == FIRST.name and e.name != trigger.exercise}
+    variable = reference_source(FIRST.module) + HANG_IN_ONE_TEST.format(nodeid=trigger.nodeid)
+    write_katas(tmp_path / "subs" / "hangs_late", reference(**{FIRST.module: variable}))
+    done = grade(str(tmp_path / "subs"), "--out", str(tmp_path / "out"), "--wall-limit=40", f"--stage={FIRST.name}")
+    assert done.returncode == 0, done.stdout + done.stderr
+    row = read_gradebook(tmp_path / "out")["hangs_late"]
+    assert row["status"] == "error" and "wall limit" in row["notes"], row
+    earned = {e.name for e in EXERCISES if e.stage == FIRST.name and int(row[e.name]) > 0}
+    assert earned == kept, (earned, kept, trigger.nodeid)
+
+
+def test_every_stage_run_gets_the_same_share_of_the_wall_limit_in_every_mode(tmp_path):
+    """So that a stage's isolated score is the same under --mode isolated and --mode both."""
+    limits: dict[tuple[str, ...], list[float]] = {}
+
+    class Recording(Grader):
+        def _grade_stage(self, stage, mode, workspace, target, limit, only=()):
+            limits.setdefault(self.modes, []).append(limit)
+            return self._outcome(stage, mode, {}, "")
+
+    write_katas(tmp_path / "subs" / "reference", reference())
+    submission = discover([tmp_path / "subs" / "reference"], MANIFEST)[0]
+    for modes in (("isolated",), ("isolated", "cumulative")):
+        grader = Recording(modes, 10, 240, [s.name for s in STAGES], sandbox=False)
+        try:
+            grader.grade(submission)
+        finally:
+            grader.close()
+    assert limits[("isolated",)] == [240 / len(STAGES)] * len(STAGES)
+    assert limits[("isolated", "cumulative")] == [240 / len(STAGES)] * 2 * len(STAGES)
+
+
+def test_relative_paths_are_taken_from_the_directory_nox_was_run_in(tmp_path):
+    """nox changes to the repository's root; the grade session passes the instructor's directory on."""
+    nox = shutil.which("nox")
+    if nox is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI installs nox (.ci/run)")
+        pytest.skip("nox is not on PATH")
+    write_katas(tmp_path / "class" / "ann", {FIRST.module: reference_source(FIRST.module)})
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    command = [nox, "-f", str(ROOT / "noxfile.py"), "-s", "grade", "--", "class", "--out", "marks",
+               f"--stage={FIRST.name}", "--no-report", "--jobs=1"]
+    done = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert int(read_gradebook(tmp_path / "marks")["ann"]["total"]) == sum(
+        e.points for e in EXERCISES if e.stage == FIRST.name)
+    assert not (ROOT / "marks").exists() and not (ROOT / "class").exists()
