@@ -13,6 +13,8 @@ Sections:
           CPU-bound job (benchmarks/bench_slow.py, which alone also takes --load off|on|both)
   tangents  stages 5-6: batched fits against stage 4's loops, tangent gradients against hand-written numpy
           ones (benchmarks/bench_tangents.py)
+  newton  stage 7: Newton's iterations and time against stage 4's gradient descent, the stage's test time
+          (benchmarks/bench_newton.py)
 
 ``--bytecode``: these machines set PYTHONDONTWRITEBYTECODE=1, so no .pyc is ever cached and every
 run recompiles; learners' machines normally cache bytecode. "on" lets Python write and use .pyc
@@ -133,6 +135,7 @@ SECTIONS = {
     "loops": section_module("loops"),
     "slow": section_module("slow"),
     "tangents": section_module("tangents"),
+    "newton": section_module("newton"),
 }
 
 

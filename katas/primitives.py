@@ -12,7 +12,9 @@ derivative. Forget it and every composition goes wrong.
 
 Stage 5 (tangents) comes back here: exercise arrays makes every primitive work elementwise on
 numpy arrays, whose grads may hold several tangents on a leading axis. Until then the tests
-give plain numbers only.
+give plain numbers only. Stage 7 (second_order) comes back once more, for values and grads
+that are Variables themselves; the ready-made ``if u.tag: return apply_tagged(...)`` line
+after ``u = lift(u)`` belongs to it (leave it: it does nothing until a tag appears).
 
 Every primitive takes a Variable or a plain number: the ready-made first line of each function,
 ``u = lift(u)``, turns a plain number into a constant Variable(c, 0.0) (and rejects anything
@@ -29,7 +31,7 @@ import numbers
 
 import numpy as np
 
-from .variable import Variable
+from .variable import Variable, apply_tagged
 
 
 def lift(u: object) -> Variable:
@@ -39,6 +41,13 @@ def lift(u: object) -> Variable:
     if type(u) is float or isinstance(u, (numbers.Real, np.ndarray)):  # float first: the common, fast case
         return Variable(u, 0.0)
     raise TypeError(f"expected a Variable or a real number, got {type(u).__name__} ({u!r})")
+
+
+def _innermost(x: object) -> object:
+    """The number (or array) at the heart of nested Variables: x.value.value... until it is no Variable."""
+    while isinstance(x, Variable):
+        x = x.value
+    return x
 
 
 def _has_axes(x: object) -> bool:
@@ -54,6 +63,8 @@ def log(u: Variable | float) -> Variable:
     the value, before computing anything.
     """
     u = lift(u)
+    if u.tag:  # stage 7: a tagged perturbation
+        return apply_tagged(log, u)
     raise NotImplementedError(
         "exercise 'log': log(u): the natural logarithm. "
         "Rule: d log(u) = u' / u, defined for u > 0 only"
@@ -63,6 +74,8 @@ def log(u: Variable | float) -> Variable:
 def exp(u: Variable | float) -> Variable:
     """Exercise exp: the exponential e**u."""
     u = lift(u)
+    if u.tag:  # stage 7: a tagged perturbation
+        return apply_tagged(exp, u)
     raise NotImplementedError("exercise 'exp': exp(u): the exponential. Rule: d exp(u) = exp(u) u'")
 
 
@@ -75,6 +88,8 @@ def sigmoid(u: Variable | float) -> Variable:
     any careful formula meets that.
     """
     u = lift(u)
+    if u.tag:  # stage 7: a tagged perturbation
+        return apply_tagged(sigmoid, u)
     raise NotImplementedError(
         "exercise 'sigmoid': sigmoid(u) = 1/(1+e^-u), stable for any u. "
         "Rule: ds = s (1 - s) u' with s = sigmoid(u)"
@@ -84,6 +99,8 @@ def sigmoid(u: Variable | float) -> Variable:
 def tanh(u: Variable | float) -> Variable:
     """Exercise tanh: the hyperbolic tangent, whose values lie in (-1, 1)."""
     u = lift(u)
+    if u.tag:  # stage 7: a tagged perturbation
+        return apply_tagged(tanh, u)
     raise NotImplementedError(
         "exercise 'tanh': tanh(u): the hyperbolic tangent. "
         "Rule: d tanh(u) = (1 - tanh(u)**2) u'"
@@ -97,6 +114,8 @@ def relu(u: Variable | float) -> Variable:
     there to be 0.
     """
     u = lift(u)
+    if u.tag:  # stage 7: a tagged perturbation
+        return apply_tagged(relu, u)
     raise NotImplementedError(
         "exercise 'relu': relu(u) = max(0, u), the rectifier. "
         "Rule: d relu(u) = u' where u > 0, and 0 where u <= 0"

@@ -14,29 +14,51 @@ Run one with ``pytest --exercise add``.
 Stage 5 (tangents) comes back to this module: exercise arrays lets value and grad be numpy
 arrays carrying several tangents at once, and exercise reductions adds ``x[i]``, ``x.sum()``
 and ``@``. Until then, plain numbers are all the tests use.
+
+Stage 7 (second_order) comes back once more: exercise nested lets value and grad be Variables
+themselves (a derivative of a derivative), and exercise derivative names each perturbation with
+a tag (``Tagged``, at the end of this module, and ``apply_tagged``).
 """
 
 from __future__ import annotations
 
 import math  # noqa: F401 - for your code: math.log
 import numbers  # noqa: F401 - for your code: numbers.Real
+from collections.abc import Callable
 
 import numpy as np
 
 
 class Variable:
-    """A value together with its derivative along one direction (a dual number)."""
+    """A value together with its derivative along one direction (a dual number).
+
+    ``tag`` (stage 7) names the perturbation that ``grad`` is the tangent of: 0 for every
+    Variable, the one anonymous perturbation of stages 1-6. Stage 7's ``Tagged`` Variables carry
+    a tag of their own.
+    """
 
     __slots__ = ("value", "grad")
     # Lets numpy scalars defer to your reflected operators (np.float64(2) * x calls x.__rmul__).
     __array_ufunc__ = None
+    tag = 0  # stage 7: the anonymous perturbation; a Tagged Variable has its own
 
     def __init__(self, value: float, grad: float = 0.0) -> None:
         self.value = value
         self.grad = grad
 
     def __repr__(self) -> str:
-        return f"Variable(value={self.value!r}, grad={self.grad!r})"
+        tag = f", tag={self.tag!r}" if self.tag else ""
+        return f"Variable(value={self.value!r}, grad={self.grad!r}{tag})"
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """The value's shape (numpy's ``np.shape(x)`` reads it): () for a number, also when the value is a Variable."""
+        return np.shape(self.value)
+
+    @property
+    def ndim(self) -> int:
+        """The value's number of axes (``np.ndim(x)``)."""
+        return np.ndim(self.value)
 
     def __add__(self, other: Variable | float) -> Variable:
         """Exercise add: ``self + other``. The value of a sum is the sum of the values; what is its grad?
@@ -155,6 +177,8 @@ class Variable:
         """Exercise reductions: ``x[index]``, an element or a slice of an array Variable, as numpy indexes.
 
         Each of the P tangents is indexed like the value: the tangent axis in front stays whole.
+        Exercise nested (stage 7): a value that is a Variable comes with ONE tangent, shaped like
+        it (``one_tangent``): index it like the value.
         """
         raise NotImplementedError(
             "exercise 'reductions': x[i], x.sum() and @, carrying the tangents. "
@@ -165,7 +189,8 @@ class Variable:
     def sum(self) -> Variable:
         """Exercise reductions: the sum of every element, a Variable with a scalar value.
 
-        Its P tangents are the sums of the P tangents (shape (P,)).
+        Its P tangents are the sums of the P tangents (shape (P,)). Exercise nested (stage 7): a
+        value that is a Variable comes with ONE tangent, shaped like it (``one_tangent``): sum it.
         """
         raise NotImplementedError(
             "exercise 'reductions': x[i], x.sum() and @, carrying the tangents. "
@@ -178,7 +203,9 @@ class Variable:
 
         The product rule holds for matrix products too, each factor kept on its own side of @.
         Mind the tangent axis when the right operand is a vector: its P tangents form a (P, n)
-        array, and numpy's ``@`` would read that as a matrix with n columns.
+        array, and numpy's ``@`` would read that as a matrix with n columns. Exercise nested
+        (stage 7): where a value is a Variable, each grad is ONE tangent shaped like its value
+        (``one_tangent``).
         """
         other = as_variable(other, "@")
         raise NotImplementedError(
@@ -229,6 +256,98 @@ def lined_up(u: Variable, v: Variable) -> tuple[Variable, Variable]:
     )
 
 
+class Tagged(Variable):
+    """Ready-made for stage 7: a Variable whose grad is its tangent along the perturbation ``tag``.
+
+    ``derivative`` seeds ``Tagged(x, 1.0, tag)`` with a new tag for each of its calls. Every
+    operation on a Tagged operand goes through ``apply_tagged`` with your own (untagged) rule:
+    Python calls these methods even for ``plain + tagged``, because a subclass's reflected
+    operator comes first. Plain Variables never come here, so stages 1-6 pay nothing for tags.
+    """
+
+    __slots__ = ("tag",)
+
+    def __init__(self, value: object, grad: object, tag: int) -> None:
+        super().__init__(value, grad)
+        self.tag = tag
+
+    def __add__(self, other: object) -> Variable:
+        return apply_tagged(Variable.__add__, self, as_variable(other, "+"))
+
+    def __radd__(self, other: object) -> Variable:
+        return apply_tagged(Variable.__add__, as_variable(other, "+"), self)
+
+    def __sub__(self, other: object) -> Variable:
+        return apply_tagged(Variable.__sub__, self, as_variable(other, "-"))
+
+    def __rsub__(self, other: object) -> Variable:
+        return apply_tagged(Variable.__sub__, as_variable(other, "-"), self)
+
+    def __mul__(self, other: object) -> Variable:
+        return apply_tagged(Variable.__mul__, self, as_variable(other, "*"))
+
+    def __rmul__(self, other: object) -> Variable:
+        return apply_tagged(Variable.__mul__, as_variable(other, "*"), self)
+
+    def __truediv__(self, other: object) -> Variable:
+        return apply_tagged(Variable.__truediv__, self, as_variable(other, "/"))
+
+    def __rtruediv__(self, other: object) -> Variable:
+        return apply_tagged(Variable.__truediv__, as_variable(other, "/"), self)
+
+    def __pow__(self, other: object) -> Variable:
+        return apply_tagged(Variable.__pow__, self, as_variable(other, "**"))
+
+    def __rpow__(self, other: object) -> Variable:
+        return apply_tagged(Variable.__pow__, as_variable(other, "**"), self)
+
+    def __matmul__(self, other: object) -> Variable:
+        return apply_tagged(Variable.__matmul__, self, as_variable(other, "@"))
+
+    def __rmatmul__(self, other: object) -> Variable:
+        return apply_tagged(Variable.__matmul__, as_variable(other, "@"), self)
+
+    def __neg__(self) -> Variable:
+        return apply_tagged(Variable.__neg__, self)
+
+    def __getitem__(self, index: object) -> Variable:
+        return apply_tagged(Variable.__getitem__, self, index)
+
+    def sum(self) -> Variable:
+        return apply_tagged(Variable.sum, self)
+
+
+def apply_tagged(rule: Callable[..., Variable], *operands: object) -> Variable:
+    """Exercise derivative (stage 7): ``rule`` applied at the level of the newest perturbation among ``operands``.
+
+    The operand tagged with the largest tag t is a perturbation of t: its value and grad (maybe
+    Variables, holding older tags) are what ``rule`` works on. Every other Variable operand is a
+    constant at that level: its tangent along t is 0, and it enters as a value, whatever older
+    perturbations it holds. Apply ``rule`` (your own untagged operator or primitive) to those
+    untagged stand-ins and tag its result with t. Arguments that are no Variable (an index)
+    pass through as they are.
+    """
+    raise NotImplementedError(
+        "exercise 'derivative': derivative(f), one tag per call. "
+        "Rule: each call takes a new tag and seeds x with it; an operation works at its operands' "
+        "newest tag, the others being constants there; read back your own tag's tangent only"
+    )
+
+
+def one_tangent(u: Variable) -> object:
+    """Ready-made for stage 7: u's grad as one tangent with the shape of u's value (a grad may be a
+    smaller array, or the number 0, that broadcasts). Works when value and grad are Variables."""
+    shape, grad = np.shape(u.value), u.grad
+    if np.shape(grad) != shape or not hasattr(grad, "sum"):  # a number, or a grad that broadcasts
+        grad = grad + np.zeros(shape)
+    return grad
+
+
+def _holds_variable(u: Variable, v: Variable) -> bool:
+    """True when either value is a Variable: nested Variables, a derivative of a derivative (stage 7)."""
+    return isinstance(u.value, Variable) or isinstance(v.value, Variable)
+
+
 def _holds_array(u: Variable, v: Variable) -> bool:
     """True when either value is a numpy array with an axis (exercise arrays' case): numbers, numpy
     scalars and 0-d arrays are stage 1's."""
@@ -251,4 +370,6 @@ def _is_zero(grad: float | np.ndarray) -> bool:
     """True when a grad is zero everywhere (a number, or every element of an array)."""
     if type(grad) is float or type(grad) is int:
         return grad == 0
+    if isinstance(grad, Variable):  # a grad that is a Variable (stage 7): taken as varying
+        return False
     return not np.any(grad)

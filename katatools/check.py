@@ -127,13 +127,14 @@ def show_hints(manifest: Manifest, name: str, level: int, command: str) -> int:
     if not 1 <= level <= levels:
         print(f"check: --level must be between 1 and {levels}", file=sys.stderr)
         return 2
-    module = manifest.stage(exercise.stage).module
-    lines = [f"Hints for {exercise.name}, in katas/{module}.py: {exercise.description}"]
+    modules = manifest.exercise_modules(exercise)
+    files = " and ".join(f"katas/{m}.py" for m in modules)
+    lines = [f"Hints for {exercise.name}, in {files}: {exercise.description}"]
     lines += [f"  {number}. {hint}" for number, hint in enumerate(exercise.hints[:level], start=1)]
     if level < levels:
         lines.append(f"Next hint: {command} --hint {exercise.name} --level {level + 1}")
     else:
-        lines.append(f"That was the last hint. Once the tests pass, compare with solutions/{module}.py.")
+        lines.append(f"That was the last hint. Once the tests pass, compare with {files.replace('katas/', 'solutions/')}.")
     print("\n".join(wrapped for line in lines for wrapped in wrap_line(line)))
     return 0
 

@@ -6,7 +6,9 @@ the post prints: m and m prime, b and b prime, the MSE beside the truth's, the l
 the truth's, and the network's loss every 5 iterations. Where matplotlib is installed (``nox -s
 demo`` runs in an environment of its own that has it) it also writes one PNG and prints its path:
 the three fits over their data (the line, the classifier's curve, the network's curve) and the
-network's loss curve.
+network's loss curve. A fourth experiment (stage 7) fits the classifier by Newton's method and
+by gradient descent and prints how far each stays above the best loss, iteration by iteration;
+the figure shows both on a log scale against the iteration.
 
 The classifier learns 0/1 labels drawn from the true model, P(y = 1) = sigmoid(3 x - 2): the
 post fed the regression's continuous y to its log loss, which is not a classification.
@@ -22,6 +24,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -48,11 +51,14 @@ class Settings:
     network_iters: int = 100
     network_every: int = 5
     network_seed: int = 1
+    newton_iters: int = 10
+    descent_lr: float = 1.0  # the classifier's, as above
+    descent_checkpoints: tuple[int, ...] = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000)
 
 
 SETTINGS = Settings()
-QUICK = Settings(n=40, line_iters=150, classifier_iters=100, network_iters=12)
-FIGURE_SIZE = (12, 9)  # inches, at FIGURE_DPI: a 1200 x 900 PNG
+QUICK = Settings(n=40, line_iters=150, classifier_iters=100, network_iters=12, descent_checkpoints=(1, 10, 100))
+FIGURE_SIZE = (18, 9)  # inches, at FIGURE_DPI: a 1800 x 900 PNG
 FIGURE_DPI = 100
 
 
@@ -85,20 +91,26 @@ def resolve_target(target: str) -> tuple[Path, str]:
     return Path(target).resolve(), "_kata_demo"
 
 
-def load_training(target: str) -> object:
-    """The target's ``training`` module, with every stage module it builds on."""
+def load_modules(target: str) -> SimpleNamespace:
+    """Every stage module of the target, by stage name (``modules.training``, ``modules.second_order``)."""
     directory, name = resolve_target(target)
     if not directory.is_dir():
         raise FileNotFoundError(f"{directory} is not a directory of kata modules")
     manifest = load_manifest()
     package = packages.load_package(directory, name)
-    return packages.import_stage_modules(package, list(manifest.stages))["training"]
+    return SimpleNamespace(**packages.import_stage_modules(package, list(manifest.stages)))
+
+
+def load_training(target: str) -> object:
+    """The target's ``training`` module, with every stage module it builds on."""
+    return load_modules(target).training
 
 
 # ---------------------------------------------------------------- the experiments
 
 
-def regression(training: object, s: Settings) -> dict:
+def regression(modules: SimpleNamespace, s: Settings) -> dict:
+    training = modules.training
     x, y, _ = post_data(s.seed, s.n)
     print(f"== Regression: y = m x + b, lr {s.line_lr}, {s.line_iters} iterations")
     m, b = training.fit_linear_regression(x, y, lr=s.line_lr, iters=s.line_iters)
@@ -109,7 +121,8 @@ def regression(training: object, s: Settings) -> dict:
     return {"x": x, "y": y, "m": float(m), "b": float(b)}
 
 
-def classification(training: object, s: Settings) -> dict:
+def classification(modules: SimpleNamespace, s: Settings) -> dict:
+    training = modules.training
     x, _, labels = post_data(s.seed, s.n)
     print(f"== Classification: P(y=1) = sigmoid(m x + b) on 0/1 labels, lr {s.classifier_lr}, "
           f"{s.classifier_iters} iterations")
@@ -121,7 +134,8 @@ def classification(training: object, s: Settings) -> dict:
     return {"x": x, "labels": labels, "m": float(m), "b": float(b)}
 
 
-def network(training: object, s: Settings) -> dict:
+def network(modules: SimpleNamespace, s: Settings) -> dict:
+    training = modules.training
     x, _, labels = post_data(s.seed, s.n)
     names = ("m0_0", "m0_1", "b0_0", "b0_1", "m1_0", "m1_1", "b1")
     params = dict(zip(names, np.random.default_rng(s.network_seed).normal(size=len(names)).tolist(), strict=True))
@@ -142,19 +156,47 @@ def network_output(params: dict[str, float], x: np.ndarray) -> np.ndarray:
     return _sigmoid(params["m1_0"] * h0 + params["m1_1"] * h1 + params["b1"])
 
 
-EXPERIMENTS: tuple[tuple[str, str, Callable[[object, Settings], dict]], ...] = (
+def newton_against_descent(modules: SimpleNamespace, s: Settings) -> dict:
+    """Stage 7: the classifier by Newton's method and by gradient descent, each loss's gap above the best."""
+    x, _, labels = post_data(s.seed, s.n)
+    print(f"== Newton's method against gradient descent (lr {s.descent_lr}) on the classifier's data")
+    newton = [_mean_loss(modules.second_order.fit_logistic_regression_newton(x, labels, iters=k), x, labels)
+              for k in range(s.newton_iters + 1)]
+    try:
+        descent = [_mean_loss(modules.batched.fit_logistic_regression_batched(x, labels, lr=s.descent_lr, iters=k),
+                              x, labels) for k in s.descent_checkpoints]
+    except NotImplementedError:
+        print("   gradient descent skipped: exercise 'batched_fits' (stage 6) runs its steps here, and it is not done")
+        descent = []
+    best = min(newton + descent)
+    for k, loss in enumerate(newton):
+        print(f"Newton iteration {k:>4}: loss - best {loss - best:.3e}")
+    for k, loss in zip(s.descent_checkpoints, descent, strict=False):
+        print(f"Descent iteration {k:>4}: loss - best {loss - best:.3e}")
+    return {"newton": [loss - best for loss in newton], "descent_iterations": list(s.descent_checkpoints[:len(descent)]),
+            "descent": [loss - best for loss in descent]}
+
+
+def _mean_loss(fit: tuple[float, float], x: np.ndarray, labels: np.ndarray) -> float:
+    """The exact mean log loss of sigmoid(m x + b), from the logit (no clip): fine enough for gaps of 1e-15."""
+    z = float(fit[0]) * x + float(fit[1])
+    return float(np.mean(np.logaddexp(0.0, z) - labels * z))
+
+
+EXPERIMENTS: tuple[tuple[str, str, Callable[[SimpleNamespace, Settings], dict]], ...] = (
     ("regression", "linear_regression", regression),
     ("classification", "logistic_regression", classification),
     ("network", "deep_training", network),
+    ("newton", "newton", newton_against_descent),
 )
 
 
-def run(training: object, settings: Settings) -> dict[str, dict | None]:
+def run(modules: SimpleNamespace, settings: Settings) -> dict[str, dict | None]:
     """Run the three experiments; one that raises is reported in a line and the others still run."""
     results: dict[str, dict | None] = {}
     for key, exercise, experiment in EXPERIMENTS:
         try:
-            results[key] = experiment(training, settings)
+            results[key] = experiment(modules, settings)
         except NotImplementedError:
             print(f"   skipped: exercise {exercise!r} is not done yet (`pytest --exercise {exercise}` shows the next step)")
             results[key] = None
@@ -169,7 +211,7 @@ def run(training: object, settings: Settings) -> dict[str, dict | None]:
 
 
 def save_figure(results: dict[str, dict | None], path: Path) -> Path | None:
-    """One PNG, the three fits and the loss curve, or None (after a one-line note) without matplotlib."""
+    """One PNG, the three fits and the two loss curves, or None (after a one-line note) without matplotlib."""
     try:
         import matplotlib
 
@@ -179,11 +221,13 @@ def save_figure(results: dict[str, dict | None], path: Path) -> Path | None:
         print("no figure: matplotlib is not installed in this Python; `nox -s demo` runs the demo in an "
               "environment that has it")
         return None
-    fig, axes = plt.subplots(2, 2, figsize=FIGURE_SIZE)
+    fig, axes = plt.subplots(2, 3, figsize=FIGURE_SIZE)
     _plot_line(axes[0][0], results.get("regression"))
     _plot_classifier(axes[0][1], results.get("classification"))
-    _plot_network(axes[1][0], results.get("network"))
-    _plot_history(axes[1][1], results.get("network"))
+    _plot_network(axes[0][2], results.get("network"))
+    _plot_history(axes[1][0], results.get("network"))
+    _plot_newton(axes[1][1], results.get("newton"))
+    axes[1][2].axis("off")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=FIGURE_DPI)
@@ -240,6 +284,21 @@ def _plot_history(ax: object, r: dict | None) -> None:
     ax.set(title="Network: mean log loss", xlabel="iteration", ylabel="log loss")
 
 
+def _plot_newton(ax: object, r: dict | None) -> None:
+    if r is None:
+        return _not_run(ax, "Newton against gradient descent")
+    floor = 1e-17  # a gap of exactly 0 (the best loss itself) has no place on a log scale
+    ax.plot(range(len(r["newton"])), np.maximum(r["newton"], floor), "o-", label="Newton's method")
+    if r["descent"]:
+        ax.plot(r["descent_iterations"], np.maximum(r["descent"], floor), "s-", label="gradient descent")
+    ax.set_yscale("log")
+    ax.set_xscale("symlog", linthresh=10)  # linear up to Newton's 10 steps, logarithmic for descent's thousands
+    ax.set_xlim(left=0)
+    ax.set(title=f"Classifier: loss above the best (0 drawn at {floor:g})", xlabel="iteration",
+           ylabel="mean log loss - best")
+    ax.legend()
+
+
 # ---------------------------------------------------------------- command line
 
 
@@ -252,18 +311,19 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     settings = QUICK if args.quick else SETTINGS
     try:
-        training = load_training(args.target)
+        modules = load_modules(args.target)
     except Exception as exc:  # noqa: BLE001 - a missing or broken module: say which, do not crash
         print(f"demo: cannot load the {args.target!r} modules: {type(exc).__name__}: {exc}")
         return 1
     print(f"The post's experiments with {args.target} (seed {settings.seed}, n = {settings.n})\n")
-    results = run(training, settings)
+    results = run(modules, settings)
     figure = save_figure(results, args.out / FIGURE_NAME)
     if figure is not None:
         print(f"figure written to {figure}")
     missing = [key for key, result in results.items() if result is None]
     if missing:
-        print(f"not every experiment ran ({', '.join(missing)}): finish stage 4, then run the demo again")
+        print(f"not every experiment ran ({', '.join(missing)}): finish the exercises named above, then run the "
+              f"demo again")
         return 1
     return 0
 

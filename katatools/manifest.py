@@ -106,6 +106,10 @@ class Manifest:
         """The module holding a ``covers`` entry of ``exercise``."""
         return split_cover(cover)[0] or self.stage(exercise.stage).module
 
+    def exercise_modules(self, exercise: Exercise) -> list[str]:
+        """The modules holding an exercise's code, in the order its ``covers`` first names them."""
+        return list(dict.fromkeys(self.cover_module(exercise, c) for c in exercise.covers))
+
     def learner_modules(self, stage: Stage) -> list[str]:
         """The modules holding the code of ``stage``'s exercises: its own module first, then any
         earlier stage's module it extends. Isolated mode takes exactly these from the learner."""

@@ -260,7 +260,7 @@ def render_next_step(
         return ["Every selected exercise passes. Well done!"]
     ex = result.exercise
     lines = [
-        f"Next: {ex.name}, in katas/{manifest.stage(ex.stage).module}.py",
+        f"Next: {ex.name}, in {' and '.join(f'katas/{m}.py' for m in manifest.exercise_modules(ex))}",
         f"  {ex.description}",
         *_hint_lines(ex, command),
     ]

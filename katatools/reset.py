@@ -143,6 +143,11 @@ def main(argv: list[str]) -> int:
         other = [e.name for e in manifest.exercises_of(stage.name) if e.name not in own]
         if other:
             print(f"reset: exercises {', '.join(other)} live in earlier stages' modules: not reset.")
+        for exercise in manifest.exercises_of(stage.name):
+            parts = [c for c in exercise.covers if exercise.name in own and manifest.cover_module(exercise, c) != stage.module]
+            if parts:
+                places = ", ".join("katas/{}.py ({})".format(*c.split(":", 1)) for c in parts)
+                print(f"reset: exercise {exercise.name} also has code in earlier stages' modules, not reset: {places}")
     return 0
 
 

@@ -12,7 +12,9 @@ derivative. Forget it and every composition goes wrong.
 
 Stage 5 (tangents) comes back here: exercise arrays makes every primitive work elementwise on
 numpy arrays, whose grads may hold several tangents on a leading axis. Until then the tests
-give plain numbers only.
+give plain numbers only. Stage 7 (second_order) comes back once more, for values and grads
+that are Variables themselves; the ready-made ``if u.tag: return apply_tagged(...)`` line
+after ``u = lift(u)`` belongs to it (leave it: it does nothing until a tag appears).
 
 Every primitive takes a Variable or a plain number: the ready-made first line of each function,
 ``u = lift(u)``, turns a plain number into a constant Variable(c, 0.0) (and rejects anything
@@ -29,7 +31,7 @@ import numbers
 
 import numpy as np
 
-from .variable import Variable
+from .variable import Variable, apply_tagged
 
 
 def lift(u: object) -> Variable:
@@ -39,6 +41,13 @@ def lift(u: object) -> Variable:
     if type(u) is float or isinstance(u, (numbers.Real, np.ndarray)):  # float first: the common, fast case
         return Variable(u, 0.0)
     raise TypeError(f"expected a Variable or a real number, got {type(u).__name__} ({u!r})")
+
+
+def _innermost(x: object) -> object:
+    """The number (or array) at the heart of nested Variables: x.value.value... until it is no Variable."""
+    while isinstance(x, Variable):
+        x = x.value
+    return x
 
 
 def _has_axes(x: object) -> bool:
@@ -54,7 +63,13 @@ def log(u: Variable | float) -> Variable:
     the value, before computing anything.
     """
     u = lift(u)
+    if u.tag:  # stage 7: a tagged perturbation
+        return apply_tagged(log, u)
     # BEGIN log
+    # BEGIN nested when isinstance(u.value, Variable)
+    if isinstance(u.value, Variable):  # a derivative of a derivative: the same rule, one level down
+        return Variable(log(u.value), u.grad / u.value)
+    # END nested
     # BEGIN arrays when _has_axes(u.value)
     if _has_axes(u.value):
         if np.any(u.value <= 0):
@@ -70,7 +85,14 @@ def log(u: Variable | float) -> Variable:
 def exp(u: Variable | float) -> Variable:
     """Exercise exp: the exponential e**u."""
     u = lift(u)
+    if u.tag:  # stage 7: a tagged perturbation
+        return apply_tagged(exp, u)
     # BEGIN exp
+    # BEGIN nested when isinstance(u.value, Variable)
+    if isinstance(u.value, Variable):  # a derivative of a derivative: the same rule, one level down
+        value = exp(u.value)
+        return Variable(value, u.grad * value)
+    # END nested
     # BEGIN arrays when _has_axes(u.value)
     if _has_axes(u.value):
         e = np.exp(u.value)
@@ -90,7 +112,14 @@ def sigmoid(u: Variable | float) -> Variable:
     any careful formula meets that.
     """
     u = lift(u)
+    if u.tag:  # stage 7: a tagged perturbation
+        return apply_tagged(sigmoid, u)
     # BEGIN sigmoid
+    # BEGIN nested when isinstance(u.value, Variable)
+    if isinstance(u.value, Variable):  # a derivative of a derivative: the same rule, one level down
+        value = sigmoid(u.value)
+        return Variable(value, u.grad * value * (1.0 - value))
+    # END nested
     x = u.value
     # BEGIN arrays when _has_axes(x)
     if _has_axes(x):
@@ -110,7 +139,14 @@ def sigmoid(u: Variable | float) -> Variable:
 def tanh(u: Variable | float) -> Variable:
     """Exercise tanh: the hyperbolic tangent, whose values lie in (-1, 1)."""
     u = lift(u)
+    if u.tag:  # stage 7: a tagged perturbation
+        return apply_tagged(tanh, u)
     # BEGIN tanh
+    # BEGIN nested when isinstance(u.value, Variable)
+    if isinstance(u.value, Variable):  # a derivative of a derivative: the same rule, one level down
+        value = tanh(u.value)
+        return Variable(value, u.grad * (1.0 - value * value))
+    # END nested
     # BEGIN arrays when _has_axes(u.value)
     if _has_axes(u.value):
         t = np.tanh(u.value)
@@ -128,7 +164,14 @@ def relu(u: Variable | float) -> Variable:
     there to be 0.
     """
     u = lift(u)
+    if u.tag:  # stage 7: a tagged perturbation
+        return apply_tagged(relu, u)
     # BEGIN relu
+    # BEGIN nested when isinstance(u.value, Variable)
+    if isinstance(u.value, Variable):  # a derivative of a derivative: the same rule, one level down
+        step = (_innermost(u.value) > 0) * 1.0  # 1 where u > 0, 0 elsewhere: locally a constant
+        return Variable(relu(u.value), u.grad * step)
+    # END nested
     # BEGIN arrays when _has_axes(u.value)
     if _has_axes(u.value):
         positive = u.value > 0

@@ -357,3 +357,12 @@ def tangent_arrays(shape: tuple[int, ...], elements=None):
     size = int(np.prod(shape))
     floats = elements if elements is not None else st.floats(-3.0, 3.0)
     return st.lists(floats, min_size=size, max_size=size).map(lambda v: np.array(v, dtype=float).reshape(shape))
+
+
+# ---------------------------------------------------------------- stage 7: second order
+# Nested derivatives of a polynomial: each term rounds once per operation, so the error is a few
+# eps times the size of the terms (the polynomial of |c| at |x|), never of the result alone, which
+# may cancel to 0.
+POLYNOMIAL_REL = 1e-10
+NEWTON_LOSS_ABS = 1e-8  # the figure: Newton's mean log loss within 1e-8 of scikit-learn's optimum
+NEWTON_ITERATIONS = 10  # ... in at most 10 steps from (0, 0); it takes 6 on the post's data

@@ -25,7 +25,8 @@ from katatools import demo
 from katatools.manifest import ROOT, load_manifest
 from katatools.stubs import generated_stubs, write_package
 
-QUICK = demo.Settings(n=40, line_iters=150, classifier_iters=100, network_iters=12, network_every=5)
+QUICK = demo.Settings(n=40, line_iters=150, classifier_iters=100, network_iters=12, network_every=5,
+                      descent_checkpoints=(1, 10, 100))
 FAKE_PNG = b"\x89PNG\r\n\x1a\nfake"
 
 
@@ -89,6 +90,10 @@ def test_prints_what_the_post_prints(tmp_path, capsys, quick, no_matplotlib):
     assert number_after("Log loss autodiff", out) > 0 and number_after("Log loss truth", out) > 0
     iterations = [int(i) for i in re.findall(r"^Iter/Log loss:  (\d+) ", out, re.MULTILINE)]
     assert iterations == [0, 5, 10, 11], "every 5 iterations, and the last one"
+    newton = [float(g) for g in re.findall(r"^Newton iteration +\d+: loss - best (\S+)$", out, re.MULTILINE)]
+    descent = [float(g) for g in re.findall(r"^Descent iteration +\d+: loss - best (\S+)$", out, re.MULTILINE)]
+    assert len(newton) == 11 and newton[0] > 0.1 and max(newton[6:]) < 1e-8, "Newton: within 1e-8 from step 6 on"
+    assert len(descent) == 3 and descent[-1] > 1e-8 > newton[-1], "gradient descent is still above after 100 steps"
 
 
 def test_default_target_is_the_reference(tmp_path, capsys, quick, no_matplotlib):
@@ -111,7 +116,7 @@ def test_with_matplotlib_one_png_and_where_it_is(tmp_path, capsys, quick, fake_m
     assert figure.read_bytes() == FAKE_PNG
     assert f"figure written to {figure}" in capsys.readouterr().out
     assert fake_matplotlib[0] == "use Agg", "a file backend: no display needed"
-    assert fake_matplotlib.count("scatter") == 3 and fake_matplotlib.count("plot") == 7  # 3 fits and truths, 1 loss
+    assert fake_matplotlib.count("scatter") == 3 and fake_matplotlib.count("plot") == 9  # 3 fits and truths, 3 losses
     assert fake_matplotlib[-1] == "close"
 
 
@@ -119,11 +124,11 @@ def test_unfinished_katas_are_reported_and_the_rest_still_runs(tmp_path, capsys,
     stubs = write_package(tmp_path / "stubs", generated_stubs(load_manifest()))
     assert demo.main([str(stubs), "--out", str(tmp_path)]) == 1
     out = capsys.readouterr().out
-    for exercise in ("linear_regression", "logistic_regression", "deep_training"):
+    for exercise in ("linear_regression", "logistic_regression", "deep_training", "newton"):
         assert f"skipped: exercise '{exercise}' is not done yet" in out
     assert "not every experiment ran" in out
     assert (tmp_path / demo.FIGURE_NAME).exists(), "the figure is still written, its panels say 'not run'"
-    assert fake_matplotlib.count("text") == 4
+    assert fake_matplotlib.count("text") == 5
 
 
 def test_a_missing_target_is_a_clear_error(tmp_path, capsys):
@@ -169,4 +174,4 @@ def test_the_demo_draws_its_figure(tmp_path):
     assert f"figure written to {figure}" in run.stdout
     width, height = (size * demo.FIGURE_DPI for size in demo.FIGURE_SIZE)
     assert png_size(figure) == (width, height)
-    assert figure.stat().st_size > 20_000  # four panels of points and curves, not an empty canvas
+    assert figure.stat().st_size > 20_000  # five panels of points and curves, not an empty canvas

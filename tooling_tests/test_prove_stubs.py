@@ -43,4 +43,4 @@ def test_a_pass_that_needs_the_earlier_stages_is_caught_in_isolated_mode(tmp_pat
 
 def test_the_midway_run_covers_the_stages_that_extend_an_earlier_module():
     manifest = load_manifest()
-    assert [s.name for s in prove_stubs.extending_stages(manifest)] == ["tangents"]
+    assert [s.name for s in prove_stubs.extending_stages(manifest)] == ["tangents", "second_order"]

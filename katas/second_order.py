@@ -1,0 +1,196 @@
+"""Stage 7: derivatives of derivatives, with nested Variables, tags, Hessians and Newton's method.
+
+**Nested Variables.** Nothing in the rules of stages 1, 2 and 5 says that value and grad are
+numbers. Make them Variables: ``X = Variable(Variable(x, 1.0), Variable(1.0, 0.0))`` perturbs x
+twice, once at each level. Every operation applies its rule at the outer level, and the
+products and primitives in that rule apply their own rules one level down, so ``f(X).grad`` is
+the Variable (f'(x), f''(x)) and ``f(X).grad.grad`` is the second derivative. Your operators
+need no new code for it if they were written with Variable operations; ``math.exp(u.value)`` or
+``float(...)`` on a value that is a Variable is what breaks (exercise nested).
+
+**Perturbation confusion, and tags.** ``derivative(f)`` returns x -> f'(x), so nesting it is
+natural: d/dx [x * d/dy (x + y)] at x = y = 1. The inner derivative is d/dy (x + y) = 1, so the
+answer is d/dx x = 1. Nested naively, the inner derivative seeds y = Variable(1, 1), but x is
+already Variable(1, 1), perturbed by the outer derivative: x + y has grad 2, and the inner
+derivative returns 2 instead of 1, mistaking the outer perturbation for its own (Siskind and
+Pearlmutter, 2005). The cure, as in ForwardDiff.jl, is to tell perturbations apart:
+
+- each call of a derivative function creates its own tag (``new_tag()``: a number larger
+  than every tag before it) and seeds ``Tagged(x, 1.0, tag)``, a Variable with a tag;
+- a Variable's ``grad`` is its tangent along the perturbation its ``tag`` names; the tangents
+  along older perturbations live inside its value and grad, which are Variables of older tags
+  (or numbers). So a Variable keeps one tangent per tag, nested, the newest outside. A plain
+  ``Variable(value, grad)`` has tag 0, stage 1's anonymous perturbation: it means what it
+  always did;
+- an operation with a tagged operand works at the level of the newest tag among its operands,
+  where any operand without that tag is a constant (``apply_tagged``; ``Tagged``'s operators
+  and the first line of each primitive call it with your own untagged rule);
+- the derivative reads the tangent along its own tag only (``tangent``): x + y above is tagged
+  with y's tag, its grad there is 1, and x's perturbation stays inside, for the outer call.
+
+**Hessians.** Seed the inner level with the n one-hot tangents of stage 5 and the outer level
+with a direction v: ``Variable(Variable(x, E), v)``. The result's grad is the Variable
+(grad f . v, H v): the Hessian-vector product from ONE evaluation of f (forward over forward;
+JAX computes Hessians forward over reverse). The Hessian is n of them, one per column.
+
+**Newton's method.** With the gradient g and the Hessian H of the loss, one step
+theta <- theta - H^-1 g jumps to the minimum of the local quadratic model. Near the optimum the
+error squares at each step: a handful of steps where gradient descent needs thousands.
+
+Exercises, in order: nested (second_derivative here, and back in your variable.py and
+primitives.py), derivative, hessian, newton. Run one with ``pytest --exercise derivative``.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from .batched import as_batch  # noqa: F401 - yours to use
+from .primitives import log, sigmoid  # noqa: F401
+from .tangents import as_point, gradient, seeded, tangents_of  # noqa: F401
+from .variable import Tagged, Variable, apply_tagged  # noqa: F401
+
+Function = Callable[[Variable], Variable]
+_LAST_TAG = [0]  # the tags handed out so far
+
+# ---------------------------------------------------------------- ready-made
+
+
+def new_tag() -> int:
+    """A tag for a new perturbation: larger than every tag handed out before (0 is the untagged one)."""
+    _LAST_TAG[0] += 1
+    return _LAST_TAG[0]
+
+
+def check_function(f: object) -> None:
+    """TypeError unless f can be called."""
+    if not callable(f):
+        raise TypeError(f"f must be a function of one Variable, got {type(f).__name__} ({f!r})")
+
+
+def check_point(x: object) -> None:
+    """TypeError unless x is a real number or a Variable (an outer derivative's perturbed point)."""
+    if isinstance(x, bool) or not isinstance(x, (numbers.Real, Variable)):
+        raise TypeError(f"the point must be a real number (or a Variable, when derivatives nest), "
+                        f"got {type(x).__name__} ({x!r})")
+
+
+def check_iterations(iters: object) -> None:
+    """ValueError unless iters is a non-negative integer."""
+    if isinstance(iters, bool) or not isinstance(iters, (int, np.integer)) or iters < 0:
+        raise ValueError(f"iters must be a non-negative integer, got {iters!r}")
+
+
+# ---------------------------------------------------------------- exercise nested
+
+
+def second_derivative(f: Function, x: object) -> object:
+    """Exercise nested: f''(x) from ONE evaluation of f on x perturbed twice.
+
+    Seed x at two levels, ``Variable(Variable(x, 1.0), Variable(1.0, 0.0))``: the inner Variable
+    moves with x, and so does the outer level, whose grad (1, 0) is itself a Variable. f's result
+    is then Variable(Variable(f, f'), Variable(f', f'')): return the grad of its grad (0 where a
+    level is a plain number: f does not curve). x is a number, or an array for an elementwise f.
+    Most of this exercise is elsewhere: your primitives (and x[i], x.sum(), @) must take values
+    that are Variables.
+    """
+    check_function(f)
+    raise NotImplementedError(
+        "exercise 'nested': Second derivatives through nested Variables. "
+        "Rule: apply each rule with Variable operations only: where a value is a Variable, call "
+        "your own primitive on it, one level down"
+    )
+
+
+# ---------------------------------------------------------------- exercise derivative
+
+
+def tangent(result: object, tag: int) -> object:
+    """Exercise derivative: the tangent of ``result`` along the perturbation named ``tag``.
+
+    - A Variable tagged ``tag``: its grad.
+    - A Variable with an older (smaller) tag, or a plain number or array: it does not move with
+      that perturbation, so 0 (zeros shaped like the value, for an array).
+    - A Variable with a newer tag (a perturbation that outlived its derivative): the tangent of
+      its value and of its grad, kept together under its own tag.
+    """
+    raise NotImplementedError(
+        "exercise 'derivative': derivative(f), one tag per call. "
+        "Rule: each call takes a new tag and seeds x with it; an operation works at its operands' "
+        "newest tag, the others being constants there; read back your own tag's tangent only"
+    )
+
+
+def derivative(f: Function) -> Callable[[object], object]:
+    """Exercise derivative: the function x -> f'(x), so that derivative(derivative(f)) is f''.
+
+    Each call of the function you return creates its own tag (``new_tag()``), evaluates f ONCE on
+    x seeded with that tag (``Tagged(x, 1.0, tag)``), and returns the tangent of f's result along
+    that tag. x is a real number, or a Variable when the derivative sits inside another one
+    (``check_point``). The operators and primitives do the rest through ``apply_tagged``.
+    """
+    check_function(f)
+    raise NotImplementedError(
+        "exercise 'derivative': derivative(f), one tag per call. "
+        "Rule: each call takes a new tag and seeds x with it; an operation works at its operands' "
+        "newest tag, the others being constants there; read back your own tag's tangent only"
+    )
+
+
+# ---------------------------------------------------------------- exercise hessian
+
+
+def hvp(f: Function, x: object, v: object) -> np.ndarray:
+    """Exercise hessian: the Hessian-vector product H_f(x) v of a scalar-valued f, from ONE evaluation.
+
+    Two levels of perturbation: inside, the n one-hot tangents of the gradient (``seeded``, as in
+    stage 5); outside, the direction v, shaped like x (one tangent, no tangent axis). f's result
+    carries grad f . v at the outer level, and its n inner tangents are d/dx_k (grad f . v), the
+    entries of H v. Return H v with the shape of x; ValueError when x and v differ in shape or
+    f(x) is not a single number.
+    """
+    raise NotImplementedError(
+        "exercise 'hessian': hvp and hessian, forward over forward. "
+        "Rule: seed the n one-hot tangents inside and v outside: the inner tangents of the result's "
+        "grad are H v"
+    )
+
+
+def hessian(f: Function, x: object) -> np.ndarray:
+    """Exercise hessian: the (n, n) Hessian of a scalar-valued f at x, n the number of entries of x.
+
+    H[i, j] = d^2 f / dx_i dx_j, the entries of x counted in numpy's (C) order. Column k is
+    H e_k, one hvp along the k-th one-hot direction, shaped like x.
+    """
+    raise NotImplementedError(
+        "exercise 'hessian': hvp and hessian, forward over forward. "
+        "Rule: seed the n one-hot tangents inside and v outside: the inner tangents of the result's "
+        "grad are H v"
+    )
+
+
+# ---------------------------------------------------------------- exercise newton
+
+
+def fit_logistic_regression_newton(x: Sequence[float], y: Sequence[float], iters: int = 10) -> tuple[float, float]:
+    """Exercise newton: stage 4's classifier, P(y = 1) = sigmoid(m x + b), fitted by Newton's method.
+
+    From theta = (m, b) = (0, 0), each iteration takes one Newton step on the mean log loss,
+
+        theta <- theta - H^-1 g,   g = gradient(loss, theta),  H = hessian(loss, theta),
+
+    with YOUR gradient (stage 5) and hessian, where loss(theta) is the mean over the samples of
+    -(y log s + (1 - y) log(1 - s)), s = sigmoid(theta[0] x + theta[1]), written with your
+    operators, sigmoid and log (they handle nested Variables now; stage 3's clipped logloss and
+    stage 6's softplus build their Variables from numbers, so they do not). ``np.linalg.solve``
+    solves H d = g. Return (m, b) as floats. Check the input with ``as_batch(x, y, labels=True)``
+    and ``check_iterations(iters)``.
+    """
+    raise NotImplementedError(
+        "exercise 'newton': Newton's method for the classifier. "
+        "Rule: theta <- theta - H^-1 g, with g and H from your gradient and hessian of the mean log "
+        "loss"
+    )
