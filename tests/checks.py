@@ -23,6 +23,11 @@ FD_REL = 1e-5
 FD_ABS = 1e-6
 PROPERTY_REL = 1e-7  # identities that hold exactly in real arithmetic, up to rounding
 PROPERTY_ABS = 1e-9
+# Reverse and forward mode (stage 8 against stages 4 and 5): the same chain rule over the same
+# twenty-odd operations, summed in another order, so they differ by rounding only (a few 1e-16
+# relative per operation); 1e-12 leaves a margin of 100 over that and catches any real slip.
+MODES_REL = 1e-12
+MODES_ABS = 1e-12
 
 # ---------------------------------------------------------------- input domains
 # Bounded, finite, and clear of the singularities of each rule.
