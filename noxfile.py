@@ -98,11 +98,13 @@ def stage(session: nox.Session, stage: str, target: str) -> None:
 
 @nox.session(venv_backend="none")
 def test(session: nox.Session) -> None:
-    """Every stage against the reference, every kata test failing on the pristine stubs, the tooling."""
+    """Every stage against the reference, every kata test failing on the pristine stubs, the corpora, the tooling."""
     run_python(session, "-m", "katatools", "stubs", "--check")  # katas/ is exactly the generated stubs
     run_python(session, "-m", "pytest", "--target=solutions", "-q", "-p", "no:cacheprovider", *session.posargs)
     run_python(session, "-m", "katatools", "prove-stubs")
     run_python(session, "-m", "katatools", "mutants")
+    run_python(session, "-m", "katatools", "corpus")  # correct alternatives pass, cheats fail
+    run_python(session, "-m", "katatools", "independence")  # each exercise's tests need no later exercise
     tooling = ROOT / "tooling_tests"
     if tooling.is_dir():
         run_python(session, "-m", "pytest", str(tooling), "-q", "-p", "no:cacheprovider")
@@ -161,6 +163,12 @@ def demo(session: nox.Session) -> None:
 def mutants(session: nox.Session) -> None:
     """Every hand-written learner mistake in mistakes/ must fail a test of its own exercise."""
     run_python(session, "-m", "katatools", "mutants", *session.posargs)
+
+
+@nox.session(venv_backend="none")
+def corpus(session: nox.Session) -> None:
+    """Every alternative in alternatives/ passes its stages, every cheat fails its exercise (`-- --help`)."""
+    run_python(session, "-m", "katatools", "corpus", *session.posargs)
 
 
 @nox.session(venv_backend="none")

@@ -16,6 +16,8 @@ def main(argv: list[str]) -> int:
         "demo": "katatools.demo",
         "mutants": "katatools.mutants",
         "mutation": "katatools.mutation",
+        "corpus": "katatools.corpus",
+        "independence": "katatools.independence",
     }
     if not argv or argv[0] not in commands:
         print(f"usage: python -m katatools {{{','.join(commands)}}} [ARGS...]", file=sys.stderr)

@@ -28,13 +28,13 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .manifest import ROOT, Manifest, ManifestError, Stage, load_manifest
+from .patching import CorpusError, Patch, apply_patches, parse_patches, text_field  # noqa: F401 - re-exported
 from .report import ERROR, FAILED, PASSED, TIMEOUT
-from .runner import PytestRun, available_cpus, run_suite, stop_all
+from .runner import PytestRun, available_cpus, run_parallel, run_suite
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -48,16 +48,6 @@ WANTED_PER_EXERCISE = 3
 RUN_TIMEOUT = 600.0  # seconds for one child pytest; the plugin's per-test limit fires long before
 # One failing test is enough: stop at the first, and print nothing a person does not read.
 PYTEST_ARGS = ["-q", "--kata-summary=no", "--maxfail=1"]
-
-
-class CorpusError(ValueError):
-    """A mistake that cannot be run: malformed, stale, a no-op, or for an unknown exercise."""
-
-
-@dataclass(frozen=True)
-class Patch:
-    find: str
-    replace: str
 
 
 @dataclass(frozen=True)
@@ -87,33 +77,6 @@ class CorpusReport:
 # ---------------------------------------------------------------- reading and applying the corpus
 
 
-def apply_patches(source: str, patches: tuple[Patch, ...] | list[Patch], where: str = "the module") -> str:
-    """Apply find/replace patches in order; each ``find`` must occur exactly once at its turn."""
-    text = source
-    for i, patch in enumerate(patches, 1):
-        count = text.count(patch.find)
-        if count != 1:
-            state = "not found" if count == 0 else f"found {count} times"
-            raise CorpusError(f"patch {i}: find string {state} in {where} (a stale patch?): {patch.find!r}")
-        if patch.find == patch.replace:
-            raise CorpusError(f"patch {i}: replace is the same as find, the patch changes nothing")
-        text = text.replace(patch.find, patch.replace)
-    if text == source:
-        raise CorpusError("the patches leave the module unchanged")
-    try:
-        compile(text, where, "exec")
-    except SyntaxError as exc:
-        raise CorpusError(f"the patched module is not valid Python: {exc.msg} (line {exc.lineno})") from None
-    return text
-
-
-def _text(table: dict, key: str, where: str) -> str:
-    value = table.get(key)
-    if not isinstance(value, str) or not value.strip():
-        raise CorpusError(f"{where}: {key!r} must be a non-empty string")
-    return value
-
-
 def parse_mistake(table: dict, manifest: Manifest, file_stage: str, source: Path, where: str) -> Mistake:
     """One [[mistake]] table, checked against the manifest and the file it sits in."""
     if not isinstance(table, dict):
@@ -121,9 +84,9 @@ def parse_mistake(table: dict, manifest: Manifest, file_stage: str, source: Path
     unknown = set(table) - {"name", "exercise", "description", "patch"}
     if unknown:
         raise CorpusError(f"{where}: unknown keys {sorted(unknown)}")
-    name = _text(table, "name", where)
+    name = text_field(table, "name", where)
     where = f"{source.name}: mistake {name!r}"
-    exercise_name = _text(table, "exercise", where)
+    exercise_name = text_field(table, "exercise", where)
     try:
         exercise = manifest.exercise(exercise_name)
     except ManifestError as exc:
@@ -134,14 +97,8 @@ def parse_mistake(table: dict, manifest: Manifest, file_stage: str, source: Path
     raw = table.get("patch")
     if not isinstance(raw, list) or not raw:
         raise CorpusError(f"{where}: needs at least one [[mistake.patch]] with find and replace")
-    patches = []
-    for i, p in enumerate(raw, 1):
-        if not isinstance(p, dict) or set(p) != {"find", "replace"}:
-            raise CorpusError(f"{where}: patch {i} needs exactly the keys find and replace")
-        if not isinstance(p["find"], str) or not p["find"] or not isinstance(p["replace"], str):
-            raise CorpusError(f"{where}: patch {i}: find must be a non-empty string and replace a string")
-        patches.append(Patch(p["find"], p["replace"]))
-    return Mistake(name, exercise_name, _text(table, "description", where), tuple(patches),
+    patches = parse_patches(raw, where)
+    return Mistake(name, exercise_name, text_field(table, "description", where), tuple(patches),
                    manifest.stage(file_stage), source)
 
 
@@ -235,21 +192,6 @@ def control_run(stage: Stage, exercises: list[str], reference: Path) -> str | No
     return None
 
 
-def run_all(jobs: int, tasks: list[Callable[[], object]]) -> list[object]:
-    """Run the tasks (each starts a child pytest) on ``jobs`` threads, keeping their order."""
-    if jobs <= 1:
-        return [task() for task in tasks]
-    pool = ThreadPoolExecutor(max_workers=jobs)
-    try:
-        return list(pool.map(lambda task: task(), tasks))
-    except KeyboardInterrupt:
-        pool.shutdown(wait=False, cancel_futures=True)
-        stop_all()  # the children run in their own process groups: Ctrl-C does not reach them
-        raise
-    finally:
-        pool.shutdown(wait=True)
-
-
 # ---------------------------------------------------------------- the command
 
 
@@ -302,7 +244,7 @@ def main(argv: list[str]) -> int:
         for s in stages
     ]
     tasks += [(lambda m=m: check_mistake(m, reference)) for m in mistakes]
-    results = run_all(args.jobs, tasks)
+    results = run_parallel(args.jobs, tasks)
     problems += [r for r in results[: len(stages)] if r]
     outcomes: list[Outcome] = list(results[len(stages):])  # type: ignore[arg-type]
 

@@ -18,9 +18,11 @@ import subprocess
 import sys
 import tempfile
 import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, TypeVar
 
 from .manifest import ROOT
 from .report import MalformedReport, RunReport, read_report
@@ -29,6 +31,7 @@ OUTPUT_LIMIT = 1024 * 1024  # default bytes of child output kept (head and tail)
 NO_REPORT = "pytest ended without writing its results file"
 _RUNNING: set[subprocess.Popen] = set()  # live children, so that stop_all() can end them
 _RUNNING_LOCK = threading.Lock()
+T = TypeVar("T")
 
 
 @dataclass
@@ -138,3 +141,22 @@ def run_suite(
         except MalformedReport as exc:
             return PytestRun(returncode, output, None, str(exc))
         return PytestRun(returncode, output, report)
+
+
+def run_parallel(jobs: int, tasks: Sequence[Callable[[], T]]) -> list[T]:
+    """Run the tasks (each starts child pytests) on ``jobs`` threads; their results in the tasks' order.
+
+    On Ctrl-C the waiting tasks are dropped and every running child is killed: the children run
+    in their own process groups, so the terminal's interrupt does not reach them.
+    """
+    if jobs <= 1:
+        return [task() for task in tasks]
+    pool = ThreadPoolExecutor(max_workers=jobs)
+    try:
+        return list(pool.map(lambda task: task(), tasks))
+    except KeyboardInterrupt:
+        pool.shutdown(wait=False, cancel_futures=True)
+        stop_all()
+        raise
+    finally:
+        pool.shutdown(wait=True)

@@ -40,6 +40,7 @@ import difflib
 import os
 import re
 import sys
+import textwrap
 from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
@@ -209,6 +210,40 @@ def check_covers(text: str, stage: Stage, manifest: Manifest, where: str) -> lis
             if manifest.cover_module(exercise, name) == stage.module and name not in seen.get(exercise.name, set()):
                 problems.append(f"{where}: {name} is in the `covers` of {exercise.name!r} but holds no region of it")
     return problems
+
+
+def outermost_region(text: str, function: str, where: str = "<reference>") -> Region:
+    """The one region in ``function`` (qualified, as in ``covers``) that no other region of it encloses.
+
+    MarkerError when the module has no such function, or it holds no region, or several side by side.
+    """
+    spans = [(first, last) for first, last, name in _enclosing_functions(ast.parse(text, filename=where))
+             if name == function]
+    if not spans:
+        raise MarkerError(f"{where} defines no function {function!r}")
+    first, last = spans[0]
+    inside = [r for r in find_regions(text, where) if first <= r.begin + 1 <= last]
+    outer = [r for r in inside if not any(o.begin < r.begin and r.end < o.end for o in inside)]
+    if len(outer) != 1:
+        held = "holds no marked region" if not outer else f"holds {len(outer)} regions side by side"
+        raise MarkerError(f"{where}: {function} {held}, so a body cannot say which one it replaces")
+    return outer[0]
+
+
+def replace_region(text: str, function: str, body: str, where: str = "<reference>") -> tuple[str, str]:
+    """``text`` with the outermost region of ``function`` (its markers too) replaced by ``body``.
+
+    ``body`` is written dedented; it is re-indented to the region's indentation. Returns the new
+    text and the replaced code, dedented and without markers (to tell a body that changes nothing).
+    """
+    region = outermost_region(text, function, where)
+    lines = text.splitlines()
+    old = [line for line in lines[region.begin + 1:region.end] if not (BEGIN.match(line) or END.match(line))]
+    new = [f"{region.indent}{line}" if line.strip() else "" for line in textwrap.dedent(body).strip("\n").splitlines()]
+    if not new:
+        raise MarkerError(f"{where}: the body for {function} is empty")
+    replaced = textwrap.dedent("\n".join(old))
+    return "\n".join([*lines[:region.begin], *new, *lines[region.end + 1:]]) + "\n", replaced
 
 
 # ---------------------------------------------------------------- whole packages
