@@ -186,6 +186,10 @@ def mutation(session: nox.Session) -> None:
 
 @nox.session(venv_backend="none")
 def bench(session: nox.Session) -> None:
-    """The benchmark script (medians of several runs): `nox -s bench -- --help`."""
-    run_python(session, "benchmarks/bench.py", *session.posargs)
+    """The benchmark script (medians of several runs): `nox -s bench -- --help`.
+
+    It runs in .nox/_plot, the shared environment plus matplotlib (the `plot` group), for its figures.
+    """
+    python = shared_python(session, ROOT / ".nox" / "_plot", GROUPS + ("plot",))
+    session.run(python, "benchmarks/bench.py", *session.posargs, external=True, env={"PYTHONPATH": None})
 

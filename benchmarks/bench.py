@@ -8,6 +8,8 @@ Sections:
   check   `nox -s check` on pristine and on solved katas (benchmarks/bench_check.py)
   grade   grading 20 copies of the reference at --jobs 1 and 2 (benchmarks/bench_grade.py)
   loops   the reference training loops against a restatement of the post's loops (benchmarks/bench_loops.py)
+  reverse forward against reverse mode: gradients and Jacobians, the crossings, bench-output/reverse.png
+          (benchmarks/bench_reverse.py; `--only reverse --bytecode on` for this alone)
 
 ``--bytecode``: these machines set PYTHONDONTWRITEBYTECODE=1, so no .pyc is ever cached and every
 run recompiles; learners' machines normally cache bytecode. "on" lets Python write and use .pyc
@@ -125,6 +127,7 @@ SECTIONS = {
     "check": section_module("check"),
     "grade": section_module("grade"),
     "loops": section_module("loops"),
+    "reverse": section_module("reverse"),
 }
 
 
