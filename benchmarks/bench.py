@@ -8,6 +8,8 @@ Sections:
   check   `nox -s check` on pristine and on solved katas (benchmarks/bench_check.py)
   grade   grading 20 copies of the reference at --jobs 1 and 2 (benchmarks/bench_grade.py)
   loops   the reference training loops against a restatement of the post's loops (benchmarks/bench_loops.py)
+  tangents  stages 5-6: batched fits against stage 4's loops, tangent gradients against hand-written numpy
+          ones (benchmarks/bench_tangents.py)
   reverse forward against reverse mode: gradients and Jacobians, the crossings, bench-output/reverse.png
           (benchmarks/bench_reverse.py; `--only reverse --bytecode on` for this alone)
 
@@ -127,6 +129,7 @@ SECTIONS = {
     "check": section_module("check"),
     "grade": section_module("grade"),
     "loops": section_module("loops"),
+    "tangents": section_module("tangents"),
     "reverse": section_module("reverse"),
 }
 

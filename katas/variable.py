@@ -204,12 +204,13 @@ def as_variable(operand: object, operator: str) -> Variable:
 
 
 def lined_up(u: Variable, v: Variable) -> tuple[Variable, Variable]:
-    """Exercise arrays (stage 5): u and v broadcast to one shape, their tangent axes kept in front.
+    """Exercise arrays (stage 5): u and v with their tangents lined up for numpy's broadcasting.
 
-    Both values take numpy's broadcast shape S. A grad that holds P tangents, of shape
-    (P,) + value.shape, becomes (P,) + S: any new axis goes after the tangent axis, never before
-    it (numpy's own broadcasting would line the tangent axis up with a value axis). A constant's
-    grad, a number, stays as it is. After this, the stage-1 rules work unchanged.
+    The values broadcast as numpy does, to a shape S. A grad that holds P tangents, of shape
+    (P,) + value.shape, must become (P,) + S: the new axes go after the tangent axis, never
+    before it (numpy's own broadcasting lines shapes up from the right, so it would put P
+    against a value axis). A constant's grad, a number, stays as it is. After this, the stage-1
+    rules work unchanged, and give grads of shape (P,) + S.
     """
     raise NotImplementedError(
         "exercise 'arrays': Variable with numpy arrays as value and grad, P tangents on a leading "

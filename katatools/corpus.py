@@ -21,7 +21,8 @@ test of that exercise. ::
     find = "..."
     replace = "..."
 
-A body is keyed by a function or method as the manifest's ``covers`` names it; it replaces the
+A body is keyed by a function or method as the manifest's ``covers`` names it (with its module,
+``"variable:Variable.__add__"``, where a later stage extends an earlier module); it replaces the
 outermost marked region inside that function (``katatools.stubs.replace_region``), re-indented.
 Every variant is built as a whole package, every stage module the reference with its bodies and
 patches applied, and run in cumulative mode with the check's default time limit per test
@@ -44,7 +45,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .check import CHECK_TIMEOUT, RUN_MARGIN
-from .manifest import ROOT, Manifest, ManifestError, Stage, load_manifest
+from .manifest import ROOT, Manifest, ManifestError, Stage, load_manifest, split_cover
 from .patching import CorpusError, Patch, apply_patches, check_syntax, parse_patches, text_field
 from .report import ERROR, FAILED, PASSED, TIMEOUT, RunReport
 from .runner import PytestRun, available_cpus, run_parallel, run_suite
@@ -101,9 +102,11 @@ def reference_sources(manifest: Manifest, reference: Path) -> dict[str, str]:
     return {f"{s.module}.py": (reference / f"{s.module}.py").read_text(encoding="utf-8") for s in manifest.stages}
 
 
-def covering_stages(manifest: Manifest) -> dict[str, Stage]:
-    """Each function or method any exercise ``covers`` -> the stage whose module holds it."""
-    return {function: manifest.stage(e.stage) for e in manifest.exercises for function in e.covers}
+def covered_functions(manifest: Manifest) -> dict[str, tuple[str, str]]:
+    """Each function or method any exercise ``covers``, as written there ("log", "primitives:log")
+    -> (the module that holds it, its qualified name in that module)."""
+    return {cover: (manifest.cover_module(e, cover), split_cover(cover)[1])
+            for e in manifest.exercises for cover in e.covers}
 
 
 def _lines(code: str) -> list[str]:
@@ -114,14 +117,15 @@ def build_variant(manifest: Manifest, reference: dict[str, str], bodies: dict[st
                   default_module: str, where: str = "solutions") -> dict[str, str]:
     """The whole package: ``reference`` with ``bodies`` in place of their regions, then ``patches``."""
     sources = dict(reference)
-    covered = covering_stages(manifest)
+    covered = covered_functions(manifest)
     for function, body in bodies.items():
         if function not in covered:
             raise CorpusError(f"bodies: {function!r} is no function or method that an exercise covers "
                               f"(see `covers` in exercises.toml); change other code with a [[patch]]")
-        name = f"{covered[function].module}.py"
+        module, qualname = covered[function]
+        name = f"{module}.py"
         try:
-            text, replaced = replace_region(sources[name], function, body, f"{where}/{name}")
+            text, replaced = replace_region(sources[name], qualname, body, f"{where}/{name}")
         except MarkerError as exc:
             raise CorpusError(f"bodies: {exc}") from None
         if _lines(replaced) == _lines(body):

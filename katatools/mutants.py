@@ -10,9 +10,12 @@ A mistake is a small find/replace patch to a reference module (``mistakes/<stage
     find = "self.grad * other.value + self.value * other.grad"
     replace = "self.grad * other.value"
 
-For each mistake the patched module alone goes into a scratch directory, and that stage's tests
-run against it in isolated mode (earlier stages from the reference) with ``--exercise`` set to
-the mistake's exercise. The mistake is *caught* when at least one of those tests fails, errors
+A patch may name the ``module`` it applies to (default: the stage's own module): an exercise
+that extends an earlier stage's module (stage 5's arrays, in ``variable.py``) has its mistakes
+there. For each mistake the modules its stage takes from the learner (exercises.toml's
+``Manifest.learner_modules``: usually the stage's module alone), patched, go into a scratch
+directory, and that stage's tests run against it in isolated mode (the other earlier modules
+from the reference) with ``--exercise`` set to the mistake's exercise. The mistake is *caught* when at least one of those tests fails, errors
 or times out. A stale patch (its ``find`` is not in the module exactly once), a patch that
 changes nothing or breaks the syntax, and an exercise with no mistake are corpus errors. Each
 stage is also run once unpatched through the same machinery, as a control: if the reference
@@ -58,6 +61,10 @@ class Mistake:
     patches: tuple[Patch, ...]
     stage: Stage
     source: Path  # the mistakes/*.toml file it comes from
+    modules: tuple[str, ...] = ()  # the modules its stage takes from the learner (the stage's own first)
+
+    def patches_of(self, module: str) -> list[Patch]:
+        return [p for p in self.patches if (p.module or self.stage.module) == module]
 
 
 @dataclass
@@ -97,9 +104,20 @@ def parse_mistake(table: dict, manifest: Manifest, file_stage: str, source: Path
     raw = table.get("patch")
     if not isinstance(raw, list) or not raw:
         raise CorpusError(f"{where}: needs at least one [[mistake.patch]] with find and replace")
-    patches = parse_patches(raw, where)
-    return Mistake(name, exercise_name, text_field(table, "description", where), tuple(patches),
-                   manifest.stage(file_stage), source)
+    stage = manifest.stage(file_stage)
+    modules = tuple(manifest.learner_modules(stage))
+    patches = parse_patches(raw, where, modules)
+    return Mistake(name, exercise_name, text_field(table, "description", where), tuple(patches), stage, source, modules)
+
+
+def patched_sources(mistake: Mistake, reference: Path) -> dict[str, str]:
+    """File name -> source of each module the mistake's stage takes from the learner, patched."""
+    out = {}
+    for module in mistake.modules:
+        text = (reference / f"{module}.py").read_text(encoding="utf-8")
+        patches = mistake.patches_of(module)
+        out[f"{module}.py"] = apply_patches(text, patches, f"{reference.name}/{module}.py") if patches else text
+    return out
 
 
 def load_corpus(directory: Path, manifest: Manifest, reference: Path) -> CorpusReport:
@@ -119,15 +137,14 @@ def load_corpus(directory: Path, manifest: Manifest, reference: Path) -> CorpusR
             continue
         if set(data) - {"mistake"}:
             corpus.problems.append(f"{path.name}: unknown top-level keys {sorted(set(data) - {'mistake'})}")
-        module = reference / f"{manifest.stage(stage_name).module}.py"
-        if not module.is_file():
-            corpus.problems.append(f"{path.name}: the reference module {module} does not exist")
+        missing = [m for m in manifest.learner_modules(manifest.stage(stage_name)) if not (reference / f"{m}.py").is_file()]
+        if missing:
+            corpus.problems.append(f"{path.name}: the reference module {reference / (missing[0] + '.py')} does not exist")
             continue
-        original = module.read_text(encoding="utf-8")
         for i, table in enumerate(data.get("mistake", []), 1):
             try:
                 mistake = parse_mistake(table, manifest, stage_name, path, f"{path.name}: mistake #{i}")
-                apply_patches(original, mistake.patches, f"{reference.name}/{module.name}")
+                patched_sources(mistake, reference)
             except CorpusError as exc:
                 label = table.get("name", f"#{i}") if isinstance(table, dict) else f"#{i}"
                 message = str(exc)
@@ -145,11 +162,13 @@ def load_corpus(directory: Path, manifest: Manifest, reference: Path) -> CorpusR
 # ---------------------------------------------------------------- running
 
 
-def run_patched(stage: Stage, module_text: str, exercises: list[str], reference: Path,
+def run_patched(stage: Stage, sources: dict[str, str], exercises: list[str], reference: Path,
                 timeout: float = RUN_TIMEOUT) -> PytestRun:
-    """Run ``stage``'s tests for ``exercises`` against a scratch directory holding only ``module_text``."""
+    """Run ``stage``'s tests for ``exercises`` against a scratch directory holding only ``sources``
+    (file name -> text: the modules the stage takes from the learner)."""
     with tempfile.TemporaryDirectory(prefix="kata-mistake-") as scratch:
-        (Path(scratch) / f"{stage.module}.py").write_text(module_text, encoding="utf-8")
+        for name, text in sources.items():
+            (Path(scratch) / name).write_text(text, encoding="utf-8")
         return run_suite(scratch, tests=[stage.tests], exercises=exercises, mode="isolated",
                          extra=[*PYTEST_ARGS, f"--reference={reference}"], timeout=timeout)
 
@@ -171,8 +190,7 @@ def judge(mistake: Mistake, run: PytestRun) -> Outcome:
 
 def check_mistake(mistake: Mistake, reference: Path) -> Outcome:
     started = time.monotonic()
-    module = reference / f"{mistake.stage.module}.py"
-    patched = apply_patches(module.read_text(encoding="utf-8"), mistake.patches, str(module))
+    patched = patched_sources(mistake, reference)
     outcome = judge(mistake, run_patched(mistake.stage, patched, [mistake.exercise], reference))
     outcome.seconds = time.monotonic() - started
     return outcome
@@ -180,8 +198,9 @@ def check_mistake(mistake: Mistake, reference: Path) -> Outcome:
 
 def control_run(stage: Stage, exercises: list[str], reference: Path) -> str | None:
     """The unpatched reference through the same machinery: every selected test must pass."""
-    module = reference / f"{stage.module}.py"
-    run = run_patched(stage, module.read_text(encoding="utf-8"), exercises, reference)
+    sources = {f"{m}.py": (reference / f"{m}.py").read_text(encoding="utf-8")
+               for m in load_manifest().learner_modules(stage)}
+    run = run_patched(stage, sources, exercises, reference)
     if run.report is None:
         return f"stage {stage.name}: no results from the unpatched control run ({run.problem})\n{run.output[-2000:]}"
     bad = [t for t in run.report.tests if t.status != PASSED]

@@ -9,7 +9,9 @@ Isolated mode: the package for stage *k* searches a scratch directory holding th
 *reference* modules of the stages before *k* first, then the target directory. Stage *k*'s
 own module (and anything later) exists only in the target, so the tests of stage *k* run the
 learner's code for that stage on top of the reference for the earlier ones, and tracebacks
-point at the learner's real file.
+point at the learner's real file. One exception: an earlier module that stage *k*'s exercises
+extend (exercises.toml's "module:function" covers; stage 5 teaches the operators of
+``variable.py`` to carry arrays) holds code of stage *k*, so it too comes from the target.
 """
 
 from __future__ import annotations
@@ -49,11 +51,21 @@ def earlier_stages(manifest: Manifest, stage: Stage) -> list[Stage]:
     return [s for s in manifest.stages if s.index < stage.index]
 
 
+def reference_modules(manifest: Manifest, stage: Stage) -> list[str]:
+    """The modules isolated mode takes from the reference for ``stage``: the earlier stages' modules,
+    except those ``stage``'s exercises extend, which hold the learner's code for this stage."""
+    own = manifest.learner_modules(stage)
+    return [s.module for s in earlier_stages(manifest, stage) if s.module not in own]
+
+
 def write_reference_layer(manifest: Manifest, stage: Stage, reference: Path, dest: Path) -> Path:
-    """Copy the reference modules of the stages before ``stage`` into ``dest`` (created anew)."""
+    """Copy the reference modules of the stages before ``stage`` into ``dest`` (created anew),
+    leaving out the modules that ``stage``'s exercises extend."""
     if dest.exists():
         shutil.rmtree(dest)
     dest.mkdir(parents=True)
     for earlier in earlier_stages(manifest, stage):
+        if earlier.module not in reference_modules(manifest, stage):
+            continue
         shutil.copyfile(reference / (earlier.module + STAGE_MODULE_SUFFIX), dest / (earlier.module + STAGE_MODULE_SUFFIX))
     return dest

@@ -1,7 +1,8 @@
 """The pytest plugin behind every kata test run.
 
 Options: ``--target`` (which package the tests exercise), ``--exercise`` (select by exercise
-or stage), ``--mode isolated`` (each stage on top of the reference's earlier stages),
+or stage), ``--mode isolated`` (each stage on top of the reference's earlier stages, but for
+the earlier modules the stage's own exercises extend: see packages.py),
 ``--kata-report`` (a JSON results file for the tools), ``--kata-timeout`` (seconds per test).
 
 It validates the tests against the manifest at collection, gives tests their stage's modules
@@ -29,7 +30,7 @@ from hypothesis import HealthCheck, Phase, settings
 
 from . import packages
 from . import report as results
-from .manifest import Manifest, ManifestError, Stage, load_manifest
+from .manifest import Manifest, ManifestError, Stage, load_manifest, split_cover
 
 # ---------------------------------------------------------------- hypothesis profiles
 # Every profile is derandomized: a learner's run, CI and grading see the same examples.
@@ -142,7 +143,8 @@ class KataRun:
                 except BaseException as exc:  # SyntaxError, SystemExit, anything raised on import
                     if isinstance(exc, KeyboardInterrupt | KataTimeout):
                         raise
-                    origin = self.reference if search_first and s.index < stage.index else self.target
+                    from_reference = search_first and s.module in packages.reference_modules(self.manifest, stage)
+                    origin = self.reference if from_reference else self.target
                     raise ImportFailure(describe_import_failure(stage, s, origin, exc)) from None
             ns = types.SimpleNamespace(stage=stage.name, **modules)
             ns.Variable = modules["variable"].Variable
@@ -389,10 +391,21 @@ def stub_owner(manifest: Manifest, stub: BaseException) -> tuple[str, str] | Non
         return None
     exercise = manifest.exercise(named["name"])
     for frame in reversed(traceback.extract_tb(stub.__traceback__)):
-        function = next((c for c in exercise.covers if c == frame.name or c.endswith("." + frame.name)), None)
+        function = next((c for c in exercise.covers if _names(c, frame.name)), None)
         if function is not None:
-            return exercise.name, function
-    return exercise.name, exercise.covers[0]
+            return exercise.name, cover_label(function)
+    return exercise.name, cover_label(exercise.covers[0])
+
+
+def _names(cover: str, function: str) -> bool:
+    qualname = split_cover(cover)[1]
+    return qualname == function or qualname.endswith("." + function)
+
+
+def cover_label(cover: str) -> str:
+    """A ``covers`` entry as messages show it: "Variable.__add__", or "log in primitives.py"."""
+    module, function = split_cover(cover)
+    return function if module is None else f"{function} in {module}.py"
 
 
 def short_message(rep: pytest.TestReport) -> str:

@@ -1,7 +1,9 @@
 """``nox -s reset -- NAME...``: put the pristine stub back, after saving your file beside it.
 
 NAME is an exercise or a stage. An exercise lives in its stage's module, so resetting it
-restores that whole module (``katas/variable.py`` for ``mul``). Your current file is first
+restores that whole module (``katas/variable.py`` for ``mul``). An exercise written inside an
+earlier stage's module (stage 5's arrays and reductions, in your variable.py and primitives.py)
+is refused: resetting those files would undo the earlier stages too, so name them if you mean it. Your current file is first
 copied to ``katas/<module>.py.bak-YYYYMMDD-HHMMSS`` (``-2``, ``-3``... if that name is taken;
 an existing backup is never overwritten, and the name does not end in ``.py``, so a backup is
 never imported as a kata module). The stub is generated from the marked reference in
@@ -19,7 +21,7 @@ import time
 from pathlib import Path
 
 from .check import unknown_name
-from .manifest import ROOT, ManifestError, Stage, load_manifest
+from .manifest import ROOT, Manifest, ManifestError, Stage, load_manifest
 from .stubs import REFERENCE_DIR, module_path, stub_of
 
 KATAS = ROOT / "katas"
@@ -76,6 +78,13 @@ def main(argv: list[str]) -> int:
         except ManifestError as exc:
             print(f"reset: nothing changed: {unknown_name(manifest, exc)}", file=sys.stderr)
             return 2
+        elsewhere = modules_elsewhere(manifest, name)
+        if elsewhere:
+            files = " and ".join(f"katas/{m}.py" for m in elsewhere)
+            print(f"reset: nothing changed: exercise {name} is written in your {files}, inside the exercises of "
+                  f"earlier stages, which a reset would undo too. Undo it by hand, or reset "
+                  f"{' and '.join(elsewhere)} by name (each file is saved beside first).", file=sys.stderr)
+            return 2
     chosen = [s for s in manifest.stages if s.name in stages]
     missing = [s for s in chosen if not module_path(REFERENCE_DIR, s).is_file()]
     if missing:
@@ -83,8 +92,22 @@ def main(argv: list[str]) -> int:
         print(f"reset: nothing changed: no reference for {names} in solutions/ to generate the stub from", file=sys.stderr)
         return 1
     for stage in chosen:
-        restore(stage, [e.name for e in manifest.exercises_of(stage.name)])
+        own = [e.name for e in manifest.exercises_of(stage.name) if not modules_elsewhere(manifest, e.name)]
+        restore(stage, own)
+        other = [e.name for e in manifest.exercises_of(stage.name) if e.name not in own]
+        if other:
+            print(f"reset: exercises {', '.join(other)} live in earlier stages' modules: not reset.")
     return 0
+
+
+def modules_elsewhere(manifest: Manifest, name: str) -> list[str]:
+    """The earlier stages' modules holding an exercise's code, when its own module holds none of it."""
+    if name in manifest.stage_names:
+        return []
+    exercise = manifest.exercise(name)
+    own = manifest.stage(exercise.stage).module
+    modules = list(dict.fromkeys(manifest.cover_module(exercise, c) for c in exercise.covers))
+    return [] if own in modules else modules
 
 
 if __name__ == "__main__":

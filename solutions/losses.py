@@ -59,8 +59,8 @@ def logloss(true_val: Variable | float, pred_val: Variable | float) -> Variable:
 
     Passing the grad through keeps a signal for a confidently wrong prediction, but a feeble one.
     With p = sigmoid(z) and y = 1, the true derivative of the loss along z is p - y, close to -1
-    when z = -40. Through the clip it is -(1 / 1e-15) * p (1 - p), about -0.0043; and from
-    z = -745 on, where p itself rounds to 0, it is exactly 0. The cure is to compute the loss
+    when z = -40. Through the clip it is -(1 / 1e-15) * p (1 - p), about -0.0042; and beyond
+    z = -745, where p itself rounds to 0, it is exactly 0. The cure is to compute the loss
     from z rather than from p: a later stage does (``logloss_from_logits``).
     """
     true_val, pred_val = lift(true_val), lift(pred_val)

@@ -49,7 +49,7 @@ def as_point(x: object, name: str = "x") -> np.ndarray:
         array = np.asarray(x, dtype=float)
     except (TypeError, ValueError) as exc:
         raise TypeError(f"{name} must be a number or an array of numbers, got {type(x).__name__}: {exc}") from None
-    if not np.all(np.isfinite(array)):
+    if not np.isfinite(array).all():
         raise ValueError(f"{name} must hold finite numbers only, got {x!r}")
     return array
 

@@ -176,7 +176,7 @@ class Variable:
         # BEGIN reductions
         grad = self.grad
         if has_tangent_axis(self):
-            grad = np.reshape(grad, (np.shape(grad)[0], -1)).sum(axis=1)
+            grad = grad.reshape(len(grad), -1).sum(axis=1)
         else:
             grad = np.sum(np.broadcast_to(grad, np.shape(self.value)))
         return Variable(np.sum(self.value), grad)
@@ -227,7 +227,7 @@ def as_variable(operand: object, operator: str) -> Variable:
         return Variable(operand, 0.0)
     # BEGIN arrays when isinstance(operand, np.ndarray)
     if isinstance(operand, np.ndarray) and operand.dtype.kind in "biuf":  # bool, integers, floats
-        return Variable(operand, 0.0)
+        return Variable(operand, grad=0.0)
     # END arrays
     raise TypeError(
         f"unsupported operand for {operator} with a Variable: {type(operand).__name__} "
@@ -237,25 +237,26 @@ def as_variable(operand: object, operator: str) -> Variable:
 
 
 def lined_up(u: Variable, v: Variable) -> tuple[Variable, Variable]:
-    """Exercise arrays (stage 5): u and v broadcast to one shape, their tangent axes kept in front.
+    """Exercise arrays (stage 5): u and v with their tangents lined up for numpy's broadcasting.
 
-    Both values take numpy's broadcast shape S. A grad that holds P tangents, of shape
-    (P,) + value.shape, becomes (P,) + S: any new axis goes after the tangent axis, never before
-    it (numpy's own broadcasting would line the tangent axis up with a value axis). A constant's
-    grad, a number, stays as it is. After this, the stage-1 rules work unchanged.
+    The values broadcast as numpy does, to a shape S. A grad that holds P tangents, of shape
+    (P,) + value.shape, must become (P,) + S: the new axes go after the tangent axis, never
+    before it (numpy's own broadcasting lines shapes up from the right, so it would put P
+    against a value axis). A constant's grad, a number, stays as it is. After this, the stage-1
+    rules work unchanged, and give grads of shape (P,) + S.
     """
     # BEGIN arrays
-    shape = np.broadcast_shapes(np.shape(u.value), np.shape(v.value))
+    shapes = np.shape(u.value), np.shape(v.value)
+    if shapes[0] == shapes[1]:
+        return u, v
+    shape = shapes[0] if not shapes[1] else shapes[1] if not shapes[0] else np.broadcast_shapes(*shapes)
     out = []
-    for w in (u, v):
-        value, grad = w.value, w.grad
-        if np.shape(value) != shape:
-            if has_tangent_axis(w):
-                count = np.shape(grad)[:1]
-                axes = count + (1,) * (len(shape) - np.ndim(value)) + np.shape(value)
-                grad = np.broadcast_to(np.reshape(grad, axes), count + shape)
-            value = np.broadcast_to(value, shape)
-        out.append(Variable(value, grad))
+    for w, own in zip((u, v), shapes, strict=True):
+        if own != shape and has_tangent_axis(w):  # (P,) + own -> (P, 1, ..., 1) + own -> (P,) + S
+            count = np.shape(w.grad)[:1]
+            axes = count + (1,) * (len(shape) - len(own)) + own
+            w = Variable(w.value, np.broadcast_to(np.reshape(w.grad, axes), count + shape))
+        out.append(w)
     return out[0], out[1]
     # END arrays
 

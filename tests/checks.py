@@ -163,3 +163,54 @@ sample_xs = st.floats(-3.0, 3.0, allow_nan=False, allow_infinity=False)
 sample_ys = st.floats(-5.0, 5.0, allow_nan=False, allow_infinity=False)
 learning_rates = st.floats(0.01, 1.0)
 network_values = st.floats(-2.0, 2.0, allow_nan=False, allow_infinity=False)
+
+
+# ---------------------------------------------------------------- stages 5 and 6: tangents on arrays
+# A grad holding P tangents has shape (P,) + value.shape. The exact values of stage 5 are the
+# same elementwise rules as stage 1 applied to arrays: EXACT_REL and EXACT_ABS hold them. Two
+# looser tolerances, each with its reason:
+AGREE_REL = 1e-9  # one array pass against P x n scalar passes of the same expression: the same
+AGREE_ABS = 1e-12  # formulas in another order (numpy against math), a few roundings apart
+L2_LOSS_REL = 1e-6  # the issue's figure: gradient descent's final L2 loss against scikit-learn's optimum
+MOONS_ACCURACY = 0.95  # the issue's figure: held-out accuracy of the tanh network on make_moons
+
+
+def shape_of(x: object) -> tuple[int, ...]:
+    return tuple(np.shape(x))
+
+
+def expect_tangents(exercise: str, given: str, received: object, value: object, tangents: np.ndarray,
+                    hint: str | None = None, rel: float = EXACT_REL, abs_: float = EXACT_ABS) -> None:
+    """The result must be a Variable with this value and these P tangents, its grad of shape (P,) + value.shape.
+
+    A scalar result whose tangents are all 0 may carry the number 0 as its grad (a constant).
+    """
+    expect_variable(exercise, given, received)
+    tangents = np.asarray(tangents, dtype=float)
+    expected_shape = shape_of(tangents)
+    if not close(received.value, value, rel, abs_) or shape_of(received.value) != shape_of(value):
+        fail(exercise, given, f"value {np.array2string(np.asarray(value), precision=10)}",
+             f"value {np.array2string(np.asarray(received.value), precision=10)} "
+             f"(shape {shape_of(received.value)})", hint)
+    grad = received.grad
+    if shape_of(grad) != expected_shape:
+        constant_zero = shape_of(grad) == () and not np.any(tangents) and shape_of(value) == ()
+        if not constant_zero:
+            fail(exercise, given, f"a grad of shape {expected_shape}: {expected_shape[0]} tangent(s) of a value of "
+                 f"shape {expected_shape[1:]}, the tangent axis first", f"a grad of shape {shape_of(grad)}",
+                 "every operation keeps the tangent axis in front: shape (P,) + value.shape; numpy's broadcasting "
+                 "lines shapes up from the right, so the tangent axis must be moved out of the way first")
+        grad = np.broadcast_to(grad, expected_shape)
+    if not close(grad, tangents, rel, abs_):
+        wrong = np.argwhere(~np.isclose(np.asarray(grad, dtype=float), tangents, rtol=rel, atol=abs_))
+        first = tuple(int(i) for i in wrong[0]) if len(wrong) else ()
+        fail(exercise, given, f"tangents {np.array2string(tangents, precision=10)}",
+             f"tangents {np.array2string(np.asarray(grad, dtype=float), precision=10)}"
+             + (f"  <- first difference at tangent {first[0]}, entry {first[1:]}" if first else ""), hint)
+
+
+def tangent_arrays(shape: tuple[int, ...], elements=None):
+    """A hypothesis strategy of float arrays of ``shape`` (values or tangents)."""
+    from hypothesis.extra.numpy import arrays
+
+    return arrays(np.float64, shape, elements=elements if elements is not None else st.floats(-3.0, 3.0))

@@ -153,3 +153,30 @@ def logistic_regression(x: np.ndarray, labels: np.ndarray) -> dict[str, object]:
     model = LogisticRegression(C=np.inf, tol=1e-10, max_iter=1000).fit(x[:, None], labels)
     return {"slope": model.coef_[0, 0], "intercept": model.intercept_[0],
             "probability": model.predict_proba(x[:, None])[:, 1], "accuracy": model.score(x[:, None], labels)}
+
+
+@remembered
+def dataset(name: str) -> dict[str, object]:
+    """Every feature of a dataset shipped inside scikit-learn (no download), and its target."""
+    from sklearn import datasets
+
+    data = getattr(datasets, f"load_{name}")()
+    return {"X": data.data, "target": data.target}
+
+
+@remembered
+def moons(n_samples: int, noise: float, seed: int) -> dict[str, object]:
+    """make_moons: two interleaved half circles in the plane, with Gaussian noise, and their 0/1 labels."""
+    from sklearn.datasets import make_moons
+
+    X, y = make_moons(n_samples=n_samples, noise=noise, random_state=seed)
+    return {"X": X, "y": y}
+
+
+@remembered
+def logistic_regression_l2(X: np.ndarray, labels: np.ndarray, C: float) -> dict[str, object]:
+    """LogisticRegression(C=C) (L2 penalty, unpenalised intercept) on every column of X, solved tightly."""
+    from sklearn.linear_model import LogisticRegression
+
+    model = LogisticRegression(C=C, tol=1e-12, max_iter=10000).fit(X, labels)
+    return {"coef": model.coef_[0], "intercept": model.intercept_[0], "accuracy": model.score(X, labels)}

@@ -167,6 +167,7 @@ def logloss_or_fail(kata, y, pred, hint):
 
 
 CLIPPED_LOW, CLIPPED_HIGH = EPSILON, 1.0 - EPSILON
+SIGMOID_40 = math.exp(-40.0) / (1.0 + math.exp(-40.0))  # a confident mistake for the label 1
 CLIP_CASES = [
     # label, p, p's seed, value, grad: the clipped p's value, the grad of p passed through unchanged
     (1, 0.0, 1.0, -math.log(CLIPPED_LOW), -1.0 / CLIPPED_LOW),
@@ -177,6 +178,9 @@ CLIP_CASES = [
     (0.5, 0.0, 1.0, -0.5 * (math.log(CLIPPED_LOW) + math.log(1.0 - CLIPPED_LOW)),
      -0.5 * (1.0 / CLIPPED_LOW - 1.0 / (1.0 - CLIPPED_LOW))),
     (1, 1e-10, 1.0, -math.log(1e-10), -1e10),  # inside the clip: unchanged
+    # p = sigmoid(-40) seeded with its derivative along z: the clip's feeble signal, d loss/dz = -0.0042
+    # where the true derivative is p - y = -1 (stage 6's logloss_from_logits computes it from z)
+    (1, SIGMOID_40, SIGMOID_40 * (1 - SIGMOID_40), -math.log(CLIPPED_LOW), -SIGMOID_40 * (1 - SIGMOID_40) / CLIPPED_LOW),
     (0, 1.0 - 1e-10, 1.0, -math.log(1.0 - (1.0 - 1e-10)), 1.0 / (1.0 - (1.0 - 1e-10))),
 ]
 

@@ -27,6 +27,7 @@ from learner_repo import (
 
 from katatools.check import share_stages
 from katatools.report import WIDTH
+from katatools.stubs import generated_stubs
 
 FIRST = STAGES[0]
 FIRST_EXERCISES = [e.name for e in MANIFEST.exercises_of(FIRST.name)]
@@ -262,6 +263,26 @@ def test_isolated_mode_tests_the_learners_module_not_the_reference(repo):
     one_wrong = tool(repo, "check", second.name, "--isolated")
     assert status_of(one_wrong.stdout, broken) == "failing"  # the reference's would pass
     assert status_of(one_wrong.stdout, names[-1]) == "done"
+
+
+EXTENDING = [s for s in STAGES if len(MANIFEST.learner_modules(s)) > 1]  # stages that extend an earlier module
+
+
+@pytest.mark.skipif(not EXTENDING, reason="no stage with tests extends an earlier stage's module yet")
+def test_isolated_mode_takes_an_extended_module_from_the_learner(repo):
+    """Stage 5's arrays live in variable.py: with stages 1-4 solved the scalar way, they are not done, isolated or not."""
+    stage = EXTENDING[0]
+    own = [e.name for e in MANIFEST.exercises_of(stage.name)]
+    midway = generated_stubs(MANIFEST, exercises=[e.name for e in MANIFEST.exercises
+                                                  if MANIFEST.stage(e.stage).index >= stage.index])
+    for module in MANIFEST.learner_modules(stage)[1:]:  # the earlier modules, with this stage's regions stubbed
+        write_kata(repo, module, midway[f"{module}.py"])
+    solve(repo, [s for s in STAGES if s.module not in MANIFEST.learner_modules(stage)])
+    isolated = tool(repo, "check", stage.name, "--isolated")
+    assert all(status_of(isolated.stdout, name) == "not started" for name in own), isolated.stdout
+    solve(repo, STAGES)
+    solved = tool(repo, "check", stage.name, "--isolated")
+    assert all(status_of(solved.stdout, name) == "done" for name in own), solved.stdout
 
 
 # ---------------------------------------------------------------- hints, verbose, terminals

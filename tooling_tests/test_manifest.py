@@ -61,3 +61,21 @@ def test_isolated_mode_takes_the_extended_modules_from_the_learner():
     assert manifest.learner_modules(manifest.stage("variable")) == ["variable"]
     assert manifest.learner_modules(manifest.stage("tangents")) == ["tangents", "variable", "primitives"]
     assert manifest.learner_modules(manifest.stage("batched")) == ["batched"]
+
+
+def test_isolated_mode_takes_the_other_earlier_modules_from_the_reference():
+    from katatools.packages import reference_modules
+
+    manifest = load_manifest()
+    assert reference_modules(manifest, manifest.stage("variable")) == []
+    assert reference_modules(manifest, manifest.stage("training")) == ["variable", "primitives", "losses"]
+    assert reference_modules(manifest, manifest.stage("tangents")) == ["losses", "training"]
+    assert reference_modules(manifest, manifest.stage("batched")) == ["variable", "primitives", "losses", "training",
+                                                                      "tangents"]
+
+
+def test_a_stub_of_another_module_is_named_with_its_module():
+    from katatools.plugin import cover_label
+
+    assert cover_label("Variable.__add__") == "Variable.__add__"
+    assert cover_label("primitives:log") == "log in primitives.py"

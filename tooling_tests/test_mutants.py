@@ -115,3 +115,33 @@ def test_an_exercise_without_mistakes_is_an_error(tmp_path, capsys):
 def test_unknown_exercise_is_a_usage_error(capsys):
     assert mutants.main(["--exercise", "no_such_exercise"]) == 2
     assert "unknown exercise" in capsys.readouterr().err
+
+
+def test_a_patch_may_name_an_earlier_module_its_stage_extends(tmp_path, capsys):
+    corpus = write_corpus(tmp_path / "m", "tangents", """
+    [[mistake]]
+    name = "sum_keeps_one_tangent"
+    exercise = "reductions"
+    description = "a test mistake in variable.py"
+    [[mistake.patch]]
+    module = "variable"
+    find = "grad = grad.reshape(len(grad), -1).sum(axis=1)"
+    replace = "grad = np.sum(grad)"
+    """)
+    assert mutants.main(["--mistakes", str(corpus), "--exercise", "reductions", "--jobs", "1"]) == 0
+    assert "reductions           1 of 1 caught" in capsys.readouterr().out
+
+
+def test_a_patch_may_not_name_a_module_its_stage_does_not_take_from_the_learner(tmp_path):
+    write_corpus(tmp_path, "tangents", """
+    [[mistake]]
+    name = "elsewhere"
+    exercise = "reductions"
+    description = "a patch of a module the stage takes from the reference"
+    [[mistake.patch]]
+    module = "losses"
+    find = "EPSILON = 1e-15"
+    replace = "EPSILON = 1e-14"
+    """)
+    corpus = load_corpus(tmp_path, load_manifest(), REFERENCE)
+    assert corpus.mistakes == [] and "module 'losses'" in "\n".join(corpus.problems)

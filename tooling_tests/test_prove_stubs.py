@@ -39,3 +39,8 @@ def test_a_pass_that_needs_the_earlier_stages_is_caught_in_isolated_mode(tmp_pat
     assert not prove_stubs.prove(manifest, "isolated", stubs, ["mse"])
     out = capsys.readouterr().out
     assert "prove-stubs (isolated): FAILED" in out and "passed (expected not_started)" in out
+
+
+def test_the_midway_run_covers_the_stages_that_extend_an_earlier_module():
+    manifest = load_manifest()
+    assert [s.name for s in prove_stubs.extending_stages(manifest)] == ["tangents"]

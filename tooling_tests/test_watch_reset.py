@@ -246,3 +246,17 @@ def test_reset_does_not_come_from_git(repo):
     subprocess.run([*git, "commit", "-q", "-m", "my work"], cwd=repo, check=True)
     assert tool(repo, "reset", FIRST.name).returncode == 0
     assert kata_path(repo).read_bytes() == stub_bytes(FIRST.module)
+
+
+def test_reset_refuses_an_exercise_written_in_an_earlier_stages_module(repo):
+    """Stage 5's arrays is written in variable.py and primitives.py: a reset would undo stages 1 and 2."""
+    extending = [e for e in MANIFEST.exercises if reset.modules_elsewhere(MANIFEST, e.name)]
+    if not extending:
+        pytest.skip("no exercise is written in an earlier stage's module")
+    first = extending[0]
+    before = {p.name: p.read_bytes() for p in (repo / "katas").glob("*.py")}
+    run = tool(repo, "reset", first.name)
+    assert run.returncode == 2 and "nothing changed" in run.stderr and "variable" in run.stderr
+    assert {p.name: p.read_bytes() for p in (repo / "katas").glob("*.py")} == before
+    stage = tool(repo, "reset", first.stage)
+    assert stage.returncode == 0 and f"{first.name}" in stage.stdout and "not reset" in stage.stdout

@@ -1,0 +1,727 @@
+"""Stage 6 tests: whole batches, many parameters, real data (katas/batched.py).
+
+- logits: exact values, including the confident mistakes where stage 3's clipped loss loses the
+  gradient (z = -40, -745, -1e6 with y = 1); finite differences; properties: linear in the
+  tangents, equal to one scalar pass of your Variable per entry, and equal to stage 3's
+  logloss(y, sigmoid(z)) where the clip plays no part.
+- batched_fits: the same gradient-descent steps as stage 4's loops, to 1e-9, against the
+  plain-numpy oracle of tests/test_training.py (which stage 4 is held to), on small data and on
+  the post's data with stage 4's settings; deep_model_batched's 7 partials against the hand
+  gradient and finite differences, and along any direction v against stage 4's deep_model
+  seeded with v; stage 4's own fits on random data.
+- real_data: logistic regression on the 30 standardised features of breast cancer against
+  scikit-learn's LogisticRegression (final loss to 1e-6, relative); a tanh network on
+  make_moons (held-out accuracy at least 0.95); exact steps and gradients against numpy.
+- Every fit is forward mode with tangents, one evaluation per iteration: the calls of your
+  Variable's operators are counted (the same count whatever the number of samples or
+  parameters), one of them must carry every tangent over every sample, and the steps must
+  change when those tangents are perturbed (a gradient from anywhere else would not).
+
+Settings, and why they hold (measured with plain gradient descent, as stage 4's are):
+- breast cancer: C = 0.1, lr = 0.5, 600 steps from 0. The loss's curvature is at most
+  L = lambda_max(E[a a^T]) / 4 + 1 / (C n), about 3.34 for a = (features, 1) (checked on the data
+  by ``curvature_bound``): lr < 2 / L, so every step decreases the loss (the descent lemma), and
+  the penalty makes it strongly convex. 600 steps end 5e-8 above scikit-learn's optimum (500
+  steps: 3e-7), 20 times under the 1e-6 asked. scikit-learn's default C = 1 would need about
+  4000 steps at the largest safe lr: too slow for a test run this often.
+- moons: make_moons(400, noise=0.2, seed 0), the first 200 samples to train (standardised with
+  their own mean and std), the other 200 held out; tanh, 8 hidden units, init_network(seed 0),
+  lr = 1.0, 300 steps. Held-out accuracy 0.97 here, at least 0.96 for each of 20 initial seeds,
+  and the training loss never increased.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+from checks import (
+    AGREE_ABS,
+    AGREE_REL,
+    L2_LOSS_REL,
+    MOONS_ACCURACY,
+    STEP_ABS,
+    STEP_REL,
+    close,
+    expect_close,
+    expect_dual,
+    expect_error,
+    expect_matches_finite_difference,
+    expect_tangents,
+    fail,
+    learning_rates,
+    network_values,
+    sample_xs,
+    shape_of,
+    show,
+    tangent_arrays,
+)
+from hypothesis import given
+from hypothesis import strategies as st
+from sklearn_oracle import dataset, logistic_regression_l2, moons
+from test_training import (
+    FIT_CASES,
+    NAMES,
+    POINT,
+    POINT_2,
+    TRAIN_CASES,
+    expect_descent,
+    expect_pair,
+    expect_value_error,
+    line_loss_and_gradient,
+    logistic_loss_and_gradient,
+    network_loss_and_gradient,
+    post_data,
+    started,
+)
+
+EPSILON = 1e-15  # stage 3's clip
+
+
+def np_sigmoid(z):
+    return np.exp(-np.logaddexp(0.0, -np.asarray(z, dtype=float)))
+
+
+def np_logits_loss(y, z):
+    return np.logaddexp(0.0, z) - y * z
+
+
+def clipped_grad(y: float, z: float) -> float:
+    """Stage 3's logloss(y, sigmoid(z)) differentiated along z, through the clip (the tests' own numpy)."""
+    p = float(np_sigmoid(z))
+    clipped = min(max(p, EPSILON), 1 - EPSILON)
+    return -(y / clipped - (1 - y) / (1 - clipped)) * p * (1 - p)
+
+
+# ---------------------------------------------------------------- logits
+
+SOFTPLUS_EXACT = [
+    # z, seed, value, grad
+    (0.0, 1.0, math.log(2.0), 0.5),
+    (2.0, 1.0, math.log1p(math.exp(2.0)), float(np_sigmoid(2.0))),
+    (-3.0, 2.0, math.log1p(math.exp(-3.0)), 2 * float(np_sigmoid(-3.0))),
+    (40.0, 1.0, 40.0 + math.exp(-40.0), 1.0),
+    (-40.0, 1.0, math.exp(-40.0), math.exp(-40.0)),
+    (1000.0, -1.0, 1000.0, -1.0),
+    (-1000.0, 1.0, 0.0, 0.0),
+]
+SOFTPLUS_HINT = ("softplus(u) = max(u, 0) + log(1 + e^-|u|): exp only ever sees a number <= 0; its derivative is "
+                 "sigmoid(u), times u' (chain rule). Built from relu instead, mind the kink: |u| = relu(u) + relu(-u) "
+                 "has derivative 0 at u = 0 by relu's convention, which makes softplus'(0) 0 instead of 1/2")
+
+
+def call_quietly(exercise: str, given_: str, thunk):
+    """thunk() with numpy's warnings as errors: an overflow on the way is a failure, not a warning."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            return thunk()
+    except NotImplementedError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - OverflowError, RuntimeWarning, anything
+        fail(exercise, given_, "a finite result, no error or warning", f"{type(exc).__name__}: {exc}"[:300],
+             "never compute exp of a large positive number: write the loss from z with max(z, 0) and e^-|z|")
+
+
+@pytest.mark.exercise("logits")
+@pytest.mark.parametrize("z, seed, value, grad", SOFTPLUS_EXACT, ids=[f"z={c[0]:g}" for c in SOFTPLUS_EXACT])
+def test_softplus_exact(kata, z, seed, value, grad):
+    given_ = f"softplus(Variable({z!r}, {seed!r}))"
+    result = call_quietly("logits", given_, lambda: kata.batched.softplus(kata.Variable(z, seed)))
+    expect_dual("logits", given_, result, value, grad, SOFTPLUS_HINT)
+
+
+LESSON = ("from the logit, the derivative of the loss along z is p - y for every z; stage 3's clipped loss "
+          "gives {clipped:.3g} here, since it passes p's derivative through a clip at 1e-15")
+LOGITS_EXACT = [
+    # y, z, seed, value, grad
+    (1, 0.0, 1.0, math.log(2.0), -0.5),
+    (0, 0.0, 1.0, math.log(2.0), 0.5),
+    (1, 2.0, 1.0, math.log1p(math.exp(-2.0)), float(np_sigmoid(2.0)) - 1),
+    (0, 2.0, 1.0, math.log1p(math.exp(2.0)), float(np_sigmoid(2.0))),
+    (0.25, -1.0, 2.0, math.log1p(math.exp(-1.0)) + 0.25, 2 * (float(np_sigmoid(-1.0)) - 0.25)),
+    (1, -40.0, 1.0, 40.0 + math.exp(-40.0), math.exp(-40.0) - 1),  # the lesson of the docstring
+    (1, -745.0, 1.0, 745.0, -1.0),
+    (1, -1e6, 1.0, 1e6, -1.0),
+    (0, 40.0, 1.0, 40.0 + math.exp(-40.0), 1.0),
+    (0, 1000.0, -1.0, 1000.0, -1.0),
+    (1, 1000.0, 1.0, 0.0, 0.0),
+]
+
+
+@pytest.mark.exercise("logits")
+@pytest.mark.parametrize("y, z, seed, value, grad", LOGITS_EXACT, ids=[f"y={c[0]}-z={c[1]:g}" for c in LOGITS_EXACT])
+def test_logloss_from_logits_exact(kata, y, z, seed, value, grad):
+    given_ = f"logloss_from_logits({y!r}, Variable({z!r}, {seed!r}))"
+    result = call_quietly("logits", given_, lambda: kata.batched.logloss_from_logits(y, kata.Variable(z, seed)))
+    expect_dual("logits", given_, result, value, grad, LESSON.format(clipped=seed * clipped_grad(y, z)))
+
+
+@pytest.mark.exercise("logits")
+def test_logloss_from_logits_keeps_the_gradient_of_confident_mistakes(kata):
+    """The numbers lesson: with y = 1, stage 3's clip shrinks the gradient to 0.0042 at z = -40 and to 0 at z < -745."""
+    for z in (-40.0, -100.0, -745.0, -746.0, -1e4):
+        given_ = f"logloss_from_logits(1, Variable({z!r}, 1.0)): a confident mistake"
+        result = call_quietly("logits", given_, lambda z=z: kata.batched.logloss_from_logits(1, kata.Variable(z, 1.0)))
+        expect_close("logits", given_, "grad", result.grad, -1.0, LESSON.format(clipped=clipped_grad(1.0, z)),
+                     rel=1e-9, abs_=0.0)
+
+
+@pytest.mark.exercise("logits")
+def test_logloss_from_logits_on_arrays(kata):
+    y = np.array([1.0, 0.0, 1.0, 0.5])
+    z = np.array([-40.0, 0.3, 5.0, -2.0])
+    tangents = np.array([[1.0, 0.0, -1.0, 2.0], [0.5, 1.0, 0.0, -1.0]])
+    given_ = f"logloss_from_logits({y.tolist()}, Variable({z.tolist()}, 2 tangents))"
+    result = call_quietly("logits", given_, lambda: kata.batched.logloss_from_logits(y, kata.Variable(z, tangents)))
+    expect_tangents("logits", given_, result, np_logits_loss(y, z), (np_sigmoid(z) - y) * tangents,
+                    "elementwise on arrays: the tangents of the loss are (sigmoid(z) - y) times z's tangents")
+
+
+@pytest.mark.exercise("logits")
+@pytest.mark.parametrize("label", [1.5, -0.1, float("nan"), np.array([0.0, 2.0])], ids=["1.5", "-0.1", "nan", "array"])
+def test_logloss_from_logits_rejects_labels_outside_0_1(kata, label):
+    z = kata.Variable(0.5, 1.0) if np.ndim(label) == 0 else kata.Variable(np.array([0.5, 1.0]), np.ones((1, 2)))
+    expect_error("logits", f"logloss_from_logits({label!r}, {show(z)})", ValueError,
+                 lambda: kata.batched.logloss_from_logits(label, z), "ValueError (a label is in [0, 1])",
+                 "call check_label(y.value) first", "call check_label(y.value) before computing the loss")
+
+
+@pytest.mark.exercise("logits")
+@pytest.mark.parametrize("y, z, seed", [(1, 0.7, 1.0), (0, -2.3, 2.0), (0.4, 12.0, -1.0), (1, -30.0, 1.0)])
+def test_logloss_from_logits_finite_difference(kata, y, z, seed):
+    given_ = f"logloss_from_logits({y!r}, Variable({z!r}, {seed!r}))"
+    result = call_quietly("logits", given_, lambda: kata.batched.logloss_from_logits(y, kata.Variable(z, seed)))
+    expect_matches_finite_difference("logits", given_, result.grad,
+                                     lambda t: float(np_logits_loss(y, z + t * seed)), hint=SOFTPLUS_HINT)
+
+
+@pytest.mark.exercise("logits")
+@given(z=tangent_arrays((4,), st.floats(-60.0, 60.0)), y=tangent_arrays((4,), st.floats(0.0, 1.0)),
+       first=tangent_arrays((2, 4)), second=tangent_arrays((2, 4)), a=st.floats(-2, 2), b=st.floats(-2, 2))
+def test_logits_are_linear_and_agree_with_scalar_passes(kata, z, y, first, second, a, b):
+    loss, V = kata.batched.logloss_from_logits, kata.Variable
+    given_ = f"logloss_from_logits({y.tolist()}, Variable({z.tolist()}, 2 tangents))"
+    one = call_quietly("logits", given_, lambda: loss(y, V(z, first)))
+    two, mixed = loss(y, V(z, second)), loss(y, V(z, a * first + b * second))
+    expect_tangents("logits", given_ + f", tangents a t1 + b t2 (a = {a!r}, b = {b!r})", mixed, one.value,
+                    a * np.asarray(one.grad) + b * np.asarray(two.grad), "the tangents are linear in the seed",
+                    rel=1e-7, abs_=1e-9)
+    passes = [[loss(float(y[i]), V(float(z[i]), float(first[k, i]))).grad for i in range(4)] for k in range(2)]
+    expect_tangents("logits", given_ + " against your scalar Variable entry by entry", one, one.value,
+                    np.array(passes, dtype=float), "on arrays, each entry is what the scalar loss gives",
+                    rel=AGREE_REL, abs_=AGREE_ABS)
+
+
+@pytest.mark.exercise("logits")
+@given(z=st.floats(-5.0, 5.0), y=st.floats(0.0, 1.0), seed=st.floats(-2.0, 2.0))
+def test_logits_agree_with_the_clipped_loss_where_the_clip_is_idle(kata, z, y, seed):
+    V = kata.Variable
+    given_ = f"logloss_from_logits({y!r}, Variable({z!r}, {seed!r})) against logloss(y, sigmoid(z)) of stages 2-3"
+    result = call_quietly("logits", given_, lambda: kata.batched.logloss_from_logits(y, V(z, seed)))
+    through_p = kata.losses.logloss(y, kata.primitives.sigmoid(V(z, seed)))
+    expect_dual("logits", given_, result, through_p.value, through_p.grad,
+                "softplus(z) - y z is the cross-entropy of p = sigmoid(z), the same loss written from z",
+                rel=1e-9, abs_=1e-12)
+
+
+# ---------------------------------------------------------------- batched_fits: the steps of stage 4's loops
+
+FITS = {
+    "line": ("fit_linear_regression_batched", line_loss_and_gradient),
+    "classifier": ("fit_logistic_regression_batched", logistic_loss_and_gradient),
+}
+
+
+def run_batched_fit(kata, which, x, y, lr, iters):
+    function, _ = FITS[which]
+    given_ = f"{function}(x={np.round(np.asarray(x, float), 4).tolist()}, y={np.round(np.asarray(y, float), 4).tolist()}, lr={lr}, iters={iters})"
+    result = getattr(kata.batched, function)(x, y, lr=lr, iters=iters)
+    return expect_pair("batched_fits", given_, result), given_
+
+
+@pytest.mark.exercise("batched_fits")
+@pytest.mark.parametrize("which", list(FITS))
+@pytest.mark.parametrize("iters", [1, 3])
+@pytest.mark.parametrize("x, targets, labels, lr", FIT_CASES)
+def test_batched_fit_steps_exact(kata, which, iters, x, targets, labels, lr):
+    y = targets if which == "line" else labels
+    received, given_ = run_batched_fit(kata, which, x, y, lr, iters)
+    expect_descent("batched_fits", given_, ("m", "b"), received, FITS[which][1](x, y), (0.0, 0.0), lr, iters, len(x))
+
+
+@pytest.mark.exercise("batched_fits")
+@pytest.mark.parametrize("which, lr, iters", [("line", 0.1, 100), ("classifier", 4.0, 200)])
+def test_batched_fits_reach_stage_4s_parameters_on_the_post_data(kata, which, lr, iters):
+    """Stage 4's settings on the post's data (seed 0): the same parameters as its loops, to 1e-9."""
+    x, y, labels = post_data(seed=0)
+    targets = y if which == "line" else labels
+    received, given_ = run_batched_fit(kata, which, x, targets, lr, iters)
+    given_ = f"{FITS[which][0]} on the post's data (seed 0), lr={lr}, iters={iters}"
+    expect_descent("batched_fits", given_, ("m", "b"), received, FITS[which][1](x, targets), (0.0, 0.0), lr, iters,
+                   len(x))
+
+
+@pytest.mark.exercise("batched_fits")
+@given(samples=st.lists(st.tuples(sample_xs, st.sampled_from([0.0, 1.0])), min_size=1, max_size=6), lr=learning_rates)
+def test_batched_fits_agree_with_your_stage_4_loops(kata, samples, lr):
+    x, y = [s[0] for s in samples], [s[1] for s in samples]
+    for which, stage_4 in (("line", "fit_linear_regression"), ("classifier", "fit_logistic_regression")):
+        received, given_ = run_batched_fit(kata, which, x, y, lr, 2)
+        expected = getattr(kata.training, stage_4)(x, y, lr=lr, iters=2)
+        if not close(received, [float(v) for v in expected], STEP_REL, STEP_ABS):
+            fail("batched_fits", given_, f"(m, b) = {expected!r}, as stage 4's {stage_4}", f"{received!r}",
+                 "one pass with both parameters seeded gives both partial derivatives: the steps are stage 4's")
+
+
+def call_deep_model_batched(kata, x, y, params):
+    given_ = f"deep_model_batched(x={np.round(np.asarray(x, float), 4).tolist()}, y={list(y)}, params={params})"
+    result = kata.batched.deep_model_batched(x, y, dict(params))
+    if not (isinstance(result, tuple) and len(result) == 2 and isinstance(result[1], dict)
+            and set(result[1]) == set(NAMES)):
+        fail("batched_fits", given_, f"a tuple (loss, grads) with grads a dict of the 7 names {list(NAMES)}",
+             f"{result!r}"[:300], "return (float(loss.value), {name: its partial derivative})")
+    return result, given_
+
+
+@pytest.mark.exercise("batched_fits")
+@pytest.mark.parametrize("params", [POINT, POINT_2], ids=["point-1", "point-2"])
+@pytest.mark.parametrize("x, y, start, lr", TRAIN_CASES)
+def test_deep_model_batched_exact(kata, params, x, y, start, lr):
+    (loss, grads), given_ = call_deep_model_batched(kata, x, y, params)
+    expected_loss, gradient = network_loss_and_gradient(x, y)(np.array([params[n] for n in NAMES]))
+    expect_close("batched_fits", given_, "loss", loss, expected_loss,
+                 "the loss is the mean over the samples of logloss_from_logits(y, z)", rel=1e-9, abs_=1e-12)
+    received = np.array([grads[n] for n in NAMES])
+    if not close(received, gradient, 1e-9, 1e-12):
+        fail("batched_fits", given_, f"grads {dict(zip(NAMES, np.round(gradient, 12).tolist(), strict=True))}",
+             f"grads {dict(zip(NAMES, np.round(received, 12).tolist(), strict=True))}",
+             "seed the seven parameters together, in the order of PARAMETERS: loss.grad[k] is d loss / d PARAMETERS[k]")
+
+
+@pytest.mark.exercise("batched_fits")
+@pytest.mark.parametrize("name", NAMES)
+def test_deep_model_batched_finite_difference(kata, name):
+    x, y = [-1.0, 0.3, 1.4, 2.2], [0.0, 1.0, 0.0, 1.0]
+    (_, grads), given_ = call_deep_model_batched(kata, x, y, POINT)
+    oracle = network_loss_and_gradient(x, y)
+    expect_matches_finite_difference(
+        "batched_fits", f"{given_}, d loss / d {name}", grads[name],
+        lambda t: oracle(np.array([POINT[n] + (t if n == name else 0.0) for n in NAMES]))[0])
+
+
+@pytest.mark.exercise("batched_fits")
+@given(values=st.lists(network_values, min_size=7, max_size=7),
+       samples=st.lists(st.tuples(sample_xs, st.sampled_from([0.0, 1.0])), min_size=1, max_size=4),
+       direction=st.lists(st.floats(-2.0, 2.0), min_size=7, max_size=7))
+def test_deep_model_batched_agrees_with_stage_4_along_any_direction(kata, values, samples, direction):
+    params = dict(zip(NAMES, values, strict=True))
+    x, y = [s[0] for s in samples], [s[1] for s in samples]
+    (loss, grads), given_ = call_deep_model_batched(kata, x, y, params)
+    seeds = dict(zip(NAMES, direction, strict=True))
+    passes = [kata.training.deep_model(xi, yi, params, seeds) for xi, yi in zip(x, y, strict=True)]
+    along = float(np.dot([grads[n] for n in NAMES], direction))
+    expect_close("batched_fits", given_ + f" dotted with v = {seeds}, against stage 4's deep_model seeded with v",
+                 "derivative along v", along, float(np.mean([g for _, g in passes])),
+                 "the partials dotted with v are the derivative along v: one pass of stage 4 seeded with v, "
+                 "averaged over the samples", rel=1e-7, abs_=1e-9)
+    expect_close("batched_fits", given_, "loss", loss, float(np.mean([v for v, _ in passes])),
+                 "the mean loss over the samples, as stage 4's deep_model computes it per sample", rel=1e-7, abs_=1e-9)
+
+
+def run_batched_training(kata, x, y, params, lr, iters, given_=None):
+    given_ = given_ or f"train_deep_model_batched(x={x}, y={y}, params={params}, lr={lr}, iters={iters})"
+    result = kata.batched.train_deep_model_batched(x, y, dict(params), lr=lr, iters=iters)
+    if not (isinstance(result, tuple) and len(result) == 2 and isinstance(result[0], dict)
+            and set(result[0]) == set(NAMES) and isinstance(result[1], list)):
+        fail("batched_fits", given_, "a tuple (new_params with the 7 names, history list)", f"{result!r}"[:300],
+             "return the new parameters and the list of mean losses")
+    return result[0], result[1], given_
+
+
+@pytest.mark.exercise("batched_fits")
+@pytest.mark.parametrize("iters", [1, 3])
+@pytest.mark.parametrize("x, y, params, lr", TRAIN_CASES)
+def test_train_deep_model_batched_steps_exact(kata, iters, x, y, params, lr):
+    start = [params.get(n, 0.0) for n in NAMES]
+    new, history, given_ = run_batched_training(kata, x, y, params, lr, iters)
+    expect_descent("batched_fits", given_, NAMES, [new[n] for n in NAMES], network_loss_and_gradient(x, y), start,
+                   lr, iters, len(x), history=history)
+
+
+@pytest.mark.exercise("batched_fits")
+def test_train_deep_model_batched_on_the_post_data(kata):
+    """Stage 4's test setting (lr = 0.1, 30 steps from N(0, 1) parameters): the same parameters as its loop."""
+    x, _, labels = post_data(seed=0)
+    params = dict(zip(NAMES, np.random.default_rng(1000).normal(size=7).tolist(), strict=True))
+    given_ = "train_deep_model_batched on the post's data (seed 0), params ~ N(0, 1) (seed 1000), lr=0.1, iters=30"
+    new, history, given_ = run_batched_training(kata, x, labels, params, 0.1, 30, given_)
+    expect_descent("batched_fits", given_, NAMES, [new[n] for n in NAMES], network_loss_and_gradient(x, labels),
+                   [params[n] for n in NAMES], 0.1, 30, len(x), history=history)
+
+
+BATCHED_TRAINERS = {
+    "fit_linear_regression_batched": lambda b, x, y, lr, iters: b.fit_linear_regression_batched(x, y, lr=lr, iters=iters),
+    "fit_logistic_regression_batched": lambda b, x, y, lr, iters: b.fit_logistic_regression_batched(x, y, lr=lr,
+                                                                                                    iters=iters),
+    "train_deep_model_batched": lambda b, x, y, lr, iters: b.train_deep_model_batched(x, y, {"b1": 0.5}, lr=lr,
+                                                                                      iters=iters),
+}
+
+
+@pytest.mark.exercise("batched_fits")
+@pytest.mark.parametrize("function", list(BATCHED_TRAINERS))
+@pytest.mark.parametrize("x, y, lr, iters", [
+    ([[1.0, 2.0]], [0.0], 0.1, 1), ([1.0, 2.0], [0.0], 0.1, 1), ([], [], 0.1, 1), ([1.0, float("nan")], [0.0, 1.0], 0.1, 1),
+    ([1.0, 2.0], [0.0, 1.0], 0.0, 1), ([1.0, 2.0], [0.0, 1.0], 0.1, -1), ([1.0, 2.0], [0.0, 1.0], 0.1, 1.5),
+], ids=["2-d x", "lengths differ", "empty", "nan", "lr 0", "iters -1", "iters 1.5"])
+def test_batched_fits_refuse_bad_input(kata, function, x, y, lr, iters):
+    expect_value_error("batched_fits", f"{function}(x={x}, y={y}, lr={lr}, iters={iters})",
+                       lambda: BATCHED_TRAINERS[function](kata.batched, x, y, lr, iters),
+                       "start with xs, ys = as_batch(x, y) (labels=True for a classifier) and check_settings(lr, iters)")
+
+
+@pytest.mark.exercise("batched_fits")
+@pytest.mark.parametrize("function", ["fit_logistic_regression_batched", "train_deep_model_batched"])
+def test_batched_classifiers_need_labels_0_or_1(kata, function):
+    expect_value_error("batched_fits", f"{function} with a label 0.5",
+                       lambda: BATCHED_TRAINERS[function](kata.batched, [0.5, 1.0, 1.5], [0.0, 0.5, 1.0], 0.1, 1),
+                       "a classifier learns 0/1 labels: as_batch(x, y, labels=True)")
+
+
+# ---------------------------------------------------------------- forward mode with tangents, one evaluation per iteration
+
+OPERATORS = ("__add__", "__radd__", "__sub__", "__rsub__", "__mul__", "__rmul__", "__truediv__", "__rtruediv__",
+             "__pow__", "__rpow__", "__neg__", "__matmul__", "__rmatmul__", "__getitem__", "sum")
+
+
+class Tracer:
+    """Counts the calls of your Variable's operators and the shapes of the grads they return; with
+    ``scale`` != 1, also multiplies every returned grad by it (a perturbation only your tangents see)."""
+
+    def __init__(self, variable: type, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.calls: list[tuple[int, ...]] = []
+        self.scale = 1.0
+        for name in OPERATORS:
+            original = getattr(variable, name, None)
+            if original is not None:
+                monkeypatch.setattr(variable, name, self._wrap(original))
+
+    def _wrap(self, original):
+        def traced(*args, **kwargs):
+            result = original(*args, **kwargs)
+            grad = getattr(result, "grad", None)
+            self.calls.append(shape_of(grad))
+            if self.scale != 1.0 and grad is not None:
+                result = type(result)(result.value, grad * self.scale)
+            return result
+        return traced
+
+    def run(self, thunk, scale: float = 1.0):
+        self.calls, self.scale = [], scale
+        try:
+            return thunk(), list(self.calls)
+        finally:
+            self.scale = 1.0
+
+
+@pytest.fixture
+def tracer(kata, monkeypatch) -> Tracer:
+    return Tracer(kata.Variable, monkeypatch)
+
+
+ONE_PASS_HINT = ("one evaluation per iteration: seed every parameter together (seeded) and compute the loss over the "
+                 "whole batch at once; no loop over the samples, none over the parameters, no gradient by hand")
+
+
+def expect_one_pass(exercise: str, given_: str, small: list, large: list, wanted: tuple[int, ...], iterations: int,
+                    large_wanted: tuple[int, ...]) -> None:
+    """The same count of operator calls for a small and a large problem, one of which carries every tangent."""
+    if len(small) < iterations or len(small) != len(large):
+        fail(exercise, given_, f"the same number of calls of your Variable's operators for both sizes, at least "
+             f"{iterations}", f"{len(small)} calls, then {len(large)} for the larger problem", ONE_PASS_HINT)
+    if wanted not in small or large_wanted not in large:
+        seen = sorted(set(small))[:8]
+        fail(exercise, given_, f"an operation whose grad holds every tangent over the whole batch: shape {wanted}",
+             f"grad shapes {seen}", ONE_PASS_HINT)
+
+
+def expect_tangents_used(exercise: str, given_: str, plain: object, perturbed: object) -> None:
+    """Perturbing every grad your operators return must change the result: the steps come from them."""
+    if close(np.concatenate([np.ravel(np.asarray(v, dtype=float)) for v in plain]),
+             np.concatenate([np.ravel(np.asarray(v, dtype=float)) for v in perturbed]), 1e-13, 0.0):
+        fail(exercise, given_ + ", every grad your operators return multiplied by 1 + 2**-10",
+             "different parameters: the steps come from your Variable's tangents", "the very same parameters",
+             "take each step from loss.grad, the tangents of one seeded evaluation; a gradient from finite "
+             "differences, from a formula or from numpy does not count")
+
+
+def sample_batch(n: int):
+    rng = np.random.default_rng(n)
+    return rng.normal(size=n), (rng.random(n) < 0.5).astype(float)
+
+
+@pytest.mark.exercise("batched_fits")
+@pytest.mark.parametrize("function", list(BATCHED_TRAINERS))
+def test_batched_fits_take_one_evaluation_of_your_tangents_per_iteration(kata, tracer, function):
+    fit = BATCHED_TRAINERS[function]
+    (x6, y6), (x12, y12) = sample_batch(6), sample_batch(12)
+    plain, small = tracer.run(lambda: fit(kata.batched, x6, y6, 0.1, 2))
+    _, large = tracer.run(lambda: fit(kata.batched, x12, y12, 0.1, 2))
+    count = 7 if function == "train_deep_model_batched" else 2
+    given_ = f"{function} for 2 iterations on 6 samples, then on 12"
+    expect_one_pass("batched_fits", given_, small, large, (count, 6), 2, (count, 12))
+    perturbed, _ = tracer.run(lambda: fit(kata.batched, x6, y6, 0.1, 2), scale=1 + 2**-10)
+    flat = (lambda r: list(r[0].values())) if function == "train_deep_model_batched" else (lambda r: list(r))
+    expect_tangents_used("batched_fits", given_, flat(plain), flat(perturbed))
+
+
+@pytest.mark.exercise("batched_fits")
+def test_deep_model_batched_is_one_pass(kata, tracer):
+    (x6, y6), (x12, y12) = sample_batch(6), sample_batch(12)
+    plain, small = tracer.run(lambda: kata.batched.deep_model_batched(x6, y6, POINT))
+    _, large = tracer.run(lambda: kata.batched.deep_model_batched(x12, y12, POINT))
+    given_ = "deep_model_batched on 6 samples, then on 12"
+    expect_one_pass("batched_fits", given_, small, large, (7, 6), 1, (7, 12))
+    perturbed, _ = tracer.run(lambda: kata.batched.deep_model_batched(x6, y6, POINT), scale=1 + 2**-10)
+    expect_tangents_used("batched_fits", given_, list(plain[1].values()), list(perturbed[1].values()))
+
+
+# ---------------------------------------------------------------- real_data: logistic regression with an L2 penalty
+
+
+def l2_loss_and_gradient(X, y, C):
+    """The penalised mean loss and its gradient for (w, b) stacked, by hand (numpy)."""
+    X, y = np.asarray(X, float), np.asarray(y, float)
+    n, d = X.shape
+
+    def at(p):
+        w, b = p[:d], p[d]
+        z = X @ w + b
+        r = (np_sigmoid(z) - y) / n
+        loss = float(np.mean(np_logits_loss(y, z)) + w @ w / (2 * C * n))
+        return loss, np.concatenate([X.T @ r + w / (C * n), [r.sum()]])
+
+    return at
+
+
+def small_design(n: int, d: int, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d))
+    return X, (rng.random(n) < np_sigmoid(X @ rng.normal(size=d))).astype(float)
+
+
+def run_l2(kata, X, y, C, lr, iters, given_=None):
+    given_ = given_ or f"fit_logistic_regression_l2(X of shape {np.shape(X)}, y, C={C}, lr={lr}, iters={iters})"
+    result = kata.batched.fit_logistic_regression_l2(X, y, C=C, lr=lr, iters=iters)
+    if not (isinstance(result, tuple) and len(result) == 2 and shape_of(result[0]) == (np.shape(X)[1],)
+            and np.ndim(result[1]) == 0):
+        fail("real_data", given_, f"a tuple (w of shape ({np.shape(X)[1]},), b a float)", f"{result!r}"[:300],
+             "return the weights as an array of d floats and the intercept as a float")
+    return np.concatenate([np.asarray(result[0], dtype=float), [float(result[1])]]), given_
+
+
+@pytest.mark.exercise("real_data")
+@pytest.mark.parametrize("iters", [1, 3])
+@pytest.mark.parametrize("n, d, C, lr", [(8, 3, 1.0, 0.5), (5, 4, 0.2, 1.0), (12, 2, 10.0, 2.0)])
+def test_l2_steps_exact(kata, iters, n, d, C, lr):
+    X, y = small_design(n, d)
+    received, given_ = run_l2(kata, X, y, C, lr, iters)
+    names = tuple(f"w{i}" for i in range(d)) + ("b",)
+    expect_descent("real_data", given_, names, received, l2_loss_and_gradient(X, y, C), np.zeros(d + 1), lr, iters, n)
+
+
+def breast_cancer():
+    data = dataset("breast_cancer")
+    X = data["X"]
+    return (X - X.mean(axis=0)) / X.std(axis=0), data["target"].astype(float)
+
+
+def curvature_bound(X, C) -> float:
+    design = np.column_stack([X, np.ones(len(X))])
+    return float(np.linalg.eigvalsh(design.T @ design / len(X)).max() / 4 + 1 / (C * len(X)))
+
+
+@pytest.mark.exercise("real_data")
+@pytest.mark.asks_sklearn
+def test_l2_on_breast_cancer_matches_logistic_regression(kata):
+    started(lambda: kata.batched.fit_logistic_regression_l2(np.eye(2), [0.0, 1.0], iters=1))
+    X, y = breast_cancer()
+    C, lr, iters = 0.1, 0.5, 600
+    assert lr * curvature_bound(X, C) < 2, "test setup: lr must stay below 2/L for the descent lemma to hold"
+    given_ = f"fit_logistic_regression_l2 on the 30 standardised features of load_breast_cancer, C={C}, lr={lr}, iters={iters}"
+    received, given_ = run_l2(kata, X, y, C, lr, iters, given_)
+    reference = logistic_regression_l2(X, y, C)
+    loss = l2_loss_and_gradient(X, y, C)
+    optimum = loss(np.concatenate([reference["coef"], [reference["intercept"]]]))[0]
+    fitted = loss(received)[0]
+    if not abs(fitted - optimum) <= L2_LOSS_REL * optimum:
+        fail("real_data", given_, f"a penalised loss within {L2_LOSS_REL:g} (relative) of {show(optimum)}, "
+             f"scikit-learn's LogisticRegression(C={C}) optimum", f"{show(fitted)}",
+             "the loss is the mean of logloss_from_logits(y, X @ w + b) plus (w @ w) / (2 C n), b not penalised; "
+             "take every step from the grad of one seeded evaluation")
+
+
+@pytest.mark.exercise("real_data")
+@pytest.mark.parametrize("X, y, C", [
+    (np.ones(3), [0.0, 1.0, 1.0], 1.0), (np.ones((3, 2)), [0.0, 1.0], 1.0), (np.ones((2, 2)), [0.0, 2.0], 1.0),
+    (np.ones((2, 2)), [0.0, 1.0], 0.0), (np.ones((2, 2)), [0.0, 1.0], -1.0),
+], ids=["1-d X", "lengths differ", "label 2", "C 0", "C negative"])
+def test_l2_refuses_bad_input(kata, X, y, C):
+    expect_value_error("real_data", f"fit_logistic_regression_l2(X of shape {np.shape(X)}, y={y}, C={C})",
+                       lambda: kata.batched.fit_logistic_regression_l2(X, y, C=C, iters=1),
+                       "check the input first: as_design(X, y), check_settings(lr, iters), and C > 0")
+
+
+@pytest.mark.exercise("real_data")
+def test_l2_is_one_pass_of_your_tangents(kata, tracer):
+    (X3, y3), (X6, y6) = small_design(8, 3), small_design(8, 6)
+
+    def fit(X, y):
+        return kata.batched.fit_logistic_regression_l2(X, y, C=1.0, lr=0.5, iters=2)
+
+    plain, small = tracer.run(lambda: fit(X3, y3))
+    _, large = tracer.run(lambda: fit(X6, y6))
+    given_ = "fit_logistic_regression_l2 for 2 iterations on 8 samples of 3 features, then of 6"
+    expect_one_pass("real_data", given_, small, large, (4, 8), 2, (7, 8))
+    perturbed, _ = tracer.run(lambda: fit(X3, y3), scale=1 + 2**-10)
+    expect_tangents_used("real_data", given_, [plain[0], [plain[1]]], [perturbed[0], [perturbed[1]]])
+
+
+# ---------------------------------------------------------------- real_data: the network
+
+ACTIVATIONS = {"tanh": (np.tanh, lambda a: 1 - np.tanh(a) ** 2), "relu": (lambda a: np.maximum(a, 0), lambda a: a > 0)}
+NETWORK = ("W1", "b1", "w2", "b2")
+
+
+def network_oracle(params, X, y, activation):
+    """Loss and gradients of act(X W1 + b1) w2 + b2, by hand (numpy backpropagation)."""
+    act, slope = ACTIVATIONS[activation]
+    W1, b1, w2, b2 = (np.asarray(params[k], dtype=float) for k in NETWORK)
+    a = X @ W1 + b1
+    h = act(a)
+    z = h @ w2 + b2
+    r = (np_sigmoid(z) - y) / len(y)
+    back = np.outer(r, w2) * slope(a)
+    return float(np.mean(np_logits_loss(y, z))), {"W1": X.T @ back, "b1": back.sum(axis=0), "w2": h.T @ r,
+                                                  "b2": np.asarray(r.sum())}
+
+
+def small_network(inputs: int, hidden: int, seed: int):
+    rng = np.random.default_rng(seed)
+    return {"W1": rng.normal(size=(inputs, hidden)), "b1": rng.normal(size=hidden), "w2": rng.normal(size=hidden),
+            "b2": np.asarray(rng.normal())}
+
+
+def call_network_loss(kata, params, X, y, activation):
+    given_ = f"network_loss(params with {params['W1'].shape[1]} hidden units, X of shape {X.shape}, y, {activation!r})"
+    result = kata.batched.network_loss({k: np.copy(v) for k, v in params.items()}, X, y, activation)
+    if not (isinstance(result, tuple) and len(result) == 2 and isinstance(result[1], dict)
+            and all(shape_of(result[1].get(k)) == shape_of(params[k]) for k in NETWORK)):
+        fail("real_data", given_, "a tuple (loss, grads), grads a dict of W1, b1, w2, b2 shaped like them",
+             f"{result!r}"[:300], "split loss.grad back into the shapes of the parameters (split_like)")
+    return result, given_
+
+
+@pytest.mark.exercise("real_data")
+@pytest.mark.parametrize("activation", list(ACTIVATIONS))
+@pytest.mark.parametrize("hidden, seed", [(3, 0), (5, 1)])
+def test_network_loss_exact(kata, activation, hidden, seed):
+    X, y = small_design(7, 2, seed)
+    params = small_network(2, hidden, seed)
+    (loss, grads), given_ = call_network_loss(kata, params, X, y, activation)
+    expected_loss, expected = network_oracle(params, X, y, activation)
+    expect_close("real_data", given_, "loss", loss, expected_loss,
+                 "z = act(X @ W1 + b1) @ w2 + b2 and the loss is the mean of logloss_from_logits(y, z)")
+    for name in NETWORK:
+        expect_close("real_data", given_, f"gradient of {name}", grads[name], expected[name],
+                     "seed W1, b1, w2 and b2 together (seeded) and split loss.grad back in that order",
+                     rel=1e-9, abs_=1e-12)
+
+
+@pytest.mark.exercise("real_data")
+@pytest.mark.parametrize("activation", list(ACTIVATIONS))
+def test_network_loss_finite_difference(kata, activation):
+    X, y = small_design(6, 2, 3)
+    params = small_network(2, 4, 3)
+    (_, grads), given_ = call_network_loss(kata, params, X, y, activation)
+    rng = np.random.default_rng(4)
+    direction = {k: rng.normal(size=np.shape(v)) for k, v in params.items()}
+    along = sum(float(np.sum(np.asarray(grads[k]) * direction[k])) for k in NETWORK)
+
+    def loss_at(t):
+        return network_oracle({k: params[k] + t * direction[k] for k in NETWORK}, X, y, activation)[0]
+
+    expect_matches_finite_difference("real_data", given_ + ", along a random direction of all parameters", along,
+                                     loss_at)
+
+
+@pytest.mark.exercise("real_data")
+def test_network_logits_take_plain_arrays_too(kata):
+    X, _ = small_design(5, 2, 5)
+    params = small_network(2, 3, 5)
+    given_ = "network_logits(params as plain numpy arrays, X of shape (5, 2), 'tanh')"
+    result = kata.batched.network_logits({k: np.copy(v) for k, v in params.items()}, X, "tanh")
+    expected = np.tanh(X @ params["W1"] + params["b1"]) @ params["w2"] + params["b2"]
+    hint = "prediction uses the same function with constant parameters: numpy arrays are constants"
+    if not hasattr(result, "value"):
+        fail("real_data", given_, "a Variable", f"{type(result).__name__}", hint)
+    expect_close("real_data", given_, "logits", result.value, expected, hint, rel=1e-9, abs_=1e-12)
+    expect_close("real_data", given_, "grad (constant parameters)", np.any(result.grad), False, hint)
+
+
+@pytest.mark.exercise("real_data")
+@pytest.mark.parametrize("activation", list(ACTIVATIONS))
+def test_train_network_steps_exact(kata, activation):
+    X, y = small_design(9, 2, 6)
+    given_ = f"train_network(X of shape (9, 2), y, hidden=4, activation={activation!r}, lr=0.5, iters=3, seed=2)"
+    result = kata.batched.train_network(X, y, hidden=4, activation=activation, lr=0.5, iters=3, seed=2)
+    params = kata.batched.init_network(2, 4, 2)
+    history = []
+    for _ in range(3):
+        loss, grads = network_oracle(params, X, y, activation)
+        history.append(loss)
+        params = {k: params[k] - 0.5 * grads[k] for k in NETWORK}
+    if not (isinstance(result, tuple) and len(result) == 2 and isinstance(result[0], dict)):
+        fail("real_data", given_, "a tuple (params, history)", f"{result!r}"[:300], "return the parameters and the losses")
+    received, received_history = result
+    for name in NETWORK:
+        expect_close("real_data", given_, name, received.get(name), params[name],
+                     "start from init_network(inputs, hidden, seed); each step: network_loss once, then every array "
+                     "minus lr times its gradient", rel=STEP_REL, abs_=STEP_ABS)
+    expect_close("real_data", given_, "history", list(received_history), history,
+                 "history[i] is the mean loss at iteration i, before its update", rel=STEP_REL, abs_=STEP_ABS)
+
+
+@pytest.mark.exercise("real_data")
+@pytest.mark.asks_sklearn
+def test_network_on_moons_generalises(kata):
+    started(lambda: kata.batched.network_loss(kata.batched.init_network(2, 2), np.eye(2), [0.0, 1.0]))
+    data = moons(400, 0.2, 0)
+    X, y = data["X"], data["y"].astype(float)
+    train, held_out = slice(0, 200), slice(200, 400)
+    mean, std = X[train].mean(axis=0), X[train].std(axis=0)
+    X = (X - mean) / std
+    given_ = "train_network on 200 samples of make_moons(noise=0.2, seed 0), tanh, 8 hidden units, lr=1.0, iters=300"
+    params, history = kata.batched.train_network(X[train], y[train], hidden=8, activation="tanh", lr=1.0, iters=300,
+                                                 seed=0)
+    probabilities = kata.batched.predict_network(params, X[held_out], "tanh")
+    accuracy = float(np.mean((np.asarray(probabilities) > 0.5) == (y[held_out] == 1)))
+    if not accuracy >= MOONS_ACCURACY:
+        fail("real_data", given_, f"held-out accuracy at least {MOONS_ACCURACY} on the other 200 samples",
+             f"accuracy {accuracy:.3f}; training loss {history[0]:.4f} -> {history[-1]:.4f}",
+             "gradient descent on the mean logloss_from_logits with every parameter seeded in one pass")
+
+
+@pytest.mark.exercise("real_data")
+def test_network_is_one_pass_of_your_tangents(kata, tracer):
+    X, y = small_design(6, 2, 7)
+    two, four = small_network(2, 2, 7), small_network(2, 4, 7)
+    plain, small = tracer.run(lambda: kata.batched.network_loss(two, X, y, "tanh"))
+    _, large = tracer.run(lambda: kata.batched.network_loss(four, X, y, "tanh"))
+    given_ = "network_loss on 6 samples with 2 hidden units (P = 9 parameters), then 4 (P = 17)"
+    expect_one_pass("real_data", given_, small, large, (9, 6, 2), 1, (17, 6, 4))
+    perturbed, _ = tracer.run(lambda: kata.batched.network_loss(two, X, y, "tanh"), scale=1 + 2**-10)
+    expect_tangents_used("real_data", given_, list(plain[1].values()), list(perturbed[1].values()))
