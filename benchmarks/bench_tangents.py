@@ -2,8 +2,8 @@
 
     python benchmarks/bench.py --only tangents [--repeats N]
 
-Every figure is a ratio of two timings taken in the same run, each the median of ``repeats``
-runs after a warm-up, so the load of the machine cancels out as far as it can.
+Every figure is a ratio of two timings taken in the same run, each the median CPU time of
+``repeats`` runs after a warm-up, so the load of the machine cancels out as far as it can.
 
 1. Batched fits against stage 4's loops, per iteration, with the same iterations on both sides:
    stage 4 runs one seeded pass per parameter and per sample; stage 6 one pass per iteration
@@ -55,14 +55,18 @@ TARGETS = {"batched fits": 100.0, "(m, b), n = 10,000": 3.0, "31 parameters, bre
 
 
 def median_seconds(repeats: int, run: Callable[[], object], inner: int = 1) -> float:
-    """Median wall time of ``run`` (called ``inner`` times per measurement, divided back) after a warm-up."""
+    """Median CPU time of ``run`` (called ``inner`` times per measurement, divided back) after a warm-up.
+
+    CPU time of this process (numpy runs one BLAS thread here), which other jobs on a busy
+    machine disturb far less than wall time: they delay the run, they do not add to its work.
+    """
     run()
     times = []
     for _ in range(repeats):
-        start = time.perf_counter()
+        start = time.process_time()
         for _ in range(inner):
             run()
-        times.append((time.perf_counter() - start) / inner)
+        times.append((time.process_time() - start) / inner)
     return statistics.median(times)
 
 

@@ -67,7 +67,12 @@ class Variable:
         )
 
     def __truediv__(self, other: Variable | float) -> Variable:
-        """Exercise truediv: ``self / other``. Division by 0 may raise ZeroDivisionError."""
+        """Exercise truediv: ``self / other``. Division by 0 may raise ZeroDivisionError.
+
+        Wherever the quotient and its derivative are finite floats, so must your results be, even
+        for a tiny denominator: Variable(1e-160, 1.0) / Variable(1e-170, 1.0) is about
+        Variable(1e10, -1e180). Floats end near 1e-308 and 1e308: mind what you compute on the way.
+        """
         other = as_variable(other, "/")
         raise NotImplementedError(
             "exercise 'truediv': Variable / Variable: the quotient rule. "
@@ -76,6 +81,16 @@ class Variable:
 
     def __pow__(self, other: Variable | float) -> Variable:
         """Exercise pow: ``self ** other`` where the exponent ``other`` is a constant (its grad is 0).
+
+        Mind the base 0 and the types of the values:
+
+        - u ** 0 is the constant 1, whose grad is 0 even at u = 0;
+        - at u = 0 with an exponent 0 < n < 1 the grad is 0 when u' is 0 (the base does not move),
+          and infinite otherwise: raise ValueError saying so, never ZeroDivisionError (0 ** n with
+          n < 0 is 1 / 0, an error);
+        - a result that is not a real number ((-8.0) ** (1/3)) raises ValueError;
+        - numpy integers as values work too: Variable(np.int64(2), 1) ** Variable(-1.0) is
+          Variable(0.5, -0.25) (numpy refuses np.int64(2) ** -1 itself).
 
         Exercise pow_variable, later, extends this method to an exponent that carries a grad of
         its own.
@@ -221,8 +236,9 @@ def lined_up(u: Variable, v: Variable) -> tuple[Variable, Variable]:
 
 
 def _holds_array(u: Variable, v: Variable) -> bool:
-    """True when either value is a numpy array rather than a number (exercise arrays' case)."""
-    return isinstance(u.value, np.ndarray) or isinstance(v.value, np.ndarray)
+    """True when either value is a numpy array with an axis (exercise arrays' case): numbers, numpy
+    scalars and 0-d arrays are stage 1's."""
+    return np.ndim(u.value) > 0 or np.ndim(v.value) > 0
 
 
 def has_tangent_axis(u: Variable) -> bool:

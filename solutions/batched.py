@@ -16,6 +16,10 @@ Each iteration of gradient descent is then ONE evaluation of the loss:
 The tests check that your loops take the same steps as stage 4's, and that they evaluate the
 loss once per iteration, whatever the number of samples or parameters.
 
+``logloss_from_logits`` is the loss to use from here on wherever a probability comes out of a
+sigmoid; ``deep_model_batched`` gives all seven partials of the post's network in one pass, the
+figures any other way of differentiating it must reproduce.
+
 Exercises, in order: logits, batched_fits, real_data. Run one with ``pytest --exercise logits``.
 """
 

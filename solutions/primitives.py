@@ -41,11 +41,6 @@ def lift(u: object) -> Variable:
     raise TypeError(f"expected a Variable or a real number, got {type(u).__name__} ({u!r})")
 
 
-def _is_number(x: object) -> bool:
-    """True for a Python or numpy real scalar (those can take ``math``'s functions); False for arrays."""
-    return type(x) is float or isinstance(x, numbers.Real)
-
-
 def log(u: Variable | float) -> Variable:
     """Exercise log: the natural logarithm.
 
@@ -54,8 +49,8 @@ def log(u: Variable | float) -> Variable:
     """
     u = lift(u)
     # BEGIN log
-    # BEGIN arrays when not _is_number(u.value)
-    if not _is_number(u.value):
+    # BEGIN arrays when np.ndim(u.value) > 0
+    if np.ndim(u.value) > 0:
         if np.any(u.value <= 0):
             raise ValueError(f"log is only defined for positive values, got {u.value!r}")
         return Variable(np.log(u.value), u.grad / u.value)
@@ -70,8 +65,8 @@ def exp(u: Variable | float) -> Variable:
     """Exercise exp: the exponential, which is its own derivative."""
     u = lift(u)
     # BEGIN exp
-    # BEGIN arrays when not _is_number(u.value)
-    if not _is_number(u.value):
+    # BEGIN arrays when np.ndim(u.value) > 0
+    if np.ndim(u.value) > 0:
         e = np.exp(u.value)
         return Variable(e, u.grad * e)
     # END arrays
@@ -84,13 +79,15 @@ def sigmoid(u: Variable | float) -> Variable:
     """Exercise sigmoid: the logistic function s = 1 / (1 + e^-u), whose values lie in [0, 1].
 
     It must work for any input: sigmoid(1000) is exactly 1 and sigmoid(-1000) exactly 0, with no
-    overflow error and no warning on the way. (The hints say how, if you need them.)
+    overflow error and no warning on the way. (The hints say how, if you need them.) Value and
+    grad are checked to 1e-12 relative, or to 1e-15 absolute where they are that close to 0 or 1:
+    any careful formula meets that.
     """
     u = lift(u)
     # BEGIN sigmoid
     x = u.value
-    # BEGIN arrays when not _is_number(x)
-    if not _is_number(x):
+    # BEGIN arrays when np.ndim(x) > 0
+    if np.ndim(x) > 0:
         e = np.exp(-np.abs(x))  # in (0, 1]: never overflows
         s = np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
         return Variable(s, u.grad * (s * (1.0 - s)))
@@ -109,8 +106,8 @@ def tanh(u: Variable | float) -> Variable:
     with its output."""
     u = lift(u)
     # BEGIN tanh
-    # BEGIN arrays when not _is_number(u.value)
-    if not _is_number(u.value):
+    # BEGIN arrays when np.ndim(u.value) > 0
+    if np.ndim(u.value) > 0:
         t = np.tanh(u.value)
         return Variable(t, u.grad * (1.0 - t * t))
     # END arrays
@@ -127,8 +124,8 @@ def relu(u: Variable | float) -> Variable:
     """
     u = lift(u)
     # BEGIN relu
-    # BEGIN arrays when not _is_number(u.value)
-    if not _is_number(u.value):
+    # BEGIN arrays when np.ndim(u.value) > 0
+    if np.ndim(u.value) > 0:
         positive = u.value > 0
         return Variable(np.where(positive, u.value, 0.0), np.where(positive, u.grad, 0.0))
     # END arrays

@@ -24,6 +24,11 @@ stages, use them):
   ``seeded(*arrays)`` gives the Variables of several parameter arrays seeded together, as the
   fits of stage 6 need.
 
+What one evaluation costs: f's own work, times P wherever a tangent goes. ``gradient`` of a
+function of n inputs is one pass with n tangents, so its cost grows with n; ``jacobian`` of
+f: R^n -> R^m costs the same whatever m is. That is forward mode's trade-off, the one reverse
+mode turns around.
+
 Exercises, in order: arrays and reductions (both in variable.py and primitives.py: go back to
 your own operators), then jvp and gradient, here. Run one with ``pytest --exercise jvp``.
 """

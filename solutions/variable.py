@@ -76,19 +76,36 @@ class Variable:
         # END mul
 
     def __truediv__(self, other: Variable | float) -> Variable:
-        """Exercise truediv: ``self / other``. Division by 0 may raise ZeroDivisionError."""
+        """Exercise truediv: ``self / other``. Division by 0 may raise ZeroDivisionError.
+
+        Wherever the quotient and its derivative are finite floats, so must your results be, even
+        for a tiny denominator: Variable(1e-160, 1.0) / Variable(1e-170, 1.0) is about
+        Variable(1e10, -1e180). Floats end near 1e-308 and 1e308: mind what you compute on the way.
+        """
         other = as_variable(other, "/")
         # BEGIN truediv
         # BEGIN arrays when _holds_array(self, other)
         if _holds_array(self, other):
             self, other = lined_up(self, other)
         # END arrays
-        grad = (self.grad * other.value - self.value * other.grad) / (other.value * other.value)
-        return Variable(self.value / other.value, grad)
+        quotient = self.value / other.value
+        # (u' v - u v') / v**2, divided by v once: v * v underflows to 0 for |v| < 1e-154
+        grad = (self.grad - quotient * other.grad) / other.value
+        return Variable(quotient, grad)
         # END truediv
 
     def __pow__(self, other: Variable | float) -> Variable:
         """Exercise pow: ``self ** other`` where the exponent ``other`` is a constant (its grad is 0).
+
+        Mind the base 0 and the types of the values:
+
+        - u ** 0 is the constant 1, whose grad is 0 even at u = 0;
+        - at u = 0 with an exponent 0 < n < 1 the grad is 0 when u' is 0 (the base does not move),
+          and infinite otherwise: raise ValueError saying so, never ZeroDivisionError (0 ** n with
+          n < 0 is 1 / 0, an error);
+        - a result that is not a real number ((-8.0) ** (1/3)) raises ValueError;
+        - numpy integers as values work too: Variable(np.int64(2), 1) ** Variable(-1.0) is
+          Variable(0.5, -0.25) (numpy refuses np.int64(2) ** -1 itself).
 
         Exercise pow_variable, later, extends this method to an exponent that carries a grad of
         its own.
@@ -96,13 +113,29 @@ class Variable:
         other = as_variable(other, "**")
         # BEGIN pow
         # BEGIN arrays when _holds_array(self, other)
-        if _holds_array(self, other):
+        if _holds_array(self, other):  # entry by entry, numpy's way at a base of 0
             self, other = lined_up(self, other)
+            value = (self.value * 1.0) ** other.value
+            grad = other.value * (self.value * 1.0) ** (other.value - 1) * self.grad
+            if not _is_zero(other.grad):
+                if np.any(self.value <= 0):
+                    raise ValueError(f"a ** b with a varying exponent needs every a > 0, got a = {self.value!r}")
+                grad = grad + value * np.log(self.value) * other.grad
+            return Variable(value, grad)
         # END arrays
-        value = self.value**other.value
+        base, n = self.value * 1.0, other.value  # in floats: numpy's integers refuse negative powers
+        at_zero = base == 0.0 if type(base) is float else bool(np.any(np.asarray(base) == 0))
+        if at_zero and n < 0:
+            raise ValueError(f"0 ** {n!r} is not a real number: zero has no negative powers")
+        value = base**n
         if isinstance(value, complex):
-            raise ValueError(f"{self.value!r} ** {other.value!r} is not a real number")
-        grad = other.value * self.value ** (other.value - 1) * self.grad
+            raise ValueError(f"{self.value!r} ** {n!r} is not a real number")
+        if n == 0 or (at_zero and n < 1 and _is_zero(self.grad)):
+            grad = 0.0 * self.grad  # a constant (u ** 0), or a base that does not move
+        elif at_zero and n < 1:
+            raise ValueError(f"the derivative of u ** {n!r} at u = 0 is infinite (n u ** (n - 1) with n - 1 < 0)")
+        else:
+            grad = n * base ** (n - 1) * self.grad
         # BEGIN pow_variable when not _is_zero(other.grad)
         if not _is_zero(other.grad):  # the exponent varies too: add the a^b ln(a) b' term
             if np.any(np.asarray(self.value) <= 0):
@@ -262,8 +295,9 @@ def lined_up(u: Variable, v: Variable) -> tuple[Variable, Variable]:
 
 
 def _holds_array(u: Variable, v: Variable) -> bool:
-    """True when either value is a numpy array rather than a number (exercise arrays' case)."""
-    return isinstance(u.value, np.ndarray) or isinstance(v.value, np.ndarray)
+    """True when either value is a numpy array with an axis (exercise arrays' case): numbers, numpy
+    scalars and 0-d arrays are stage 1's."""
+    return np.ndim(u.value) > 0 or np.ndim(v.value) > 0
 
 
 def has_tangent_axis(u: Variable) -> bool:

@@ -23,6 +23,19 @@ FD_REL = 1e-5
 FD_ABS = 1e-6
 PROPERTY_REL = 1e-7  # identities that hold exactly in real arithmetic, up to rounding
 PROPERTY_ABS = 1e-9
+# With a numpy float32 operand numpy may compute in single precision (eps 1.2e-7, and since
+# NumPy 2 even 3.0 * np.float32(x) is a float32): a formula of a few steps is then good to ~1e-6.
+FLOAT32_REL = 1e-6
+FLOAT32_ABS = 1e-6
+# A primitive's value and grad against math at chosen points. Forward mode applies the rule, so a
+# careful formula is exact to a few roundings (~1e-15), while a central difference is off by 1e-11
+# at best (eps ** (2/3)): RULE_REL lies between, taking any careful formula and no numerical
+# derivative. Where a value (sigmoid, tanh) or grad is tiny beside 1, correct formulas differ by a
+# few units in the last place of 1, not of the value: 0.5 * (1 + tanh(u / 2)) returns 0 from
+# u = -38 on, where sigmoid is below 1e-16, and a sigmoid clamped to 0 and 1 beyond |u| > 700 is off
+# by less than 1e-304. There UNIT_ABS (times |u'| for a grad) is the absolute tolerance instead.
+RULE_REL = 1e-12
+UNIT_ABS = 1e-15
 # Reverse and forward mode (stage 8 against stages 4 and 5): the same chain rule over the same
 # twenty-odd operations, summed in another order, so they differ by rounding only (a few 1e-16
 # relative per operation); 1e-12 leaves a margin of 100 over that and catches any real slip.
@@ -112,6 +125,26 @@ def expect_dual(
         wrong = "value" if not close(received.value, value, rel, abs_) else "grad"
         fail(exercise, given, f"value {show(value)}, grad {show(grad)}",
              f"value {show(received.value)}, grad {show(received.grad)}  <- the {wrong} differs", hint)
+
+
+def expect_rule(exercise: str, given: str, received: object, value: float, grad: float, seed: float,
+                hint: str | None = None) -> None:
+    """A primitive's value and grad (grad = f'(u) * seed) within RULE_REL, or UNIT_ABS near 0."""
+    expect_variable(exercise, given, received)
+    value_ok = close(received.value, value, RULE_REL, UNIT_ABS)
+    if value_ok and close(received.grad, grad, RULE_REL, UNIT_ABS * max(1.0, abs(seed))):
+        return
+    wrong, expected = ("grad", grad) if value_ok else ("value", value)
+    try:
+        off = abs(float(getattr(received, wrong)) / expected - 1.0) if expected else math.inf
+    except (TypeError, ValueError, ZeroDivisionError):
+        off = math.inf
+    if value_ok and 1e-13 < off < 1e-6:  # a grad this close, but no closer, is a numerical derivative's
+        hint = (f"the grad is off by {off:.0e} relative: the error of a finite difference. Forward mode applies "
+                f"the rule exactly (to about 1e-15): {hint or rule_hint(exercise)}")
+    fail(exercise, given, f"value {show(value)}, grad {show(grad)}",
+         f"value {show(received.value)}, grad {show(received.grad)}  <- the {wrong} differs by more than "
+         f"{RULE_REL:g} relative (or {UNIT_ABS:g} absolute near 0)", hint)
 
 
 def expect_close(exercise: str, given: str, what: str, received: object, expected: object,
@@ -210,7 +243,8 @@ def expect_tangents(exercise: str, given: str, received: object, value: object, 
 
 
 def tangent_arrays(shape: tuple[int, ...], elements=None):
-    """A hypothesis strategy of float arrays of ``shape`` (values or tangents)."""
-    from hypothesis.extra.numpy import arrays
-
-    return arrays(np.float64, shape, elements=elements if elements is not None else st.floats(-3.0, 3.0))
+    """A hypothesis strategy of float arrays of ``shape`` (values or tangents): a list of floats, reshaped
+    (several times faster to draw than hypothesis.extra.numpy's arrays)."""
+    size = int(np.prod(shape))
+    floats = elements if elements is not None else st.floats(-3.0, 3.0)
+    return st.lists(floats, min_size=size, max_size=size).map(lambda v: np.array(v, dtype=float).reshape(shape))

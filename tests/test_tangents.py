@@ -18,6 +18,7 @@ numpy and the formulas here, never from your other functions.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 import re
@@ -273,12 +274,30 @@ def test_arrays_finite_difference(kata, description, expression):
 
 
 positive_vectors = tangent_arrays((3,), st.floats(0.25, 3.0))
-matrices = tangent_arrays((2, 3), st.floats(-2.0, 2.0))
-tangent_strategies = {n: tangent_arrays((3,) + s, st.floats(-2.0, 2.0)) for n, s in
-               (("x", (3,)), ("y", (3,)), ("c", ()), ("m", (2, 3)))}
-operand_values = st.fixed_dictionaries({"x": positive_vectors, "y": positive_vectors,
-                                        "c": st.floats(0.25, 2.0), "m": matrices})
-operand_tangents = st.fixed_dictionaries(tangent_strategies)
+PROPERTY_TANGENTS = 2  # P in the properties (the exact cases hold P = n = 3)
+VALUE_STRATEGIES = {"x": positive_vectors, "y": positive_vectors, "c": st.floats(0.25, 2.0),
+                    "m": tangent_arrays((2, 3), st.floats(-2.0, 2.0))}
+SHAPES = {"x": (3,), "y": (3,), "c": (), "m": (2, 3)}
+
+
+@functools.cache
+def value_strategy(names: tuple[str, ...]):
+    """The strategy of the values of the operands ``names``, built once."""
+    return st.fixed_dictionaries({n: VALUE_STRATEGIES[n] for n in names})
+
+
+def draw_operands(data, description: str) -> tuple[dict, dict, dict]:
+    """Values (hypothesis) and two sets of P tangents (numpy, from a drawn seed: any tangents do, the
+    properties are linear algebra) for the operands an expression names; the others keep the data above."""
+    names = tuple(n for n in NAMES if re.search(rf"\b{n}\b", description))
+    values = {"x": X, "y": Y, "c": C, "m": M} | data.draw(value_strategy(names))
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
+
+    def tangents() -> dict:
+        return {n: rng.uniform(-2.0, 2.0, (PROPERTY_TANGENTS,) + SHAPES[n]) if n in names
+                else np.zeros((PROPERTY_TANGENTS,) + SHAPES[n]) for n in NAMES}
+
+    return values, tangents(), tangents()
 
 
 def scalar_passes(V, expression, primitives, values: dict, tangents: dict, shape: tuple[int, ...]) -> np.ndarray:
@@ -303,16 +322,16 @@ def scalar_passes(V, expression, primitives, values: dict, tangents: dict, shape
 
 @pytest.mark.exercise("arrays")
 @pytest.mark.parametrize("description, expression", COMPOSITES, ids=[c[0] for c in COMPOSITES])
-@given(values=operand_values, first=operand_tangents, second=operand_tangents, a=st.floats(-2, 2), b=st.floats(-2, 2))
-def test_arrays_tangents_are_linear_and_agree_with_scalar_passes(kata, description, expression, values, first,
-                                                                 second, a, b):
+@given(data=st.data(), a=st.floats(-2, 2), b=st.floats(-2, 2))
+def test_arrays_tangents_are_linear_and_agree_with_scalar_passes(kata, description, expression, data, a, b):
     V, f = kata.Variable, kata.primitives
+    values, first, second = draw_operands(data, description)
     given_ = f"{description} with {describe(values, description)}"
     one = evaluate("arrays", given_, lambda: expression(operands(V, values, first), f))
     two = expression(operands(V, values, second), f)
     mixed_tangents = {n: a * first[n] + b * second[n] for n in NAMES}
     mixed = expression(operands(V, values, mixed_tangents), f)
-    expected_shape = (3,) + shape_of(one.value)
+    expected_shape = (PROPERTY_TANGENTS,) + shape_of(one.value)
     expect_tangents("arrays", given_ + f", tangents a t1 + b t2 (a = {a!r}, b = {b!r})", mixed, one.value,
                     a * np.broadcast_to(one.grad, expected_shape) + b * np.broadcast_to(two.grad, expected_shape),
                     "each rule is linear in the tangents: seeding a t1 + b t2 must give a (result's t1) + b (result's t2)",
@@ -404,20 +423,21 @@ def scalar_lists(V, values: dict, tangents: dict, k: int) -> SimpleNamespace:
 @pytest.mark.exercise("reductions")
 @pytest.mark.parametrize("description, on_arrays, on_scalars", REDUCTION_PROPERTIES,
                          ids=[c[0] for c in REDUCTION_PROPERTIES])
-@given(values=operand_values, first=operand_tangents, second=operand_tangents, a=st.floats(-2, 2), b=st.floats(-2, 2))
-def test_reductions_are_linear_and_agree_with_scalar_passes(kata, description, on_arrays, on_scalars, values, first,
-                                                            second, a, b):
+@given(data=st.data(), a=st.floats(-2, 2), b=st.floats(-2, 2))
+def test_reductions_are_linear_and_agree_with_scalar_passes(kata, description, on_arrays, on_scalars, data, a, b):
     V = kata.Variable
+    values, first, second = draw_operands(data, description)
     given_ = f"{description} with {describe(values, description)}"
     one = evaluate("reductions", given_, lambda: on_arrays(operands(V, values, first)))
     two = on_arrays(operands(V, values, second))
     mixed = on_arrays(operands(V, values, {n: a * first[n] + b * second[n] for n in NAMES}))
-    shape = (3,) + shape_of(one.value)
+    shape = (PROPERTY_TANGENTS,) + shape_of(one.value)
     expect_tangents("reductions", given_ + f", tangents a t1 + b t2 (a = {a!r}, b = {b!r})", mixed, one.value,
                     a * np.broadcast_to(one.grad, shape) + b * np.broadcast_to(two.grad, shape),
                     "a linear operation keeps the tangents linear: a t1 + b t2 in, a (t1 out) + b (t2 out) out",
                     rel=1e-7, abs_=1e-9)
-    expected = np.array([[entry.grad for entry in on_scalars(scalar_lists(V, values, first, k))] for k in range(3)])
+    expected = np.array([[entry.grad for entry in on_scalars(scalar_lists(V, values, first, k))]
+                         for k in range(PROPERTY_TANGENTS)])
     expect_tangents("reductions", given_ + " against your scalar Variable, entry by entry", one, one.value,
                     expected.reshape(shape), REDUCTION_HINT, rel=AGREE_REL, abs_=AGREE_ABS)
 

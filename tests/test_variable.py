@@ -10,16 +10,24 @@ from __future__ import annotations
 
 import math
 import operator
+from fractions import Fraction
 
 import numpy as np
 import pytest
 from checks import (
+    EXACT_ABS,
+    EXACT_REL,
+    FLOAT32_ABS,
+    FLOAT32_REL,
+    PROPERTY_ABS,
+    PROPERTY_REL,
     expect_close,
     expect_dual,
     expect_error,
     expect_matches_finite_difference,
     expect_unchanged,
     expect_variable,
+    fail,
     nonzero,
     positive,
     reals,
@@ -216,9 +224,10 @@ def test_truediv_properties(kata, x, sx, y, sy):
     w = V(y, sy)
     expect_dual("truediv", f"w / w with w = {show(w)}", w / w, 1.0, 0.0, "u / u is 1 whatever u is: its grad is 0",
                 rel=1e-9, abs_=1e-9)
-    round_trip = (V(x, sx) * V(y, sy)) / V(y, sy)
-    expect_dual("truediv", f"({show(V(x, sx))} * {show(V(y, sy))}) / {show(V(y, sy))}", round_trip, x, sx,
-                "(u v) / v must give back u, its value and its grad", rel=1e-7, abs_=1e-9)
+    product = V(x * y, sx * y + x * sy)  # u v, its grad by the product rule (computed here, not by your mul)
+    expect_dual("truediv", f"{show(product)} / {show(V(y, sy))}, i.e. (u v) / v with u = {show(V(x, sx))}",
+                product / V(y, sy), x, sx, "(u v) / v must give back u, its value and its grad",
+                rel=PROPERTY_REL, abs_=PROPERTY_ABS)
 
 
 @pytest.mark.exercise("pow")
@@ -226,9 +235,8 @@ def test_truediv_properties(kata, x, sx, y, sy):
 def test_pow_properties(kata, x, sx, n, k):
     V = kata.Variable
     v = V(x, sx)
-    square, product = v ** V(2.0), v * v
-    expect_dual("pow", f"{show(v)} ** Variable(2.0) against v * v", square, product.value, product.grad,
-                "u ** 2 must agree with u * u", rel=1e-9, abs_=1e-9)
+    expect_dual("pow", f"{show(v)} ** Variable(2.0)", v ** V(2.0), x * x, 2 * x * sx,
+                "(u ** 2)' = 2 u u'", rel=1e-9, abs_=1e-9)
     expect_dual("pow", f"{show(v)} ** Variable(1.0)", v ** V(1.0), x, sx, "u ** 1 is u itself")
     expect_close("pow", f"{show(V(x, k * sx))} ** Variable({float(n)})", "grad", (V(x, k * sx) ** V(float(n))).grad,
                  k * (v ** V(float(n))).grad, "the grad is linear in the base's seed")
@@ -280,6 +288,7 @@ CONSTANT_CASES = [
     ("4 / x", lambda x, c: c(4) / x, 2.0, 1.0, 2.0, -1.0),
     ("x ** 2", lambda x, c: x ** c(2), 3.0, 1.0, 9.0, 6.0),
     ("x ** 3", lambda x, c: x ** c(3), -2.0, 0.5, -8.0, 6.0),
+    ("x ** 0 at x = 0", lambda x, c: x ** c(0), 0.0, 1.0, 1.0, 0.0),
 ]
 CONSTANT_HINT = "a plain number is a constant: lift it to Variable(c, 0.0), keeping the order of the operands"
 
@@ -289,7 +298,9 @@ CONSTANT_HINT = "a plain number is a constant: lift it to Variable(c, 0.0), keep
 @pytest.mark.parametrize("description, expression, x, sx, value, grad", CONSTANT_CASES, ids=[c[0] for c in CONSTANT_CASES])
 def test_constants_exact(kata, number_type, description, expression, x, sx, value, grad):
     given_ = f"{description} with x = {show(kata.Variable(x, sx))} and the number as {number_type.__name__}"
-    expect_dual("constants", given_, expression(kata.Variable(x, sx), number_type), value, grad, CONSTANT_HINT)
+    single = number_type is np.float32
+    expect_dual("constants", given_, expression(kata.Variable(x, sx), number_type), value, grad, CONSTANT_HINT,
+                rel=FLOAT32_REL if single else EXACT_REL, abs_=FLOAT32_ABS if single else EXACT_ABS)
 
 
 @pytest.mark.exercise("constants")
@@ -302,18 +313,22 @@ def test_constants_finite_difference(kata, description, expression, x, sx, value
                                      hint=CONSTANT_HINT)
 
 
+def dual(symbol, a, da, b, db):
+    """The value and grad of (a, da) <symbol> (b, db) by the rules of calculus: the tests' own oracle."""
+    return {"+": (a + b, da + db), "-": (a - b, da - db), "*": (a * b, da * b + a * db),
+            "/": (a / b, (da * b - a * db) / (b * b))}[symbol]
+
+
 @pytest.mark.exercise("constants")
 @given(x=nonzero, sx=seeds, c=nonzero)
 def test_constants_agree_with_constant_variables(kata, x, sx, c):
-    V = kata.Variable
-    v, constant = V(x, sx), V(c, 0.0)
+    v = kata.Variable(x, sx)
     for symbol in ("+", "-", "*", "/"):
         op = OPERATORS[symbol]
-        for left, right, left_v, right_v in ((v, c, v, constant), (c, v, constant, v)):
-            given_ = f"{show(left)} {symbol} {show(right)} against the same with Variable({c!r}, 0.0)"
-            expected = op(left_v, right_v)
-            expect_dual("constants", given_, op(left, right), expected.value, expected.grad, CONSTANT_HINT,
-                        rel=1e-9, abs_=1e-9)
+        for left, right, expected in ((v, c, dual(symbol, x, sx, c, 0.0)), (c, v, dual(symbol, c, 0.0, x, sx))):
+            given_ = f"{show(left)} {symbol} {show(right)}, the number being Variable({c!r}, 0.0)"
+            expect_dual("constants", given_, op(left, right), *expected, CONSTANT_HINT,
+                        rel=PROPERTY_REL, abs_=PROPERTY_ABS)
 
 
 BAD_OPERANDS = ["2", None, [1.0], 1 + 2j, {"value": 1.0}]
@@ -380,3 +395,122 @@ def test_pow_variable_with_numpy_scalars(kata, x, sx, y, sy):
                 x**y, y * x ** (y - 1) * sx + x**y * math.log(x) * sy,
                 "values and grads computed with numpy are np.float64: test the exponent's grad against 0 "
                 "the same way for them as for float")
+
+
+@pytest.mark.parametrize("exercise", [pytest.param(e, marks=pytest.mark.exercise(e))
+                                      for e in ("add", "sub", "mul", "truediv", "pow", "neg")])
+@pytest.mark.parametrize("make", [
+    pytest.param(lambda: (np.float64(1.5), np.float64(1.0), np.float64(2.0), np.float64(0.5)), id="float64"),
+    pytest.param(lambda: (np.int64(3), np.int64(1), np.int64(2), np.int64(0)), id="int64"),
+    pytest.param(lambda: (np.int32(-3), 1, np.int64(2), 0.0), id="int32-and-int"),
+    pytest.param(lambda: (np.float64(1.5), 1.0, np.float32(2.0), 0.0), id="float32"),
+    pytest.param(lambda: (np.array(1.5), np.array(-1.0), np.array(2.0), 0.25), id="0-d-arrays"),
+])
+def test_numpy_values(kata, exercise, make):
+    """Values and grads that come out of numpy work like floats: scalars of any real numpy type, and
+    0-d arrays (what np.where or np.asarray make of a scalar)."""
+    x, sx, y, sy = make()
+    if exercise == "pow":
+        sy = 0 * sy  # a constant exponent, of the same type
+    V = kata.Variable
+    if exercise == "neg":
+        result, given_ = -V(x, sx), f"-Variable({x!r}, {sx!r})"
+        value, grad = -float(x), -float(sx)
+    else:
+        symbol = SYMBOLS[exercise]
+        given_ = f"Variable({x!r}, {sx!r}) {symbol} Variable({y!r}, {sy!r})"
+        result = OPERATORS[symbol](V(x, sx), V(y, sy))
+        if symbol == "**":
+            value, grad = float(x) ** float(y), float(y) * float(x) ** (float(y) - 1) * float(sx)
+        else:
+            value, grad = dual(symbol, float(x), float(sx), float(y), float(sy))
+    single = any(isinstance(number, np.float32) for number in (x, sx, y, sy))
+    expect_dual(exercise, given_, result, value, grad,
+                "numpy's scalar types are real numbers: compute with them as with floats (numpy's integers "
+                "refuse negative powers, np.int64(2) ** -1: turn the base into a float first)",
+                rel=FLOAT32_REL if single else EXACT_REL, abs_=FLOAT32_ABS if single else EXACT_ABS)
+
+
+# ---------------------------------------------------------------- edge cases: a base of 0, integers, tiny numbers
+
+ZERO_BASE_HINT = ("at u = 0 the power rule's u ** (n - 1) divides by zero when n < 1; but u ** 0 is the constant 1 "
+                  "(grad 0), and a base whose grad u' is 0 does not move (grad 0): handle those before the rule")
+INTEGER_HINT = ("numpy's integers refuse negative powers (np.int64(2) ** -1 raises ValueError), and the power "
+                "rule needs u ** (n - 1): compute with the base as a float (self.value * 1.0)")
+
+
+@pytest.mark.exercise("pow")
+@pytest.mark.parametrize("x, sx, n, value, grad", [
+    (0.0, 1.0, 0.0, 1.0, 0.0),
+    (0.0, 1.0, 0, 1.0, 0.0),
+    (0.0, 0.0, 0.5, 0.0, 0.0),
+    (0.0, 0.0, -0.0, 1.0, 0.0),
+    (0.0, 1.0, 1.0, 0.0, 1.0),
+    (0.0, 3.0, 2.0, 0.0, 0.0),
+    (np.int64(2), 1, 0, 1.0, 0.0),
+    (np.int64(2), 1, -1.0, 0.5, -0.25),
+    (np.int64(2), np.int64(1), np.int64(-2), 0.25, -0.25),
+    (np.int32(0), 0.0, np.int64(0), 1.0, 0.0),
+], ids=lambda v: repr(v) if not isinstance(v, np.generic) else f"{type(v).__name__}({v})")
+def test_pow_edge_cases(kata, x, sx, n, value, grad):
+    V = kata.Variable
+    given_ = f"Variable({x!r}, {sx!r}) ** Variable({n!r}, 0.0)"
+    try:
+        result = V(x, sx) ** V(n, 0.0)
+    except NotImplementedError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - ZeroDivisionError, numpy's ValueError...
+        integers = isinstance(x, np.integer)
+        fail("pow", given_, f"value {show(value)}, grad {show(grad)}", f"{type(exc).__name__}: {exc}",
+             INTEGER_HINT if integers else ZERO_BASE_HINT)
+    expect_dual("pow", given_, result, value, grad, ZERO_BASE_HINT if x == 0 else INTEGER_HINT)
+
+
+@pytest.mark.exercise("pow")
+@pytest.mark.parametrize("n", [0.5, 0.25, 1e-3])
+def test_pow_infinite_derivative_at_zero(kata, n):
+    """u ** n at u = 0 with u' != 0 and 0 < n < 1: the derivative is infinite. A ValueError that says
+    so, or a grad of +inf, is right; ZeroDivisionError or nan is not. (For n < 0, 0 ** n itself is
+    1 / 0: any error will do, and this test asks nothing.)"""
+    V = kata.Variable
+    given_ = f"Variable(0.0, 1.0) ** Variable({n!r}, 0.0)"
+    expected = "ValueError (the derivative is infinite), or an infinite grad"
+    try:
+        result = V(0.0, 1.0) ** V(n, 0.0)
+    except ValueError:
+        return
+    except NotImplementedError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - ZeroDivisionError above all
+        fail("pow", given_, expected, f"{type(exc).__name__}: {exc}",
+             "raise ValueError naming the cause (the derivative of u ** n at u = 0 is infinite for n < 1) "
+             "before computing u ** (n - 1)")
+    expect_variable("pow", given_, result)
+    if not (result.value == 0 and result.grad == math.inf):
+        fail("pow", given_, expected, show(result), "0 ** n is 0 for n > 0, and its derivative there is +infinite")
+
+
+@pytest.mark.exercise("truediv")
+@pytest.mark.parametrize("x, sx, y, sy", [
+    (1e-160, 1.0, 1e-170, 1.0),
+    (1.0, 0.0, 1e-160, 1e-300),
+    (-3e-200, 2.0, 2e-170, -1e-30),
+    (3.0, 1.0, -1e-155, 5e-151),
+])
+def test_truediv_tiny_denominators(kata, x, sx, y, sy):
+    """Quotients whose value and grad are finite floats, though v ** 2 underflows to 0."""
+    u, v = Fraction(x), Fraction(y)  # exact rational arithmetic: the oracle
+    value = float(u / v)
+    grad = float((Fraction(sx) * v - u * Fraction(sy)) / (v * v))
+    V = kata.Variable
+    given_ = f"{show(V(x, sx))} / {show(V(y, sy))}"
+    hint = (f"v ** 2 = ({y:g}) ** 2 is 0.0 in floating point, though the quotient and its derivative are "
+            "ordinary numbers: arrange the quotient rule so that no step underflows (divide by v twice "
+            "rather than by v ** 2 once)")
+    try:
+        result = V(x, sx) / V(y, sy)
+    except NotImplementedError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - ZeroDivisionError above all
+        fail("truediv", given_, f"value {show(value)}, grad {show(grad)}", f"{type(exc).__name__}: {exc}", hint)
+    expect_dual("truediv", given_, result, value, grad, hint)
