@@ -41,6 +41,12 @@ def lift(u: object) -> Variable:
     raise TypeError(f"expected a Variable or a real number, got {type(u).__name__} ({u!r})")
 
 
+def _has_axes(x: object) -> bool:
+    """True for a numpy array with an axis (stage 5's arrays); False for a number, a numpy scalar or a
+    0-d array, which ``math``'s functions take. Floats first: the common, fast case."""
+    return type(x) is not float and np.ndim(x) > 0
+
+
 def log(u: Variable | float) -> Variable:
     """Exercise log: the natural logarithm.
 

@@ -41,6 +41,12 @@ def lift(u: object) -> Variable:
     raise TypeError(f"expected a Variable or a real number, got {type(u).__name__} ({u!r})")
 
 
+def _has_axes(x: object) -> bool:
+    """True for a numpy array with an axis (stage 5's arrays); False for a number, a numpy scalar or a
+    0-d array, which ``math``'s functions take. Floats first: the common, fast case."""
+    return type(x) is not float and np.ndim(x) > 0
+
+
 def log(u: Variable | float) -> Variable:
     """Exercise log: the natural logarithm.
 
@@ -49,8 +55,8 @@ def log(u: Variable | float) -> Variable:
     """
     u = lift(u)
     # BEGIN log
-    # BEGIN arrays when np.ndim(u.value) > 0
-    if np.ndim(u.value) > 0:
+    # BEGIN arrays when _has_axes(u.value)
+    if _has_axes(u.value):
         if np.any(u.value <= 0):
             raise ValueError(f"log is only defined for positive values, got {u.value!r}")
         return Variable(np.log(u.value), u.grad / u.value)
@@ -65,8 +71,8 @@ def exp(u: Variable | float) -> Variable:
     """Exercise exp: the exponential, which is its own derivative."""
     u = lift(u)
     # BEGIN exp
-    # BEGIN arrays when np.ndim(u.value) > 0
-    if np.ndim(u.value) > 0:
+    # BEGIN arrays when _has_axes(u.value)
+    if _has_axes(u.value):
         e = np.exp(u.value)
         return Variable(e, u.grad * e)
     # END arrays
@@ -86,8 +92,8 @@ def sigmoid(u: Variable | float) -> Variable:
     u = lift(u)
     # BEGIN sigmoid
     x = u.value
-    # BEGIN arrays when np.ndim(x) > 0
-    if np.ndim(x) > 0:
+    # BEGIN arrays when _has_axes(x)
+    if _has_axes(x):
         e = np.exp(-np.abs(x))  # in (0, 1]: never overflows
         s = np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
         return Variable(s, u.grad * (s * (1.0 - s)))
@@ -106,8 +112,8 @@ def tanh(u: Variable | float) -> Variable:
     with its output."""
     u = lift(u)
     # BEGIN tanh
-    # BEGIN arrays when np.ndim(u.value) > 0
-    if np.ndim(u.value) > 0:
+    # BEGIN arrays when _has_axes(u.value)
+    if _has_axes(u.value):
         t = np.tanh(u.value)
         return Variable(t, u.grad * (1.0 - t * t))
     # END arrays
@@ -124,8 +130,8 @@ def relu(u: Variable | float) -> Variable:
     """
     u = lift(u)
     # BEGIN relu
-    # BEGIN arrays when np.ndim(u.value) > 0
-    if np.ndim(u.value) > 0:
+    # BEGIN arrays when _has_axes(u.value)
+    if _has_axes(u.value):
         positive = u.value > 0
         return Variable(np.where(positive, u.value, 0.0), np.where(positive, u.grad, 0.0))
     # END arrays
