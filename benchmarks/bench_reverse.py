@@ -2,7 +2,8 @@
 
     python benchmarks/bench_reverse.py [--repeats N] [--target solutions|katas|DIR] [--out DIR] [--quick]
 
-Two measurements, each the median of ``--repeats`` timings (each timing long enough to trust):
+Two measurements, each the median of ``--repeats`` timings of CPU time (each long enough to trust;
+CPU time, because on a shared machine wall time also measures the neighbours):
 
 1. **One gradient against the number of parameters P = 1 ... 256.** f is the mean logistic loss
    of a linear model with P weights on 4 fixed samples (about 8 P operations). Three methods:
@@ -44,7 +45,8 @@ SIZES = [1, 2, 4, 8, 16, 32, 64, 128, 256]
 QUICK_SIZES = [1, 2, 4, 16, 64]
 SAMPLES = 4  # rows of the logistic loss
 DEPTH = 16  # shared tanh layers of the Jacobian's f
-MIN_TIMING = 0.02  # seconds: a timing repeats its call until it lasts this long
+MIN_TIMING = 0.05  # CPU seconds: a timing repeats its call until it lasts this long
+CLOCK = time.process_time  # CPU time of this process: on a shared machine, wall time measures the neighbours too
 
 
 def load(target: str):
@@ -56,18 +58,18 @@ def load(target: str):
 
 
 def timing(call: Callable[..., object], args: tuple, repeats: int) -> float:
-    """Median seconds of ``call(*args)`` over ``repeats`` timings, each of enough calls to last MIN_TIMING."""
+    """Median CPU seconds of ``call(*args)`` over ``repeats`` timings, each of enough calls to last MIN_TIMING."""
     call(*args)
-    start = time.perf_counter()
+    start = CLOCK()
     call(*args)
-    once = time.perf_counter() - start
-    number = max(1, int(MIN_TIMING / max(once, 1e-9)))
+    once = CLOCK() - start
+    number = max(1, int(MIN_TIMING / max(once, 1e-6)))
     runs = []
     for _ in range(repeats):
-        start = time.perf_counter()
+        start = CLOCK()
         for _ in range(number):
             call(*args)
-        runs.append((time.perf_counter() - start) / number)
+        runs.append((CLOCK() - start) / number)
     return statistics.median(runs)
 
 
@@ -213,7 +215,7 @@ def summary(sizes, gradients, jacobians):
 
 
 def table(title, sizes, label, times):
-    print(f"\n{title}  (median ms per call)")
+    print(f"\n{title}  (median CPU ms per call)")
     names = list(times)
     print(f"  {label:>5}" + "".join(f"{name:>34}" for name in names))
     for i, size in enumerate(sizes):
@@ -233,12 +235,12 @@ def figure(path, sizes, gradients, jacobians, facts):
     ax = axes[0][0]
     for (name, times), style in zip(gradients.items(), ("o-", "s--", "^-"), strict=True):
         ax.loglog(sizes, times, style, label=name)
-    ax.set(title="One gradient of a loss with P parameters", xlabel="parameters P", ylabel="seconds")
+    ax.set(title="One gradient of a loss with P parameters", xlabel="parameters P", ylabel="CPU seconds")
     for ax, sweep, label in ((axes[0][1], "n = 1, m growing", "outputs m (n = 1 input)"),
                              (axes[1][0], "m = 1, n growing", "inputs n (m = 1 output)")):
         for (name, times), style in zip(jacobians[sweep].items(), ("o-", "^-"), strict=True):
             ax.loglog(sizes, times, style, label=name)
-        ax.set(title=f"Jacobian of f: R^n -> R^m, {sweep}", xlabel=label, ylabel="seconds")
+        ax.set(title=f"Jacobian of f: R^n -> R^m, {sweep}", xlabel=label, ylabel="CPU seconds")
     ax = axes[1][1]
     forward, reverse = "forward (n passes)", "reverse (m sweeps)"
     grow_m, grow_n = jacobians["n = 1, m growing"], jacobians["m = 1, n growing"]
