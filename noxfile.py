@@ -188,8 +188,8 @@ def mutation(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """The benchmark script (medians of several runs): `nox -s bench -- --help`.
 
-    It runs in .nox/_plot, the shared environment plus matplotlib (the `plot` group), for its figures.
+    It runs in .nox/_bench: the shared environment's groups plus the demo's (matplotlib), for its figures.
     """
-    python = shared_python(session, ROOT / ".nox" / "_plot", GROUPS + ("plot",))
+    python = shared_python(session, ROOT / ".nox" / "_bench", GROUPS + ("demo",))
     session.run(python, "benchmarks/bench.py", *session.posargs, external=True, env={"PYTHONPATH": None})
 

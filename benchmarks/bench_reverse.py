@@ -229,7 +229,7 @@ def figure(path, sizes, gradients, jacobians, facts):
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        print("\nmatplotlib is not installed: no figure (`nox -s bench` installs it in .nox/_plot)")
+        print("\nmatplotlib is not installed: no figure (`nox -s bench` installs it in .nox/_bench)")
         return None
     fig, axes = plt.subplots(2, 2, figsize=(12, 9))
     ax = axes[0][0]

@@ -8,10 +8,11 @@ other way round, in two steps:
 1. **Record** (forward). Every operation returns a ``Node`` that remembers its parents and, for
    each one, the local derivative d node / d parent, a number known while the values are at
    hand: ``z = x * y`` records ``((x, y.value), (y, x.value))``.
-2. **Sweep** (backward). Seed ``out.grad = 1`` (d out / d out), then visit the nodes in reverse
-   topological order, every node before the nodes it was computed from, and hand each node's
-   grad to its parents: ``parent.grad += local * node.grad``. Add, never assign: a node used
-   twice (``x * x``, a parameter shared by every sample) receives one contribution per use.
+2. **Sweep** (backward). Start from the output, whose grad is d out / d out, 1; then visit the
+   nodes in reverse topological order, every node before the nodes it was computed from, and
+   hand each node's grad on to its parents, times the local derivative recorded for each. Add,
+   never assign: a node used twice (``x * x``, a parameter shared by every sample) receives one
+   contribution per use.
 
 After one sweep every node's ``grad`` is d out / d node, the adjoint: the whole gradient, every
 input at once, for the price of a few evaluations of f. That is why deep learning (one loss,
@@ -79,8 +80,7 @@ class Node:
         """Exercise graph: ``self + other``; d/dself = 1 and d/dother = 1."""
         other = as_node(other, "+")
         raise NotImplementedError(
-            "exercise 'graph': Node: the operators and primitives record each parent with its local "
-            "derivative. "
+            "exercise 'graph': Node: operations record parents and locals. "
             "Rule: each operation returns Node(value, ((parent, d value / d parent), ...)) with one "
             "pair per operand, its local derivative taken at the operands' values"
         )
@@ -89,8 +89,7 @@ class Node:
         """Exercise graph: ``self - other``."""
         other = as_node(other, "-")
         raise NotImplementedError(
-            "exercise 'graph': Node: the operators and primitives record each parent with its local "
-            "derivative. "
+            "exercise 'graph': Node: operations record parents and locals. "
             "Rule: each operation returns Node(value, ((parent, d value / d parent), ...)) with one "
             "pair per operand, its local derivative taken at the operands' values"
         )
@@ -99,8 +98,7 @@ class Node:
         """Exercise graph: ``self * other``. Each factor's local derivative is the OTHER factor's value."""
         other = as_node(other, "*")
         raise NotImplementedError(
-            "exercise 'graph': Node: the operators and primitives record each parent with its local "
-            "derivative. "
+            "exercise 'graph': Node: operations record parents and locals. "
             "Rule: each operation returns Node(value, ((parent, d value / d parent), ...)) with one "
             "pair per operand, its local derivative taken at the operands' values"
         )
@@ -112,8 +110,7 @@ class Node:
         """
         other = as_node(other, "/")
         raise NotImplementedError(
-            "exercise 'graph': Node: the operators and primitives record each parent with its local "
-            "derivative. "
+            "exercise 'graph': Node: operations record parents and locals. "
             "Rule: each operation returns Node(value, ((parent, d value / d parent), ...)) with one "
             "pair per operand, its local derivative taken at the operands' values"
         )
@@ -129,8 +126,7 @@ class Node:
         - A result that is not a real number ((-8.0) ** (1/3)) raises ValueError.
         """
         raise NotImplementedError(
-            "exercise 'graph': Node: the operators and primitives record each parent with its local "
-            "derivative. "
+            "exercise 'graph': Node: operations record parents and locals. "
             "Rule: each operation returns Node(value, ((parent, d value / d parent), ...)) with one "
             "pair per operand, its local derivative taken at the operands' values"
         )
@@ -138,8 +134,7 @@ class Node:
     def __neg__(self) -> Node:
         """Exercise graph: ``-self``."""
         raise NotImplementedError(
-            "exercise 'graph': Node: the operators and primitives record each parent with its local "
-            "derivative. "
+            "exercise 'graph': Node: operations record parents and locals. "
             "Rule: each operation returns Node(value, ((parent, d value / d parent), ...)) with one "
             "pair per operand, its local derivative taken at the operands' values"
         )
@@ -167,8 +162,7 @@ class Node:
     def log(self) -> Node:
         """Exercise graph: the natural logarithm, for value > 0 (ValueError naming the value otherwise)."""
         raise NotImplementedError(
-            "exercise 'graph': Node: the operators and primitives record each parent with its local "
-            "derivative. "
+            "exercise 'graph': Node: operations record parents and locals. "
             "Rule: each operation returns Node(value, ((parent, d value / d parent), ...)) with one "
             "pair per operand, its local derivative taken at the operands' values"
         )
@@ -176,8 +170,7 @@ class Node:
     def exp(self) -> Node:
         """Exercise graph: the exponential, its own derivative."""
         raise NotImplementedError(
-            "exercise 'graph': Node: the operators and primitives record each parent with its local "
-            "derivative. "
+            "exercise 'graph': Node: operations record parents and locals. "
             "Rule: each operation returns Node(value, ((parent, d value / d parent), ...)) with one "
             "pair per operand, its local derivative taken at the operands' values"
         )
@@ -185,8 +178,7 @@ class Node:
     def sigmoid(self) -> Node:
         """Exercise graph: 1 / (1 + e^-u), exactly 0 and 1 at -1000 and 1000 with no overflow."""
         raise NotImplementedError(
-            "exercise 'graph': Node: the operators and primitives record each parent with its local "
-            "derivative. "
+            "exercise 'graph': Node: operations record parents and locals. "
             "Rule: each operation returns Node(value, ((parent, d value / d parent), ...)) with one "
             "pair per operand, its local derivative taken at the operands' values"
         )
@@ -194,8 +186,7 @@ class Node:
     def tanh(self) -> Node:
         """Exercise graph: the hyperbolic tangent."""
         raise NotImplementedError(
-            "exercise 'graph': Node: the operators and primitives record each parent with its local "
-            "derivative. "
+            "exercise 'graph': Node: operations record parents and locals. "
             "Rule: each operation returns Node(value, ((parent, d value / d parent), ...)) with one "
             "pair per operand, its local derivative taken at the operands' values"
         )
@@ -203,8 +194,7 @@ class Node:
     def relu(self) -> Node:
         """Exercise graph: max(0, u), with local derivative 0 for u <= 0 (0 at u = 0 by convention)."""
         raise NotImplementedError(
-            "exercise 'graph': Node: the operators and primitives record each parent with its local "
-            "derivative. "
+            "exercise 'graph': Node: operations record parents and locals. "
             "Rule: each operation returns Node(value, ((parent, d value / d parent), ...)) with one "
             "pair per operand, its local derivative taken at the operands' values"
         )
@@ -224,8 +214,7 @@ class Node:
         Nodes self does not depend on are left alone. Returns None.
         """
         raise NotImplementedError(
-            "exercise 'backward': topological_order and node.backward(): every node's grad is d out "
-            "/ d node after one sweep. "
+            "exercise 'backward': backward(): adjoints in reverse topo order. "
             "Rule: seed out.grad = 1, then in reverse topological order add local * node.grad into "
             "each parent's grad"
         )
@@ -240,8 +229,7 @@ def topological_order(out: Node) -> list[Node]:
     walk it with a loop and a stack of your own.
     """
     raise NotImplementedError(
-        "exercise 'backward': topological_order and node.backward(): every node's grad is d out / d "
-        "node after one sweep. "
+        "exercise 'backward': backward(): adjoints in reverse topo order. "
         "Rule: seed out.grad = 1, then in reverse topological order add local * node.grad into each "
         "parent's grad"
     )
@@ -339,8 +327,7 @@ def grad(f: Callable[..., Node]) -> Callable[..., tuple[float, ...]]:
     argument when asked for ``argnums=(0, 1, ...)``.)
     """
     raise NotImplementedError(
-        "exercise 'grad': grad(f)(*xs): every partial derivative of a scalar f from ONE evaluation "
-        "and ONE backward pass. "
+        "exercise 'grad': grad(f): every partial from one sweep. "
         "Rule: one leaf Node per input, f called once on the leaves, one backward() from its "
         "result: the leaves' grads are the partials"
     )
@@ -364,8 +351,7 @@ def deep_model_reverse(x: float, y: float, param_config: Mapping[str, float]) ->
     ``check_label(y)``.
     """
     raise NotImplementedError(
-        "exercise 'both_ways': Stage 4's network by reverse mode: its 7 partials in one sweep, and "
-        "the same training. "
+        "exercise 'both_ways': Stage 4's network by reverse mode. "
         "Rule: one leaf Node per parameter, the loss built from them, one backward(): each leaf's "
         "grad is d loss / d parameter, the number stage 4 needed a seeded pass for"
     )
@@ -387,8 +373,7 @@ def train_deep_model_reverse(
     ``check_parameters(params, "params")``.
     """
     raise NotImplementedError(
-        "exercise 'both_ways': Stage 4's network by reverse mode: its 7 partials in one sweep, and "
-        "the same training. "
+        "exercise 'both_ways': Stage 4's network by reverse mode. "
         "Rule: one leaf Node per parameter, the loss built from them, one backward(): each leaf's "
         "grad is d loss / d parameter, the number stage 4 needed a seeded pass for"
     )
@@ -411,8 +396,7 @@ def jacrev(f: Callable[..., Sequence[Node]]) -> Callable[..., np.ndarray]:
     many inputs favour reverse mode, few inputs and many outputs forward mode.
     """
     raise NotImplementedError(
-        "exercise 'jacrev': jacrev(f)(*xs): the (m, n) Jacobian of f: R^n -> R^m from one "
-        "evaluation and one backward pass per output. "
+        "exercise 'jacrev': jacrev(f): a Jacobian row by row. "
         "Rule: the sweep from output i gives row i, d f_i / d x_k for every k; zero the leaves' "
         "grads before each sweep"
     )

@@ -8,10 +8,11 @@ other way round, in two steps:
 1. **Record** (forward). Every operation returns a ``Node`` that remembers its parents and, for
    each one, the local derivative d node / d parent, a number known while the values are at
    hand: ``z = x * y`` records ``((x, y.value), (y, x.value))``.
-2. **Sweep** (backward). Seed ``out.grad = 1`` (d out / d out), then visit the nodes in reverse
-   topological order, every node before the nodes it was computed from, and hand each node's
-   grad to its parents: ``parent.grad += local * node.grad``. Add, never assign: a node used
-   twice (``x * x``, a parameter shared by every sample) receives one contribution per use.
+2. **Sweep** (backward). Start from the output, whose grad is d out / d out, 1; then visit the
+   nodes in reverse topological order, every node before the nodes it was computed from, and
+   hand each node's grad on to its parents, times the local derivative recorded for each. Add,
+   never assign: a node used twice (``x * x``, a parameter shared by every sample) receives one
+   contribution per use.
 
 After one sweep every node's ``grad`` is d out / d node, the adjoint: the whole gradient, every
 input at once, for the price of a few evaluations of f. That is why deep learning (one loss,
