@@ -221,6 +221,10 @@ def mutation(session: nox.Session) -> None:
 
 @nox.session(venv_backend="none")
 def bench(session: nox.Session) -> None:
-    """The benchmark script (medians of several runs): `nox -s bench -- --help`."""
-    run_python(session, "benchmarks/bench.py", *session.posargs)
+    """The benchmark script (medians of several runs): `nox -s bench -- --help`.
+
+    It runs in .nox/_bench: the shared environment's groups plus the demo's (matplotlib), for its figures.
+    """
+    python = shared_python(session, ROOT / ".nox" / "_bench", GROUPS + ("demo",))
+    session.run(python, "benchmarks/bench.py", *session.posargs, external=True, env={"PYTHONPATH": None})
 

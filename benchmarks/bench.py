@@ -15,6 +15,8 @@ Sections:
           ones (benchmarks/bench_tangents.py)
   newton  stage 7: Newton's iterations and time against stage 4's gradient descent, the stage's test time
           (benchmarks/bench_newton.py)
+  reverse forward against reverse mode: gradients and Jacobians, the crossings, bench-output/reverse.png
+          (benchmarks/bench_reverse.py; `--only reverse --bytecode on` for this alone)
 
 ``--bytecode``: these machines set PYTHONDONTWRITEBYTECODE=1, so no .pyc is ever cached and every
 run recompiles; learners' machines normally cache bytecode. "on" lets Python write and use .pyc
@@ -136,6 +138,7 @@ SECTIONS = {
     "slow": section_module("slow"),
     "tangents": section_module("tangents"),
     "newton": section_module("newton"),
+    "reverse": section_module("reverse"),
 }
 
 

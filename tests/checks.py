@@ -42,6 +42,15 @@ FLOAT32_ABS = 1e-6
 # by less than 1e-304. There UNIT_ABS (times |u'| for a grad) is the absolute tolerance instead.
 RULE_REL = 1e-12
 UNIT_ABS = 1e-15
+# Reverse and forward mode (stage 8 against stages 4 and 5): the same chain rule over the same
+# twenty-odd operations, summed in another order, so they differ by rounding only (a few 1e-16
+# relative per operation); 1e-12 leaves a margin of 100 over that and catches any real slip.
+MODES_REL = 1e-12
+MODES_ABS = 1e-12
+# A grad summed over many paths (stage 8's random graphs): any order of the sums is correct, and
+# its rounding is bounded by a few eps per step times the sum of the paths' |products|, so the
+# tolerance scales with that sum, not with the result, which may cancel to near 0.
+SUM_ORDER_REL = 1e-12
 
 # ---------------------------------------------------------------- input domains
 # Bounded, finite, and clear of the singularities of each rule.

@@ -1,0 +1,457 @@
+"""Stage 8: reverse mode, built beside forward mode, and when each one wins.
+
+Forward mode pushes a tangent from the inputs to the output: one pass gives the derivative of
+every output along ONE input direction, so a gradient of P parameters costs P passes (stage 4)
+or P tangents carried through every operation (stage 5). Reverse mode runs the chain rule the
+other way round, in two steps:
+
+1. **Record** (forward). Every operation returns a ``Node`` that remembers its parents and, for
+   each one, the local derivative d node / d parent, a number known while the values are at
+   hand: ``z = x * y`` records ``((x, y.value), (y, x.value))``.
+2. **Sweep** (backward). Start from the output, whose grad is d out / d out, 1; then visit the
+   nodes in reverse topological order, every node before the nodes it was computed from, and
+   hand each node's grad on to its parents, times the local derivative recorded for each. Add,
+   never assign: a node used twice (``x * x``, a parameter shared by every sample) receives one
+   contribution per use.
+
+After one sweep every node's ``grad`` is d out / d node, the adjoint: the whole gradient, every
+input at once, for the price of a few evaluations of f. That is why deep learning (one loss,
+millions of parameters) runs on reverse mode, there called backpropagation.
+
+The balance turns over when the outputs outnumber the inputs. The Jacobian of f: R^n -> R^m
+takes forward mode n passes (one per input direction, each giving a column) and reverse mode one
+recording and m sweeps (one per output, each giving a row), and recording plus sweeping cost
+about 4 forward passes here. `nox -s bench -- --only reverse` measures it and draws
+bench-output/reverse.png (benchmarks/bench_reverse.py). **The rule it shows: reverse mode wins
+once the inputs outnumber the outputs about 4 to 1 (with one output it overtook forward mode
+between n = 2 and 4 inputs, measured crossing n = 3.7, and was 44 times faster at n = 256),
+and forward mode wins whenever there are fewer inputs than that (with one input, at every m:
+4 times faster at m = 1, 46 times at m = 256).** A gradient is the case m = 1: at P = 256
+parameters one sweep took 1/55 of stage 4's 256 passes, about as long as stage 5's 256 tangents
+carried through numpy in one pass.
+
+Exercises, in order: graph, backward, grad, both_ways, jacrev. Run one with
+``pytest --exercise graph``.
+"""
+
+from __future__ import annotations
+
+import math  # noqa: F401 - for your code: math.log, math.exp, math.tanh
+import numbers
+from collections.abc import Callable, Mapping, Sequence
+
+import numpy as np
+
+from .training import PARAMETERS, as_samples, check_label, check_parameters, check_settings  # noqa: F401
+
+EPSILON = 1e-15  # logloss clips p to [EPSILON, 1 - EPSILON], as stage 3 does
+
+
+class Node:
+    """A number in a recorded computation: its value, where it came from, and (after a sweep) its grad.
+
+    - ``value``: the number computed.
+    - ``parents``: a tuple of ``(parent, local)`` pairs, one per operand this node was computed
+      from, ``local`` being the number d self / d parent at these values. A leaf (an input or a
+      constant) has none: ``Node(3.0)``.
+    - ``grad``: 0.0 until a ``backward()`` reaches this node; then d out / d self for the ``out``
+      whose backward ran.
+
+    Operators and primitives return new Nodes; they never change their operands.
+    """
+
+    __slots__ = ("value", "parents", "grad")
+    # Lets numpy scalars defer to the reflected operators (np.float64(2) * x calls x.__rmul__).
+    __array_ufunc__ = None
+
+    def __init__(self, value: float, parents: tuple[tuple[Node, float], ...] = ()) -> None:
+        self.value = value
+        self.parents = parents
+        self.grad = 0.0
+
+    def __repr__(self) -> str:
+        return f"Node(value={self.value!r}, grad={self.grad!r}, parents={len(self.parents)})"
+
+    # ------------------------------------------------------------ exercise graph: the operators
+    # The first line of each, ready-made, makes ``other`` a Node: a plain number c becomes the
+    # constant leaf Node(c). Record BOTH operands as parents, each with its own local derivative.
+
+    def __add__(self, other: Node | float) -> Node:
+        """Exercise graph: ``self + other``; d/dself = 1 and d/dother = 1."""
+        other = as_node(other, "+")
+        # BEGIN graph
+        return Node(self.value + other.value, ((self, 1.0), (other, 1.0)))
+        # END graph
+
+    def __sub__(self, other: Node | float) -> Node:
+        """Exercise graph: ``self - other``."""
+        other = as_node(other, "-")
+        # BEGIN graph
+        return Node(self.value - other.value, ((self, 1.0), (other, -1.0)))
+        # END graph
+
+    def __mul__(self, other: Node | float) -> Node:
+        """Exercise graph: ``self * other``. Each factor's local derivative is the OTHER factor's value."""
+        other = as_node(other, "*")
+        # BEGIN graph
+        return Node(self.value * other.value, ((self, other.value), (other, self.value)))
+        # END graph
+
+    def __truediv__(self, other: Node | float) -> Node:
+        """Exercise graph: ``self / other``. Division by 0 may raise ZeroDivisionError.
+
+        d(a/b)/db = -a / b**2: compute it as -(a/b)/b, since b * b underflows to 0 for |b| < 1e-154.
+        """
+        other = as_node(other, "/")
+        # BEGIN graph
+        quotient = self.value / other.value
+        return Node(quotient, ((self, 1.0 / other.value), (other, -quotient / other.value)))
+        # END graph
+
+    def __pow__(self, other: Node | float) -> Node:
+        """Exercise graph: ``self ** other``, for a number or a Node as the exponent.
+
+        - A number b as the exponent is a constant: record the base only, with b a**(b-1);
+          a ** 0 is the constant 1, whose local derivative is 0 even at a = 0. At a = 0, an
+          exponent 0 < b < 1 has an infinite derivative and b < 0 no real value: ValueError.
+        - A Node as the exponent varies too: record it as well, with a**b ln(a), which needs a > 0
+          (ValueError naming the base otherwise).
+        - A result that is not a real number ((-8.0) ** (1/3)) raises ValueError.
+        """
+        # BEGIN graph
+        exponent = as_node(other, "**")  # other itself tells a number (constant) from a Node (varying)
+        base, b = self.value * 1.0, exponent.value  # in floats: numpy's integers refuse negative powers
+        if base == 0.0 and b < 0:
+            raise ValueError(f"0 ** {b!r} is not a real number: zero has no negative powers")
+        if base == 0.0 and 0 < b < 1:
+            raise ValueError(f"the derivative of a ** {b!r} at a = 0 is infinite (b a ** (b - 1) with b - 1 < 0)")
+        value = base**b
+        if isinstance(value, complex):
+            raise ValueError(f"{self.value!r} ** {b!r} is not a real number")
+        local = 0.0 if b == 0 else b * base ** (b - 1)
+        if not isinstance(other, Node):
+            return Node(value, ((self, local),))
+        if base <= 0:
+            raise ValueError(f"a ** b with a Node as the exponent needs a base a > 0 (ln(a) is its local "
+                             f"derivative), got a = {self.value!r}")
+        return Node(value, ((self, local), (other, value * math.log(base))))
+        # END graph
+
+    def __neg__(self) -> Node:
+        """Exercise graph: ``-self``."""
+        # BEGIN graph
+        return Node(-self.value, ((self, -1.0),))
+        # END graph
+
+    # Ready-made: a number on the left is a constant Node, then the operator above does the work.
+
+    def __radd__(self, other: float) -> Node:
+        return as_node(other, "+") + self
+
+    def __rsub__(self, other: float) -> Node:
+        return as_node(other, "-") - self
+
+    def __rmul__(self, other: float) -> Node:
+        return as_node(other, "*") * self
+
+    def __rtruediv__(self, other: float) -> Node:
+        return as_node(other, "/") / self
+
+    def __rpow__(self, other: float) -> Node:
+        return as_node(other, "**") ** self
+
+    # ------------------------------------------------------------ exercise graph: the primitives
+    # Called through the module's functions below: log(u) is as_node(u, "log").log().
+
+    def log(self) -> Node:
+        """Exercise graph: the natural logarithm, for value > 0 (ValueError naming the value otherwise)."""
+        # BEGIN graph
+        if self.value <= 0:
+            raise ValueError(f"log is only defined for positive values, got {self.value!r}")
+        return Node(math.log(self.value), ((self, 1.0 / self.value),))
+        # END graph
+
+    def exp(self) -> Node:
+        """Exercise graph: the exponential, its own derivative."""
+        # BEGIN graph
+        e = math.exp(self.value)
+        return Node(e, ((self, e),))
+        # END graph
+
+    def sigmoid(self) -> Node:
+        """Exercise graph: 1 / (1 + e^-u), exactly 0 and 1 at -1000 and 1000 with no overflow."""
+        # BEGIN graph
+        u = self.value
+        if u >= 0:
+            s = 1.0 / (1.0 + math.exp(-u))
+        else:
+            e = math.exp(u)
+            s = e / (1.0 + e)
+        return Node(s, ((self, s * (1.0 - s)),))
+        # END graph
+
+    def tanh(self) -> Node:
+        """Exercise graph: the hyperbolic tangent."""
+        # BEGIN graph
+        t = math.tanh(self.value)
+        return Node(t, ((self, 1.0 - t * t),))
+        # END graph
+
+    def relu(self) -> Node:
+        """Exercise graph: max(0, u), with local derivative 0 for u <= 0 (0 at u = 0 by convention)."""
+        # BEGIN graph
+        if self.value > 0:
+            return Node(self.value, ((self, 1.0),))
+        return Node(0.0, ((self, 0.0),))
+        # END graph
+
+    # ------------------------------------------------------------ exercise backward
+
+    def backward(self) -> None:
+        """Exercise backward: fill ``grad`` of every node this one depends on with d self / d node.
+
+        1. Take the nodes in a topological order (``topological_order(self)``).
+        2. Start every one of them at grad 0 (a second backward must not add to the first), then
+           seed ``self.grad = 1``: d self / d self.
+        3. Visit them in REVERSE topological order: when a node is visited, every node computed
+           from it has already handed it its share, so its grad is complete. Hand it on:
+           ``parent.grad += local * node.grad`` for each of its (parent, local) pairs.
+
+        Nodes self does not depend on are left alone. Returns None.
+        """
+        # BEGIN backward
+        order = topological_order(self)
+        for node in order:
+            node.grad = 0.0
+        self.grad = 1.0
+        for node in reversed(order):
+            grad = node.grad
+            for parent, local in node.parents:
+                parent.grad += local * grad
+        # END backward
+
+
+def topological_order(out: Node) -> list[Node]:
+    """Exercise backward: every node ``out`` depends on (``out`` too), each once, parents first.
+
+    In the list, every node comes after all of its parents, so ``out`` comes last; a node
+    reached along several paths (a diamond, x * x) appears once. The graph may be 10,000 nodes
+    deep: Python stops a function that calls itself about 1000 times deep (RecursionError), so
+    walk it with a loop and a stack of your own.
+    """
+    # BEGIN backward
+    order: list[Node] = []
+    seen: set[int] = set()
+    stack: list[tuple[Node, bool]] = [(out, False)]
+    while stack:
+        node, parents_done = stack.pop()
+        if parents_done:  # every parent is in the order already
+            order.append(node)
+            continue
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        stack.append((node, True))
+        stack.extend((parent, False) for parent, _ in node.parents if id(parent) not in seen)
+    return order
+    # END backward
+
+
+# ---------------------------------------------------------------- ready-made plumbing
+
+
+def as_node(operand: object, operator: str) -> Node:
+    """``operand`` as a Node, for the operation named by ``operator`` (used in messages).
+
+    A Node is returned as it is; a real number (int, float, numpy's real scalars) becomes the
+    constant leaf Node(c); any other type raises TypeError naming it.
+    """
+    if isinstance(operand, Node):
+        return operand
+    if type(operand) is float or isinstance(operand, numbers.Real):
+        return Node(operand)
+    raise TypeError(f"unsupported operand for {operator} with a Node: {type(operand).__name__} "
+                    f"({operand!r}); use a Node or a real number")
+
+
+def log(u: Node | float) -> Node:
+    """The natural logarithm of a Node or a number (exercise graph: ``Node.log``)."""
+    return as_node(u, "log").log()
+
+
+def exp(u: Node | float) -> Node:
+    """The exponential of a Node or a number (exercise graph: ``Node.exp``)."""
+    return as_node(u, "exp").exp()
+
+
+def sigmoid(u: Node | float) -> Node:
+    """The logistic function of a Node or a number (exercise graph: ``Node.sigmoid``)."""
+    return as_node(u, "sigmoid").sigmoid()
+
+
+def tanh(u: Node | float) -> Node:
+    """The hyperbolic tangent of a Node or a number (exercise graph: ``Node.tanh``)."""
+    return as_node(u, "tanh").tanh()
+
+
+def relu(u: Node | float) -> Node:
+    """The rectifier of a Node or a number (exercise graph: ``Node.relu``)."""
+    return as_node(u, "relu").relu()
+
+
+def logloss(y: float, p: Node) -> Node:
+    """Stage 3's binary cross-entropy on Nodes: -(y log p + (1 - y) log(1 - p)), p clipped.
+
+    As in stage 3, p's value is clipped to [EPSILON, 1 - EPSILON] and its derivative passed
+    through unchanged: the clipped p is a Node whose one parent is p, with local derivative 1.
+    """
+    check_label(y)
+    clipped = Node(min(max(p.value, EPSILON), 1.0 - EPSILON), ((p, 1.0),))
+    return -(y * log(clipped) + (1.0 - y) * log(1.0 - clipped))
+
+
+def as_inputs(xs: Sequence[object]) -> list[float]:
+    """The inputs of grad and jacrev as floats: real numbers only (TypeError otherwise, naming the one)."""
+    out = []
+    for i, x in enumerate(xs):
+        if isinstance(x, Node) or isinstance(x, bool) or not isinstance(x, numbers.Real):
+            raise TypeError(f"input {i} must be a real number, got {type(x).__name__} ({x!r}): "
+                            f"the leaf Nodes are made inside")
+        out.append(float(x))
+    return out
+
+
+def check_output(out: object, what: str = "f") -> Node:
+    """``out`` itself when it is a Node; TypeError otherwise (f must compute its result from its inputs)."""
+    if not isinstance(out, Node):
+        raise TypeError(f"{what} must return a Node computed from its inputs, got {type(out).__name__} ({out!r})")
+    return out
+
+
+def as_outputs(result: object) -> list[Node]:
+    """The outputs of a vector-valued f as a list of Nodes; TypeError for anything else."""
+    if isinstance(result, Node) or not isinstance(result, Sequence):
+        raise TypeError(f"f must return a sequence (a list or tuple) of Nodes, one per output, got "
+                        f"{type(result).__name__}; for a scalar f use grad")
+    return [check_output(out, "each output of f") for out in result]
+
+
+# ---------------------------------------------------------------- exercise grad
+
+
+def grad(f: Callable[..., Node]) -> Callable[..., tuple[float, ...]]:
+    """Exercise grad: the function ``xs -> (df/dx_1, ..., df/dx_n)`` for a scalar f of n numbers.
+
+    ``grad(f)(*xs)`` makes one leaf Node per number (``as_inputs(xs)`` checks them), calls f ONCE
+    on those leaves, checks its result with ``check_output``, runs ONE ``backward()`` from it,
+    and returns the leaves' grads as a tuple of n numbers, in the order of xs. An input f
+    ignores has partial derivative 0. (``jax.grad`` does the same, with one tuple element per
+    argument when asked for ``argnums=(0, 1, ...)``.)
+    """
+    # BEGIN grad
+    def partials(*xs: float) -> tuple[float, ...]:
+        leaves = [Node(x) for x in as_inputs(xs)]
+        out = check_output(f(*leaves))
+        out.backward()
+        return tuple(leaf.grad for leaf in leaves)
+
+    return partials
+    # END grad
+
+
+# ---------------------------------------------------------------- exercise both_ways
+
+
+def deep_model_reverse(x: float, y: float, param_config: Mapping[str, float]) -> tuple[float, dict[str, float]]:
+    """Exercise both_ways: stage 4's network on one sample, its loss and ALL 7 partials in one sweep.
+
+        h_0 = m0_0 x + b0_0,   h_1 = m0_1 x + b0_1
+        p   = sigmoid(m1_0 h_0 + m1_1 h_1 + b1),   loss = logloss(y, p)
+
+    ``param_config`` maps the names in PARAMETERS to values (a missing one is 0). Make one leaf
+    Node per parameter, compute the loss once, call ``backward()`` once, and return
+    ``(loss, {name: d loss / d name for all seven names})`` with plain floats. Stage 4 needed
+    seven seeded passes for the same numbers.
+
+    Check the input first with ``check_parameters(param_config, "param_config")`` and
+    ``check_label(y)``.
+    """
+    # BEGIN both_ways
+    check_parameters(param_config, "param_config")
+    check_label(y)
+    p = {name: Node(float(param_config.get(name, 0.0))) for name in PARAMETERS}
+    h0 = p["m0_0"] * x + p["b0_0"]
+    h1 = p["m0_1"] * x + p["b0_1"]
+    loss = logloss(y, sigmoid(p["m1_0"] * h0 + p["m1_1"] * h1 + p["b1"]))
+    loss.backward()
+    return float(loss.value), {name: float(node.grad) for name, node in p.items()}
+    # END both_ways
+
+
+def train_deep_model_reverse(
+    x: Sequence[float], y: Sequence[float], params: Mapping[str, float], lr: float = 0.1, iters: int = 100
+) -> tuple[dict[str, float], list[float]]:
+    """Exercise both_ways: stage 4's ``train_deep_model``, with every gradient from reverse mode.
+
+    The same contract: full-batch gradient descent from ``params`` (a missing name is 0) on the
+    mean log loss; ``history[i]`` the mean loss at iteration i before its update; return
+    ``(new_params, history)`` with all seven names, leaving ``params`` as it was. Each iteration
+    takes its gradients from ``backward()``: one sweep per sample (``deep_model_reverse``), or
+    one sweep of the mean loss over the whole batch, built from seven parameter Nodes that every
+    sample shares. Then update all seven together.
+
+    Check the input with ``as_samples(x, y, labels=True)``, ``check_settings(lr, iters)`` and
+    ``check_parameters(params, "params")``.
+    """
+    # BEGIN both_ways
+    xs, ys = as_samples(x, y, labels=True)
+    check_settings(lr, iters)
+    check_parameters(params, "params")
+    current = {name: float(params.get(name, 0.0)) for name in PARAMETERS}
+    n = len(xs)
+    history: list[float] = []
+    for _ in range(iters):
+        p = {name: Node(value) for name, value in current.items()}
+        total = Node(0.0)
+        for x_, y_ in zip(xs, ys, strict=True):
+            h0 = p["m0_0"] * x_ + p["b0_0"]
+            h1 = p["m0_1"] * x_ + p["b0_1"]
+            total = total + logloss(y_, sigmoid(p["m1_0"] * h0 + p["m1_1"] * h1 + p["b1"]))
+        loss = total / n
+        loss.backward()  # each parameter is shared by every sample: its grad adds them all up
+        history.append(float(loss.value))
+        current = {name: current[name] - lr * p[name].grad for name in PARAMETERS}
+    return current, history
+    # END both_ways
+
+
+# ---------------------------------------------------------------- exercise jacrev
+
+
+def jacrev(f: Callable[..., Sequence[Node]]) -> Callable[..., np.ndarray]:
+    """Exercise jacrev: the function ``xs -> J``, the (m, n) Jacobian of f: R^n -> R^m by reverse mode.
+
+    ``jacrev(f)(*xs)`` makes one leaf per number (``as_inputs``), calls f ONCE, which returns a
+    sequence of m Nodes (``as_outputs`` checks it), then runs one ``backward()`` per output: the
+    sweep from output i fills row i, J[i, k] = d f_i / d x_k, read off the leaves' grads.
+    Careful: a sweep from output i only touches what f_i depends on, so a leaf that f_i does
+    not use still holds its grad from the sweep before: set the leaves' grads to 0 first.
+    Return a float numpy array of shape (m, n). (``jax.jacrev`` does the same.)
+
+    m sweeps here, against n passes for forward mode (stage 5's jacobian): few outputs and
+    many inputs favour reverse mode, few inputs and many outputs forward mode.
+    """
+    # BEGIN jacrev
+    def jacobian(*xs: float) -> np.ndarray:
+        leaves = [Node(x) for x in as_inputs(xs)]
+        outputs = as_outputs(f(*leaves))
+        rows = np.zeros((len(outputs), len(leaves)))
+        for i, out in enumerate(outputs):
+            for leaf in leaves:
+                leaf.grad = 0.0
+            out.backward()
+            rows[i] = [leaf.grad for leaf in leaves]
+        return rows
+
+    return jacobian
+    # END jacrev
