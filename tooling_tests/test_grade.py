@@ -107,7 +107,7 @@ def _chain(u, value, derivative):
 def shares_helpers() -> dict[str, str | None]:
     """A correct submission whose primitives.py uses a helper of its own variable.py, imported both ways."""
     primitives = reference_source("primitives")
-    for find, replace in [("from .variable import Variable\n", "from . import variable as own\nfrom .variable import Variable, _chain\n"),
+    for find, replace in [("from .variable import Variable", "from . import variable as own\nfrom .variable import _chain, Variable"),
                           ("    return Variable(e, e * u.grad)\n", "    return own._chain(u, e, e)\n")]:
         assert primitives.count(find) == 1, find
         primitives = primitives.replace(find, replace)
