@@ -23,12 +23,13 @@ takes forward mode n passes (one per input direction, each giving a column) and 
 recording and m sweeps (one per output, each giving a row), and recording plus sweeping cost
 about 4 forward passes here. `nox -s bench -- --only reverse` measures it and draws
 bench-output/reverse.png (benchmarks/bench_reverse.py). **The rule it shows: reverse mode wins
-once the inputs outnumber the outputs about 4 to 1 (with one output it overtook forward mode
-between n = 2 and 4 inputs, measured crossing n = 3.7, and was 44 times faster at n = 256),
-and forward mode wins whenever there are fewer inputs than that (with one input, at every m:
-4 times faster at m = 1, 46 times at m = 256).** A gradient is the case m = 1: at P = 256
-parameters one sweep took 1/55 of stage 4's 256 passes, about as long as stage 5's 256 tangents
-carried through numpy in one pass.
+once the inputs outnumber the outputs about 3 or 4 to 1 (with one output it overtook forward
+mode between n = 2 and 4 inputs, measured crossings n = 3.3 to 3.7, and was 37 to 96 times
+faster at n = 256), and forward mode wins whenever there are fewer inputs than that (with one
+input, at every m: 2.4 to 4 times faster at m = 1, 30 to 46 times at m = 256).** A gradient is
+the case m = 1: at P = 256 parameters one sweep took 1/30 to 1/55 of stage 4's 256 passes, and
+stage 5's 256 tangents carried through numpy in one pass were as fast or faster (reverse mode
+took 1.3 to 1.5 times as long: numpy's arrays against one Python Node per operation).
 
 Exercises, in order: graph, backward, grad, both_ways, jacrev. Run one with
 ``pytest --exercise graph``.
