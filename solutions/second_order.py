@@ -126,7 +126,8 @@ def tangent(result: object, tag: int) -> object:
             return result.grad
         if result.tag > tag:
             return Tagged(tangent(result.value, tag), tangent(result.grad, tag), result.tag)
-        result = result.value
+        while isinstance(result, Variable):  # older tags all the way down: none moves with this one
+            result = result.value
     if isinstance(result, (numbers.Real, np.ndarray)):
         return np.zeros(np.shape(result)) if np.ndim(result) else 0.0
     raise TypeError(f"f must return a number or a Variable computed from its argument, got {type(result).__name__}")

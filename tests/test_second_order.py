@@ -393,9 +393,12 @@ def expect_number(exercise: str, given_: str, got: object, expected: float, hint
                   rel: float = EXACT_REL, abs_: float = EXACT_ABS) -> None:
     """A derivative at a plain number is a plain number (no Variable) equal to ``expected``."""
     if not is_number(got):
-        fail(exercise, given_, f"the number {show(expected)}", f"{type(got).__name__}: {show(got)}"[:300],
-             "at a plain number x, derivative(f)(x) is the number f'(x): the tangent of f's result along your "
-             "tag, with the tag's level taken off")
+        hint = ("at a plain number x, derivative(f)(x) is the number f'(x): the tangent of f's result along your "
+                "tag, with the tag's level taken off")
+        if isinstance(getattr(got, "grad", None), numbers.Real) and got.grad == 0:
+            hint = ("a Variable with grad 0 is a plain constant wrapped one level too deep: in apply_tagged, a "
+                    "constant (tag 0, grad 0, such as the exponent of u ** 3) enters as its bare value")
+        fail(exercise, given_, f"the number {show(expected)}", f"{type(got).__name__}: {show(got)}"[:300], hint)
     expect_close(exercise, given_, "derivative", float(got), expected, hint, rel=rel, abs_=abs_)
 
 
@@ -432,6 +435,8 @@ def _confusions():
          lambda d, p: d(lambda x: x * d(lambda y: x)(1.0))(2.0), 0.0, 1.0),
         ("d/dx exp(x * d/dy exp(x * y) at y = 0) at x = 0.5",
          lambda d, p: d(lambda x: p.exp(x * d(lambda y: p.exp(x * y))(0.0)))(0.5), math.exp(0.25), None),
+        ("d2/dx2 [x ** 3 * (1 + d/dy x at y = 1)] at x = 2: x, perturbed twice, does not move with y",
+         lambda d, p: d(d(lambda x: x**3 * (1.0 + d(lambda y: x)(1.0))))(2.0), 12.0, None),
     ]
 
 
