@@ -2,8 +2,9 @@
 
 - nested: ``Variable(Variable(x, 1), Variable(1, 0))`` through your own operators and
   primitives carries f(x), f'(x) twice (one per level) and f''(x): exact values from the closed
-  forms, and central differences of the closed-form first derivative; nested Variables holding
-  arrays (elementwise, broadcast against constants, x[i], x.sum(), @), seeded as hvp seeds them.
+  forms, and central differences of the closed-form first derivative; ONE evaluation of f on x
+  perturbed twice (counted: differences of first derivatives are no answer); nested Variables
+  holding arrays (elementwise, broadcast against constants, x[i], x.sum(), @), seeded as hvp seeds them.
   When your code is not generic (math.exp or float() on a value that is a Variable), the
   failure shows the line.
 - derivative: exact first, second and third derivatives; perturbation confusion (the classic
@@ -238,6 +239,26 @@ def test_nested_second_derivative_finite_difference(kata, description, f, x, val
     estimate = (derivative_of(x + FD_STEP) - derivative_of(x - FD_STEP)) / (2 * FD_STEP)
     expect_matches_difference_quotient("nested", given_, float(np.asarray(got, dtype=float)), estimate,
                                        SECOND_ORDER_HINT)
+
+
+@pytest.mark.exercise("nested")
+@pytest.mark.parametrize("x", [1.5, np.array([0.5, 1.5, 2.5])], ids=["number", "array"])
+def test_second_derivative_evaluates_f_once_on_x_perturbed_twice(kata, x):
+    seen = []
+
+    def f(u):
+        seen.append(u)
+        return u * u * u
+
+    given_ = f"second_derivative(u -> u * u * u, {np.asarray(x).tolist()}), watching the calls of f"
+    got = run(kata, "nested", given_, lambda: kata.second_order.second_derivative(f, x))
+    nested = all(hasattr(u, "value") and hasattr(u.value, "value") and hasattr(u.value, "grad") for u in seen)
+    if len(seen) != 1 or not nested:
+        fail("nested", given_, "exactly 1 evaluation of f, on x perturbed twice (a Variable whose value is a Variable)",
+             f"{len(seen)} evaluation(s), on {sorted({type(getattr(u, 'value', u)).__name__ for u in seen})} values",
+             "seed Variable(Variable(x, 1.0), Variable(1.0, 0.0)) and evaluate f once: differences of first "
+             "derivatives cost several evaluations and are only approximations")
+    expect_array("nested", given_, "f''", got, 6.0 * np.asarray(x, dtype=float), SECOND_ORDER_HINT)
 
 
 @pytest.mark.exercise("nested")
