@@ -93,7 +93,8 @@ def second_derivative(f: Function, x: object) -> object:
     Seed x at two levels, ``Variable(Variable(x, 1.0), Variable(1.0, 0.0))``: the inner Variable
     moves with x, and so does the outer level, whose grad (1, 0) is itself a Variable. f's result
     is then Variable(Variable(f, f'), Variable(f', f'')): return the grad of its grad (0 where a
-    level is a plain number: f does not curve). x is a number, or an array for an elementwise f.
+    level is a plain number: f does not curve). x is a number, or an array for an elementwise f;
+    anything else (a string...) is a TypeError, which ``as_point(x, "x")`` raises for you.
     Most of this exercise is elsewhere: your primitives (and x[i], x.sum(), @) must take values
     that are Variables.
     """
