@@ -186,7 +186,8 @@ def hessian(f: Function, x: object) -> np.ndarray:
     """Exercise hessian: the (n, n) Hessian of a scalar-valued f at x, n the number of entries of x.
 
     H[i, j] = d^2 f / dx_i dx_j, the entries of x counted in numpy's (C) order. Column k is
-    H e_k, one hvp along the k-th one-hot direction, shaped like x.
+    H e_k, one hvp along the k-th one-hot direction, shaped like x. ValueError when f does not
+    return a single number (as hvp raises it).
     """
     # BEGIN hessian
     point = as_point(x, "x")
