@@ -77,7 +77,8 @@ def softplus(u: Variable | float) -> Variable:
     Written as it stands, log(1 + exp(u)) overflows beyond u = 709, and rounds 1 + e^u to 1
     (the value to 0) long before its true value vanishes. The identity
     log(1 + e^u) = max(u, 0) + log(1 + e^-|u|) only ever takes exp of a number <= 0; numpy's
-    ``np.logaddexp(0, u)`` and ``math.log1p`` help further. Works on numbers and arrays.
+    ``np.logaddexp(0, u)`` and ``math.log1p`` help further. Works on numbers and arrays, with no
+    overflow error and no warning on the way, as sigmoid (mind that np.where computes both branches).
     """
     u = lift(u)
     raise NotImplementedError(
