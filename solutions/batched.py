@@ -14,7 +14,9 @@ Each iteration of gradient descent is then ONE evaluation of the loss:
     m, b = m - lr * loss.grad[0], b - lr * loss.grad[1]
 
 The tests check that your loops take the same steps as stage 4's, and that they evaluate the
-loss once per iteration, whatever the number of samples or parameters.
+loss once per iteration, whatever the number of samples or parameters: they count your Variable's
+operations, which must be the same for 6 samples or 12, 3 features or 6, 2 hidden units or 4.
+So no Python loop over the samples, the features or the hidden units: whole arrays, and ``@``.
 
 ``logloss_from_logits`` is the loss to use from here on wherever a probability comes out of a
 sigmoid; ``deep_model_batched`` gives all seven partials of the post's network in one pass, the
@@ -75,7 +77,8 @@ def softplus(u: Variable | float) -> Variable:
     Written as it stands, log(1 + exp(u)) overflows beyond u = 709, and rounds 1 + e^u to 1
     (the value to 0) long before its true value vanishes. The identity
     log(1 + e^u) = max(u, 0) + log(1 + e^-|u|) only ever takes exp of a number <= 0; numpy's
-    ``np.logaddexp(0, u)`` and ``math.log1p`` help further. Works on numbers and arrays.
+    ``np.logaddexp(0, u)`` and ``math.log1p`` help further. Works on numbers and arrays, with no
+    overflow error and no warning on the way, as sigmoid (mind that np.where computes both branches).
     """
     u = lift(u)
     # BEGIN logits
@@ -209,8 +212,9 @@ def fit_logistic_regression_l2(X: object, y: object, C: float = 1.0, lr: float =
         mean over samples of logloss_from_logits(y, X @ w + b)  +  (w @ w) / (2 C n)
 
     (b is not penalised). Each iteration is ONE evaluation with P = d + 1 tangents: seed w and b
-    together. Return (w, b): an array of d floats and a float. ValueError for bad input
-    (``as_design``, ``check_settings``, C > 0).
+    together, and take all d features at once with one ``@`` (no loop over them). Return (w, b):
+    an array of d floats and a float. ValueError for bad input (``as_design``, ``check_settings``,
+    C > 0).
     """
     # BEGIN real_data
     features, labels = as_design(X, y)
@@ -242,7 +246,8 @@ def network_logits(params: Mapping[str, object], X: np.ndarray, activation: str 
 
         z = act(X @ W1 + b1) @ w2 + b2,   act = your tanh or relu (``activation``)
 
-    ``params`` maps the names in NETWORK to Variables (training) or plain arrays (prediction).
+    One ``@`` per layer, as written: every hidden unit at once, no loop over them. ``params``
+    maps the names in NETWORK to Variables (training) or plain arrays (prediction).
     """
     check_activation(activation)
     # BEGIN real_data

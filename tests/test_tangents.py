@@ -445,13 +445,14 @@ def test_reductions_are_linear_and_agree_with_scalar_passes(kata, description, o
 # ---------------------------------------------------------------- jvp
 
 class Counted:
-    """f, counting its calls."""
+    """f, counting its calls and keeping the size of each argument's grad (the numbers of its tangents)."""
 
     def __init__(self, f):
-        self.f, self.calls = f, 0
+        self.f, self.calls, self.grad_sizes = f, 0, []
 
     def __call__(self, u):
         self.calls += 1
+        self.grad_sizes.append(int(np.size(getattr(u, "grad", 0.0))))
         return self.f(u)
 
 
@@ -501,6 +502,10 @@ def test_jvp_exact_in_one_evaluation(kata, description, f, numpy_f, x, v, value,
              f"shapes {shape_of(got_value)} and {shape_of(got_tangent)}",
              "drop the tangent axis from the result: its one tangent has the shape of the value")
     expect_one_evaluation("jvp", given_, counted)
+    if counted.grad_sizes != [np.size(x)]:  # v, with or without a tangent axis of 1: not n tangents, not 0
+        fail("jvp", given_, f"f evaluated on x seeded with ONE tangent, v: a grad of {np.size(x)} numbers",
+             f"a grad of {counted.grad_sizes[0]} numbers", "seed x with v itself, Variable(x, v[np.newaxis]): "
+             "J v comes out of f in one pass with one tangent, without building J (that is jacobian's job)")
 
 
 @pytest.mark.exercise("jvp")
