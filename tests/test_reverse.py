@@ -811,6 +811,33 @@ def test_deep_model_reverse_sweeps_once(kata, backward_calls, operator_calls):
 
 
 @pytest.mark.exercise("both_ways")
+def test_deep_model_reverse_reads_the_sweep(kata, monkeypatch):
+    """The partials are the grads the sweep leaves behind: doubled here after it, they come back doubled."""
+    original = kata.reverse.Node.backward
+
+    def marked_backward(self):
+        original(self)
+        found, stack = {id(self): self}, [self]
+        while stack:  # every node the sweep reached, each once
+            for parent, _ in stack.pop().parents:
+                if id(parent) not in found:
+                    found[id(parent)] = parent
+                    stack.append(parent)
+        for node in found.values():
+            node.grad = 2 * node.grad
+
+    monkeypatch.setattr(kata.reverse.Node, "backward", marked_backward)
+    (_, partials), given_ = call_deep_model_reverse(kata, 1.2, 1.0, POINT)
+    _, gradient = network_loss_and_gradient(1.2, 1.0)(np.array([POINT[n] for n in NAMES]))
+    received = [partials[n] for n in NAMES]
+    if not close(received, 2 * gradient):
+        fail("both_ways", given_ + ", with every grad doubled by this test right after your backward() returns",
+             f"the doubled grads of your leaves: {render(NAMES, 2 * gradient)}", render(NAMES, received),
+             "return float(p[name].grad) of each parameter's leaf after loss.backward(), not a partial found "
+             "another way (by hand, or by an earlier stage)")
+
+
+@pytest.mark.exercise("both_ways")
 @pytest.mark.parametrize("y", [0.0, 1.0])
 def test_deep_model_reverse_missing_parameters_are_zero(kata, y):
     (loss, partials), given_ = call_deep_model_reverse(kata, 1.5, y, {})
