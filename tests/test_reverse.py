@@ -638,6 +638,28 @@ def backward_calls(kata, monkeypatch):
     return calls
 
 
+@pytest.fixture
+def doubled_sweeps(kata, monkeypatch) -> None:
+    """Your Node.backward, then every grad it filled doubled: results read off the grads come back doubled.
+
+    A result computed some other way (by hand, by forward mode over the recording) does not.
+    """
+    original = kata.reverse.Node.backward
+
+    def backward(self):
+        original(self)
+        found, stack = {id(self): self}, [self]
+        while stack:  # every node the sweep reached, each once
+            for parent, _ in stack.pop().parents:
+                if id(parent) not in found:
+                    found[id(parent)] = parent
+                    stack.append(parent)
+        for node in found.values():
+            node.grad = 2 * node.grad
+
+    monkeypatch.setattr(kata.reverse.Node, "backward", backward)
+
+
 GRAD_CASES = [
     # id, f on Nodes (r: the reverse module), inputs, partials
     ("x * y + x ** 2", lambda r: lambda x, y: x * y + x**2, (1.5, -2.0), (-2.0 + 3.0, 1.5)),
@@ -812,22 +834,8 @@ def test_deep_model_reverse_sweeps_once(kata, backward_calls, operator_calls):
 
 
 @pytest.mark.exercise("both_ways")
-def test_deep_model_reverse_reads_the_sweep(kata, monkeypatch):
+def test_deep_model_reverse_reads_the_sweep(kata, doubled_sweeps):
     """The partials are the grads the sweep leaves behind: doubled here after it, they come back doubled."""
-    original = kata.reverse.Node.backward
-
-    def marked_backward(self):
-        original(self)
-        found, stack = {id(self): self}, [self]
-        while stack:  # every node the sweep reached, each once
-            for parent, _ in stack.pop().parents:
-                if id(parent) not in found:
-                    found[id(parent)] = parent
-                    stack.append(parent)
-        for node in found.values():
-            node.grad = 2 * node.grad
-
-    monkeypatch.setattr(kata.reverse.Node, "backward", marked_backward)
     (_, partials), given_ = call_deep_model_reverse(kata, 1.2, 1.0, POINT)
     _, gradient = network_loss_and_gradient(1.2, 1.0)(np.array([POINT[n] for n in NAMES]))
     received = [partials[n] for n in NAMES]
@@ -1025,6 +1033,22 @@ def test_jacrev_evaluates_once_and_sweeps_once_per_output(kata, backward_calls, 
         fail("jacrev", given_, "f called on Nodes (your leaves)",
              f"f called on {sorted({kind.__name__ for kind in f.arguments})}",
              "make one leaf Node per input and call f on those")
+
+
+@pytest.mark.exercise("jacrev")
+def test_jacrev_reads_the_sweeps(kata, doubled_sweeps):
+    """Row i is the leaves' grads after the sweep from output i: doubled here after each sweep, J comes back doubled."""
+    given_ = ("jacrev(f)(1.5, -2.0, 0.5) for f = [x * y, exp(z) - x, y / z], with every grad doubled by this test "
+              "right after each of your backward() calls")
+    r = kata.reverse
+    received = r.jacrev(lambda x, y, z: [x * y, r.exp(z) - x, y / z])(1.5, -2.0, 0.5)
+    jacobian = np.array([[-2.0, 1.5, 0.0], [-1.0, 0.0, math.exp(0.5)], [0.0, 2.0, 8.0]])
+    expect_shape(given_, received, (3, 3))
+    if not close(received, 2 * jacobian):
+        fail("jacrev", given_, f"the doubled grads of your leaves: {(2 * jacobian).tolist()}",
+             f"{np.asarray(received).tolist()}",
+             "zero the leaves' grads, call out.backward() for output i, then read row i off the leaves' grads: "
+             "the docstring's one backward() per output, not columns found some other way")
 
 
 @pytest.mark.exercise("jacrev")
