@@ -167,7 +167,7 @@ LINUX = pytest.mark.skipif(not Path("/proc/self/cwd").exists(), reason="needs Li
 @pytest.mark.parametrize("stop", ["SIGINT", "SIGTERM", "SIGHUP"])
 def test_a_stop_signal_during_a_check_leaves_no_process_behind(repo, stop):
     write_kata(repo, FIRST.module, reference(FIRST.module) + LOOP)
-    last = MANIFEST.exercises_of(STAGES[-1].name)[0].name  # in another pytest process, also looping on add
+    last = MANIFEST.exercises_of("training")[0].name  # in another pytest process, also looping on add (m * x + b)
     watch = Watch(repo, "add", last, "--jobs", "2", "--timeout", "600")
     watch.wait_for("watch: checking")
     wait_for_processes(repo, 3)  # watch and its two pytest children, inside the loop
