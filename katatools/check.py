@@ -30,7 +30,7 @@ from pathlib import Path
 from .manifest import ROOT, Exercise, Manifest, ManifestError, Stage, load_manifest
 from .report import DONE, PASSED, TIMEOUT, TestRecord, check_command, render_progress, summarize, use_colour, wrap_line
 from .runner import available_cpus
-from .worker import Run, Worker
+from .worker import Run, Worker, ignore_stop_signals, raise_on_stop_signals
 
 # Seconds per test. The slowest reference test must fit well inside it (sklearn's import alone
 # is ~2 s on a slow machine); after a test of an exercise times out, the plugin fails the rest
@@ -254,9 +254,11 @@ def exit_code(plan: Plan, records: list[TestRecord]) -> int:
 
 def main(argv: list[str]) -> int:
     worker = Worker()
+    raise_on_stop_signals(KeyboardInterrupt)  # SIGTERM and SIGHUP end the check as Ctrl-C does
     try:
         return check(argv, worker)
     except KeyboardInterrupt:
+        ignore_stop_signals()
         worker.kill_all()  # the children run in their own process groups: Ctrl-C does not reach them
         print("\ncheck: interrupted.", flush=True)
         return 130

@@ -26,7 +26,6 @@ import argparse
 import ast
 import difflib
 import os
-import signal
 import sys
 import time
 from pathlib import Path
@@ -35,7 +34,7 @@ from . import check
 from .manifest import ROOT, Exercise
 from .report import DONE, ExerciseResult, TestRecord, next_exercise, render_verdict, summarize, use_colour
 from .stubs import _enclosing_functions
-from .worker import Run, Worker
+from .worker import Run, Worker, ignore_stop_signals, raise_on_stop_signals
 
 KATAS = ROOT / "katas"
 INTERVAL = 0.05  # seconds between two looks at the files
@@ -269,10 +268,6 @@ class Watch:
             before, now = now, self.wait_for_change(now)
 
 
-def _stop(signum: int, frame: object) -> None:
-    raise Stopped(signal.Signals(signum).name)
-
-
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="nox -s watch --", description=__doc__.splitlines()[0],
                                      epilog="Other arguments are passed to the check (see nox -s check -- --help).")
@@ -285,13 +280,12 @@ def main(argv: list[str]) -> int:
     if isinstance(plan, int):
         return plan
     worker = Worker()
-    for name in ("SIGTERM", "SIGHUP"):
-        if hasattr(signal, name):
-            signal.signal(getattr(signal, name), _stop)
+    raise_on_stop_signals(Stopped)
     try:
         worker.warm(plan.tests)
         return Watch(plan, worker, argv, args.interval).loop(args.max_runs)
     except (KeyboardInterrupt, Stopped):
+        ignore_stop_signals()  # a second signal must not cut the clean-up short
         worker.kill_all()
         worker.wait_all()
         print("\nwatch: stopped.", flush=True)

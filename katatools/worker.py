@@ -248,16 +248,21 @@ class Worker:
 
     def start(self, target: Path | str = "katas", tests: list[str] | None = None, exercises: list[str] | None = None,
               mode: str = "cumulative", extra: list[str] | None = None, timeout: float | None = None) -> Run:
-        """Begin one run (the arguments are ``runner.run_suite``'s) and return at once."""
-        extra = [*hypothesis_plugin(), *(extra or [])]
-        if self.fork:
-            def arguments(report: Path) -> list[str]:
-                return pytest_arguments(target, tests, exercises, mode, report, extra)
+        """Begin one run (the arguments are ``runner.run_suite``'s) and return at once.
 
-            run: Run = ForkedRun(arguments, self.cwd, timeout, self.output_limit)
-        else:
-            run = ThreadRun(target, tests, exercises, mode, extra, self.cwd, timeout, self.output_limit)
-        self.runs = [r for r in self.runs if not r.done()] + [run]
+        A stop signal arriving meanwhile waits until the run is recorded in ``runs``: whatever
+        its handler raises then, ``kill_all`` reaches every process started.
+        """
+        extra = [*hypothesis_plugin(), *(extra or [])]
+        with stop_signals_held():
+            if self.fork:
+                def arguments(report: Path) -> list[str]:
+                    return pytest_arguments(target, tests, exercises, mode, report, extra)
+
+                run: Run = ForkedRun(arguments, self.cwd, timeout, self.output_limit)
+            else:
+                run = ThreadRun(target, tests, exercises, mode, extra, self.cwd, timeout, self.output_limit)
+            self.runs = [r for r in self.runs if not r.done()] + [run]
         return run
 
     def kill_all(self) -> None:
@@ -268,6 +273,47 @@ class Worker:
     def wait_all(self) -> None:
         for run in self.runs:
             run.finished.wait()
+
+
+@contextlib.contextmanager
+def stop_signals_held() -> Iterator[None]:
+    """Hold SIGINT, SIGTERM and SIGHUP until the block ends, then deliver the first that came.
+
+    Python runs a signal's handler in the main thread between two bytecodes, so a handler that
+    raises (Ctrl-C's KeyboardInterrupt, watch's Stopped) could leave a run forked but not yet
+    recorded, beyond the reach of ``kill_all``. Blocking the signals in the OS would not help: the
+    worker's other threads would take them. So the handlers are swapped for one that notes the
+    signal, and the signal is raised again once the old handlers are back.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    held: list[int] = []
+    previous = {signum: signal.signal(signum, lambda signum, frame: held.append(signum)) for signum in CHILD_SIGNALS}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        if held:
+            signal.raise_signal(held[0])
+
+
+def raise_on_stop_signals(error: Callable[[str], BaseException]) -> None:
+    """SIGTERM and SIGHUP raise ``error(name)`` in the main thread, as Ctrl-C raises KeyboardInterrupt."""
+    def stop(signum: int, frame: object) -> None:
+        raise error(signal.Signals(signum).name)
+
+    for signum in CHILD_SIGNALS:
+        if signum != signal.SIGINT:
+            signal.signal(signum, stop)
+
+
+def ignore_stop_signals() -> None:
+    """From now on SIGINT, SIGTERM and SIGHUP do nothing: a second signal cannot cut the clean-up short."""
+    if threading.current_thread() is threading.main_thread():
+        for signum in CHILD_SIGNALS:
+            signal.signal(signum, signal.SIG_IGN)
 
 
 @contextlib.contextmanager

@@ -152,11 +152,21 @@ def wait_for_processes(repo: Path, count: int, timeout: float = 60) -> None:
         time.sleep(0.1)
 
 
-def wait_until_gone(repo: Path, timeout: float = 10) -> list[int]:
+def wait_until_gone(repo: Path, timeout: float = 10) -> list[str]:
+    """The processes still working in ``repo`` after ``timeout`` seconds, as "pid: command line"
+    (the leftovers are killed, so that one failure does not spill into the next tests)."""
     deadline = time.monotonic() + timeout
     while processes_in(repo.resolve()) and time.monotonic() < deadline:
         time.sleep(0.1)
-    return processes_in(repo.resolve())
+    left = []
+    for pid in processes_in(repo.resolve()):
+        try:
+            command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            continue
+        left.append(f"{pid}: {command[:300]}")
+    return left
 
 
 LOOP = "\n\ndef _forever(self, other):\n    while True:\n        pass\n\n\nVariable.__add__ = _forever\n"

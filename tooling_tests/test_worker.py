@@ -106,6 +106,64 @@ def test_kill_ends_a_run_and_what_it_started(repo, fork):
     assert seen == {"before": True, "report": False, "alive": []}
 
 
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="needs /proc to find the processes a run started")
+@pytest.mark.parametrize("fork", [pytest.param(True, marks=FORKS), False], ids=["forked", "separate"])
+def test_a_stop_signal_while_a_run_starts_still_reaches_it(repo, fork):
+    """The race behind leftover pytest processes: SIGTERM's handler raising after the child was
+    started but before the run was recorded left it beyond kill_all's reach."""
+    write_kata(repo, FIRST.module, reference(FIRST.module) + "\n\ndef _forever(self, other):\n    while True:\n"
+                                                           "        pass\n\n\nVariable.__add__ = _forever\n")
+    body = f"""
+    import os, signal
+    from katatools import worker as module
+
+    class Stop(Exception):
+        pass
+
+    def children():
+        found = {{}}
+        for entry in os.listdir("/proc"):
+            try:
+                fields = open(f"/proc/{{entry}}/stat").read().rsplit(")", 1)[1].split()
+                command = open(f"/proc/{{entry}}/cmdline").read().replace("\\0", " ")[:200]
+            except (OSError, IndexError):
+                continue
+            if fields[1] == str(os.getpid()) and fields[0] != "Z":
+                found[int(entry)] = command
+        return found
+
+    def stop(signum, frame):
+        raise Stop(signum)
+
+    signal.signal(signal.SIGTERM, stop)  # as watch does
+    for kind in (module.ForkedRun, module.ThreadRun):
+        def started_then_signalled(self, *args, _init=kind.__init__, **kwargs):
+            _init(self, *args, **kwargs)
+            signal.raise_signal(signal.SIGTERM)  # the run exists; worker.start has not recorded it yet
+        kind.__init__ = started_then_signalled
+    try:
+        worker.start(tests=[{FIRST.tests!r}], exercises=["add"], extra=["--kata-timeout=600"])
+        stopped = False
+    except Stop:
+        stopped = True
+    deadline = time.monotonic() + 60
+    while not children() and time.monotonic() < deadline:  # the separate process starts from a thread
+        time.sleep(0.1)
+    started = bool(children())
+    recorded = len(worker.runs)
+    worker.kill_all()
+    worker.wait_all()
+    time.sleep(0.5)
+    left = children()
+    for pid in left:
+        os.kill(pid, signal.SIGKILL)
+    print(json.dumps({{"stopped": stopped, "started": started, "recorded": recorded, "left": left}}))
+    """
+    seen = drive(repo, body, fork=fork)
+    assert seen == {"stopped": True, "started": True, "recorded": 1, "left": {}}, (
+        f"left behind (pid: command line): {seen['left']}" if seen["left"] else seen)
+
+
 def test_a_run_past_its_time_is_ended_and_says_so(repo):
     write_kata(repo, FIRST.module, reference(FIRST.module) + "\n\nimport time\ntime.sleep(60)\n")
     body = f"""
