@@ -30,6 +30,7 @@ from pathlib import Path
 from .manifest import ROOT, Exercise, Manifest, ManifestError, Stage, load_manifest
 from .report import DONE, PASSED, TIMEOUT, TestRecord, check_command, render_progress, summarize, use_colour, wrap_line
 from .runner import available_cpus
+from .verdicts import Files, VerdictStore, kata_files, tooling_key
 from .worker import Run, Worker, ignore_stop_signals, raise_on_stop_signals
 
 # Seconds per test. The slowest reference test must fit well inside it (sklearn's import alone
@@ -38,6 +39,7 @@ from .worker import Run, Worker, ignore_stop_signals, raise_on_stop_signals
 CHECK_TIMEOUT = 5.0
 RUN_MARGIN = 120.0  # seconds beyond the per-test budget before the whole child run is abandoned
 OUTPUT_TAIL = 40  # lines of pytest output shown when it could not run the tests
+KATAS = ROOT / "katas"
 COSTS_FILE = ROOT / ".kata-cache" / "check-costs.json"  # seconds per exercise, measured by the last check
 COLLECT_COST = 0.05  # seconds a process spends collecting one more test module (its modules already imported)
 
@@ -56,6 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--level", type=int, default=1, help="with --hint: show hints 1 to LEVEL (default 1)")
     parser.add_argument("--timeout", type=float, default=CHECK_TIMEOUT, metavar="SECONDS",
                         help=f"time limit per test (default {CHECK_TIMEOUT:g})")
+    parser.add_argument("--fresh", action="store_true",
+                        help="run every selected exercise, even those that passed before and whose files have "
+                             "not changed since (by default their verdicts are reused)")
     parser.add_argument("--jobs", type=int, default=available_cpus(), metavar="N",
                         help=f"pytest processes to share the exercises among (default: the CPUs, {available_cpus()} here)")
     return parser
@@ -216,6 +221,50 @@ def start_runs(worker: Worker, plan: Plan, exercises: list[Exercise], jobs: int 
     return runs
 
 
+@dataclass
+class Reused:
+    """The verdicts a check takes from earlier checks instead of running (see verdicts.py)."""
+
+    store: VerdictStore | None  # None: --fresh or --verbose, nothing reused or kept
+    before: Files  # the kata files as they were when the runs started
+    records: list[TestRecord]
+    exercises: list[str]
+
+
+def reuse_verdicts(plan: Plan, exercises: list[Exercise]) -> tuple[Reused, list[Exercise]]:
+    """Split ``exercises`` into those whose earlier pass still holds (nothing they read has changed)
+    and those to run. ``--fresh`` and ``--verbose`` run them all."""
+    if plan.args.fresh or plan.args.verbose:
+        return Reused(None, {}, [], []), exercises
+    store = VerdictStore(tooling_key({"mode": plan.mode, "timeout": plan.args.timeout}))
+    before = kata_files(KATAS)
+    reused = Reused(store, before, [], [])
+    to_run = []
+    for exercise in exercises:
+        records = store.reuse(exercise.name, before)
+        if records is None:
+            to_run.append(exercise)
+        else:
+            reused.records += records
+            reused.exercises.append(exercise.name)
+    return reused, to_run
+
+
+def keep_verdicts(plan: Plan, reused: Reused, records: list[TestRecord]) -> None:
+    """Remember the passes among ``records`` (just run), unless the kata files changed meanwhile."""
+    if reused.store is not None:
+        reused.store.remember(plan.manifest, records, reused.before, kata_files(KATAS))
+
+
+def reuse_note(plan: Plan, reused: Reused) -> list[str]:
+    if not reused.exercises:
+        return []
+    count = len(reused.exercises)
+    return wrap_line(f"({count} exercise{'s' if count > 1 else ''} passed in an earlier check and nothing "
+                     f"{'they' if count > 1 else 'it'} read has changed since: not run again. "
+                     f"{plan.command} --fresh runs {'them' if count > 1 else 'it'}.)")
+
+
 def gather(plan: Plan, runs: list[Run]) -> tuple[list[TestRecord] | None, list[str]]:
     """Wait for ``runs``: their records, and what to print first (pytest's output with --verbose, or
     why the tests could not run, in which case the records are None)."""
@@ -269,16 +318,22 @@ def check(argv: list[str], worker: Worker) -> int:
     if isinstance(plan, int):
         return plan
     records: list[TestRecord] = []
+    notes: list[str] = []
     if plan.runnable:
-        worker.warm([])  # one round: the libraries once, and each child imports the test modules it runs
-        found, lines = gather(plan, start_runs(worker, plan, plan.runnable))
-        if lines:
-            print("\n".join(lines))
-        if found is None:
-            return 2
-        records = found
-        save_costs(records)
-    print("\n".join(render(plan, records, use_colour(sys.stdout))))
+        reused, to_run = reuse_verdicts(plan, plan.runnable)
+        if to_run:
+            worker.warm([])  # one round: the libraries once, and each child imports the test modules it runs
+            found, lines = gather(plan, start_runs(worker, plan, to_run))
+            if lines:
+                print("\n".join(lines))
+            if found is None:
+                return 2
+            save_costs(found)
+            keep_verdicts(plan, reused, found)
+            records = found
+        records = reused.records + records
+        notes = reuse_note(plan, reused)
+    print("\n".join(render(plan, records, use_colour(sys.stdout)) + notes))
     return exit_code(plan, records)
 
 

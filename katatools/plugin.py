@@ -21,6 +21,7 @@ import linecache
 import os
 import re
 import signal
+import sys
 import tempfile
 import threading
 import traceback
@@ -115,6 +116,8 @@ class KataRun:
         self.locations: dict[str, str] = {}  # node id -> where in the kata modules its exception was raised
         self._scratch: tempfile.TemporaryDirectory | None = None
         self._namespaces: dict[str, types.SimpleNamespace] = {}
+        self._sources_seen: tuple = ()  # sys.modules' size and newest name when kata_sources last looked
+        self._sources: list[str] = []
 
     @staticmethod
     def _resolve(value: str, root: Path) -> Path:
@@ -311,8 +314,24 @@ class KataRun:
             self.records[report.nodeid] = results.TestRecord(report.nodeid, exercise, results.ERROR, self.summary(report))
         if report.when == "teardown" and report.nodeid in self.records:
             self.records[report.nodeid].duration = round(self.durations[report.nodeid], 4)
+            self.records[report.nodeid].sources = self.kata_sources()
             if self.writer is not None:  # final now: written at once, in case the run is killed later
                 self.writer.add(self.records[report.nodeid])
+
+    def kata_sources(self) -> list[str]:
+        """The files under the target imported so far, relative to it: what the tests so far have read.
+
+        Recomputed only when a module has been imported since the last call (the size of
+        ``sys.modules`` or its newest entry differs).
+        """
+        seen = (len(sys.modules), next(reversed(sys.modules), None))
+        if seen != self._sources_seen:
+            self._sources_seen = seen
+            inside = str(self.target) + os.sep
+            files = {getattr(module, "__file__", None) for module in list(sys.modules.values())}
+            self._sources = sorted(Path(f[len(inside):]).as_posix() for f in files
+                                   if isinstance(f, str) and f.startswith(inside))
+        return list(self._sources)
 
     def summary(self, report: pytest.TestReport) -> str:
         """The short message of a failure, and where in the kata modules it was raised, if it was."""

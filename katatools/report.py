@@ -33,6 +33,7 @@ class TestRecord:
     status: str
     message: str = ""
     duration: float = 0.0  # seconds of setup, call and teardown (the check balances its processes by it)
+    sources: list[str] = field(default_factory=list)  # the kata files imported when it ended (verdicts.py)
 
 
 @dataclass
@@ -127,7 +128,8 @@ def read_report(path: Path, partial: bool = False) -> RunReport:
                     break  # the line being written when the run was stopped
                 raise
             record = TestRecord(**{k: str(data[k]) for k in ("nodeid", "exercise", "status", "message")},
-                                duration=float(data.get("duration", 0.0)))
+                                duration=float(data.get("duration", 0.0)),
+                                sources=[str(source) for source in data.get("sources", [])])
             records[record.nodeid] = record
         return RunReport(str(head["target"]), str(head["mode"]), list(records.values()), complete)
     except MalformedReport:

@@ -221,12 +221,18 @@ class Watch:
             sys.stdout.write(CLEAR)
         what = f"; {focus.name} first" if focus else ""
         print(f"watch: checking katas/ ({time.strftime('%H:%M:%S')}{what})", flush=True)
-        records: list[TestRecord] = []
-        rest = self.plan.runnable
+        reused, rest = check.reuse_verdicts(self.plan, self.plan.runnable)
+        records: list[TestRecord] = list(reused.records)
+        fresh: list[TestRecord] = []
         if focus is not None:
-            found = self.records_of(self.focus_runs(focus), now)
-            if found is None:
-                return
+            if focus.name in reused.exercises:
+                found = [r for r in reused.records if r.exercise == focus.name]
+                records = [r for r in records if r.exercise != focus.name]
+            else:
+                found = self.records_of(self.focus_runs(focus), now)
+                if found is None:
+                    return
+                fresh += found
             order = {nodeid: index for index, nodeid in enumerate(self.worker.collected)}
             found.sort(key=lambda r: order.get(r.nodeid, len(order)))  # the first failure in collection order
             records += found
@@ -243,10 +249,12 @@ class Watch:
             if found is None:
                 return
             records += found
+            fresh += found
+        check.keep_verdicts(self.plan, reused, fresh)
         print()
-        print("\n".join(check.render(self.plan, records, self.colour)), flush=True)
+        print("\n".join(check.render(self.plan, records, self.colour) + check.reuse_note(self.plan, reused)), flush=True)
         self.results = summarize(self.plan.manifest, records)
-        self.durations.update({r.nodeid: r.duration for r in records})
+        self.durations.update({r.nodeid: r.duration for r in fresh})
 
     def loop(self, max_runs: int = 0) -> int:
         before: Snapshot = {}

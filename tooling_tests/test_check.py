@@ -25,7 +25,7 @@ from learner_repo import (
     write_kata,
 )
 
-from katatools import check, report
+from katatools import check, report, verdicts
 from katatools.check import exercise_costs, save_costs, share
 from katatools.report import WIDTH
 from katatools.stubs import generated_stubs
@@ -146,7 +146,7 @@ def test_partial_progress_shows_done_failing_and_not_started(repo):
 
 def test_one_process_or_several_give_the_same_report(repo):
     write_kata(repo, FIRST.module, reference(FIRST.module) + WRONG_MUL_AND_STUB_NEG)
-    runs = {jobs: tool(repo, "check", "--jobs", str(jobs)) for jobs in (1, 2, len(STAGES))}
+    runs = {jobs: tool(repo, "check", "--fresh", "--jobs", str(jobs)) for jobs in (1, 2, len(STAGES))}
     assert {run.returncode for run in runs.values()} == {1}
     assert runs[1].stdout == runs[2].stdout == runs[len(STAGES)].stdout
     # A selection across processes: each process gets only the names of its own stages.
@@ -188,6 +188,88 @@ def test_the_check_remembers_what_each_exercise_cost(repo):
     assert tool(repo, "check", FIRST.name).returncode == 1
     costs = exercise_costs(MANIFEST, repo / ".kata-cache" / "check-costs.json")
     assert set(FIRST_EXERCISES) <= set(costs) and all(costs[name] > 0 for name in FIRST_EXERCISES)
+
+
+# ---------------------------------------------------------------- verdicts reused while nothing they read changes
+
+REUSED = re.compile(r"\((\d+) exercises? passed in an earlier check and nothing")
+LAST = STAGES[-1]
+
+
+def reused(output: str) -> int:
+    found = REUSED.search(output.replace("\n  ", " "))
+    return int(found.group(1)) if found else 0
+
+
+def test_a_pass_is_reused_until_a_file_it_read_changes(repo):
+    solve(repo)
+    first = tool(repo, "check", FIRST.name, LAST.name)
+    assert first.returncode == 0 and reused(first.stdout) == 0, first.stdout + first.stderr
+    selected = FIRST_EXERCISES + [e.name for e in MANIFEST.exercises_of(LAST.name)]
+    again = tool(repo, "check", FIRST.name, LAST.name)
+    assert again.returncode == 0 and reused(again.stdout) == len(selected), again.stdout
+    assert rows(again.stdout) == rows(first.stdout)
+    assert_readable(again.stdout)
+    # A change in the last stage's module: stage 1 never imported it, so its verdicts still hold.
+    path = repo / "katas" / f"{LAST.module}.py"
+    path.write_text(path.read_text() + "\n# a comment\n")
+    edited = tool(repo, "check", FIRST.name, LAST.name)
+    assert edited.returncode == 0 and reused(edited.stdout) == len(FIRST_EXERCISES), edited.stdout
+    # A change that breaks stage 1: never a stale verdict.
+    write_kata(repo, FIRST.module, reference(FIRST.module) + WRONG_MUL_AND_STUB_NEG)
+    broken = tool(repo, "check", FIRST.name)
+    assert broken.returncode == 1 and reused(broken.stdout) == 0, broken.stdout
+    assert status_of(broken.stdout, "mul") == "failing" and status_of(broken.stdout, "neg") == "not started"
+    # --fresh runs everything; a failing exercise is never kept.
+    assert reused(tool(repo, "check", FIRST.name, "--fresh").stdout) == 0
+    assert status_of(tool(repo, "check", "mul").stdout, "mul") == "failing"
+
+
+def test_a_change_to_the_tests_runs_everything_again(repo):
+    solve(repo, [FIRST])
+    assert tool(repo, "check", FIRST.name).returncode == 0
+    assert reused(tool(repo, "check", FIRST.name).stdout) == len(FIRST_EXERCISES)
+    tests = repo / FIRST.tests
+    tests.write_text(tests.read_text() + "\n# a comment\n")
+    assert reused(tool(repo, "check", FIRST.name).stdout) == 0
+
+
+def test_verdict_store_keeps_only_passes_measured_on_unchanged_files(tmp_path):
+    path = tmp_path / "verdicts.json"
+    add, mul = (MANIFEST.exercise(name) for name in ("add", "mul"))
+    files = {f"{FIRST.module}.py": "1" * 64, "helpers.py": "2" * 64}
+    passed = [report.TestRecord(f"t::{add.name}", add.name, report.PASSED, sources=[f"{FIRST.module}.py"])]
+    failed = [report.TestRecord(f"t::{mul.name}", mul.name, report.FAILED, "wrong", sources=[f"{FIRST.module}.py"])]
+    store = verdicts.VerdictStore("key", path)
+    store.remember(MANIFEST, passed + failed, files, {**files, "helpers.py": "3" * 64})  # a save during the run
+    assert verdicts.VerdictStore("key", path).reuse(add.name, files) is None
+    store.remember(MANIFEST, passed + failed, files, files)
+    kept = verdicts.VerdictStore("key", path)
+    assert kept.reuse(add.name, files) == passed
+    assert kept.reuse(add.name, {**files, "helpers.py": "3" * 64}) == passed  # a file it never read
+    assert kept.reuse(add.name, {**files, f"{FIRST.module}.py": "4" * 64}) is None
+    assert kept.reuse(add.name, {"helpers.py": "2" * 64}) is None  # its file is gone
+    assert kept.reuse(mul.name, files) is None
+    assert verdicts.VerdictStore("other tooling", path).reuse(add.name, files) is None
+    # A record without sources (nothing known of what it read) is never kept.
+    store.remember(MANIFEST, [report.TestRecord(f"t::{add.name}", add.name, report.PASSED)], files, files)
+    assert verdicts.VerdictStore("key", path).reuse(add.name, files) is None
+    for garbage in ("{not json", "[]", '{"version": 1, "key": "key", "exercises": {"add": {"files": 3}}}'):
+        path.write_text(garbage)
+        assert verdicts.VerdictStore("key", path).reuse(add.name, files) is None
+
+
+def test_the_grader_never_reads_the_check_s_verdicts():
+    """A learner's .kata-cache is theirs to edit: nothing on the grading side may import verdicts.py."""
+    import ast
+
+    from learner_repo import ROOT
+
+    for module in ("grade", "gradescope", "classroom", "gradebook", "runner", "sandbox", "submissions"):
+        tree = ast.parse((ROOT / "katatools" / f"{module}.py").read_text())
+        imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+        imported |= {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+        assert not {"verdicts", "check", "katatools.verdicts", "katatools.check"} & {m or "" for m in imported}, module
 
 
 def test_exit_code_follows_the_selection(repo):

@@ -110,6 +110,26 @@ def test_watch_rechecks_after_a_save_then_stops(repo):
     assert "\033" not in output  # no screen clearing, no colour: not a terminal
 
 
+def test_watch_reuses_the_passes_a_save_did_not_touch(repo):
+    """Stage 1 solved, then a save in the last stage's module (which stage 1 never imports): the
+    second table runs only the last stage, and says stage 1's verdicts were reused."""
+    last = STAGES[-1]
+    write_kata(repo, FIRST.module, reference(FIRST.module))
+    watch = Watch(repo, "--max-runs", "2", FIRST.name, last.name)
+    watch.wait_for(WAITING)
+    path = kata_path(repo, last.module)
+    write_kata(repo, last.module, path.read_text() + "\n# a comment\n")
+    code, output = watch.finish()
+    assert code == 0, output
+    tables = output.split("Progress (")[1:]
+    assert len(tables) == 2, output
+    assert "passed in an earlier check" not in tables[0]
+    count = len(FIRST_EXERCISES)
+    assert f"({count} exercises passed in an earlier check" in tables[1], output
+    # The exercise being worked on (the last stage's first, not started) first, then only its stage.
+    assert f"watch: checking the other {len(MANIFEST.exercises_of(last.name)) - 1} exercises" in tables[0]
+
+
 def test_watch_ignores_backups_and_other_files(repo):
     watch = Watch(repo, "--max-runs", "2", "add")
     watch.wait_for(WAITING)
