@@ -6,13 +6,16 @@
     nox -s check -- --verbose              also pytest's full output
     nox -s check -- --hint mul [--level N] the hints of one exercise, one level at a time
     nox -s check -- --jobs 1               one pytest process (default: one per CPU)
+    nox -s check -- --fresh                run every test, even of exercises whose pass still holds
 
 It imports pytest, numpy and hypothesis once and runs the kata tests in pytest children forked
 from it (``worker.Worker``; separate processes where there is no fork), the exercises shared
 among up to one child per CPU by how long their tests took in the last check (``share``), and
 prints the same table and next step as the end of a plain ``pytest`` run
 (``report.render_progress``). The exit code is 0 only when every selected exercise passes.
-``watch`` reuses these pieces: ``make_plan``, ``start_runs``, ``gather``, ``render``.
+An exercise that passed in an earlier check, and none of whose files has changed since, is not
+run again (``reuse_verdicts``; see verdicts.py). ``watch`` reuses these pieces: ``make_plan``,
+``reuse_verdicts``, ``start_runs``, ``gather``, ``keep_verdicts``, ``render``.
 
 Hints are asked for by level (``--level 2``) rather than remembered in a state file: the
 command is repeatable, leaves nothing behind, and the learner decides when to see more.

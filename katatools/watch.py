@@ -6,7 +6,7 @@
 On every save, the exercise you are working on is checked first and its verdict printed at once:
 the exercise whose code changed (the functions and methods its ``covers`` lists in
 exercises.toml), or else the first one not done. The table of every selected exercise follows,
-as ``nox -s check`` prints it.
+as ``nox -s check`` prints it; as there, a pass whose files have not changed is reused, not run.
 
 It is quick because it keeps a warm worker (katatools/worker.py): pytest, numpy, hypothesis and
 the tests are imported once, and each run is a child forked from it, which imports your kata
