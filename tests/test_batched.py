@@ -15,7 +15,9 @@
 - Every fit is forward mode with tangents, one evaluation per iteration: the calls of your
   Variable's operators are counted (the same count whatever the number of samples or
   parameters), one of them must carry every tangent over every sample, and the steps must
-  change when those tangents are perturbed (a gradient from anywhere else would not).
+  change when those tangents are perturbed (a gradient from anywhere else would not). The L2
+  fit's steps must follow its seeds whole: seeded 4x with lr / 4, the very same steps, as stage
+  4's loops are held to (a penalty gradient added to loss.grad by hand does not scale).
 
 Settings, and why they hold (measured with plain gradient descent, as stage 4's are):
 - breast cancer: C = 0.1, lr = 0.5, 600 steps from 0. The loss's curvature is at most
@@ -67,8 +69,10 @@ from test_training import (
     NAMES,
     POINT,
     POINT_2,
+    SEED_SCALE,
     TRAIN_CASES,
     Run,
+    differences,
     expect_descent,
     expect_pair,
     expect_value_error,
@@ -76,6 +80,7 @@ from test_training import (
     logistic_loss_and_gradient,
     network_loss_and_gradient,
     post_data,
+    seeds_scaled,
     started,
 )
 
@@ -612,6 +617,64 @@ def test_l2_is_one_pass_of_your_tangents(kata, tracer):
     expect_one_pass("real_data", given_, small, large, (4, 8), 2, (7, 8))
     perturbed, _ = tracer.run(lambda: fit(X3, y3), scale=1 + 2**-10)
     expect_tangents_used("real_data", given_, [plain[0], [plain[1]]], [perturbed[0], [perturbed[1]]])
+
+
+# Forward mode is linear in its seeds, as stage 4's test_gradients_follow_your_seeds says: seeded 4x,
+# every tangent of the loss is 4x, so lr / 4 takes the very same steps. The perturbation above only
+# asks that the steps move; this asks that ALL of each step moves with the seeds, the penalty's part
+# too (a w / (C n) added to loss.grad by hand does not). A seed is a Variable built, or given a grad,
+# outside your operations (variable.py, primitives.py, losses.py and the stage's own softplus,
+# logloss_from_logits and network_logits) with tangents of 0s and 1s: seeded's, or your own
+# Variable(theta, np.eye(P)). A Variable your code derives from seeded ones already carries 4x tangents
+# (0s and 4s), so it is not scaled again.
+STAGE_OPERATIONS = ("softplus", "logloss_from_logits", "network_logits")
+
+
+def seeds_of(kata):
+    """``is_seed`` for seeds_scaled: tangents of 0s and 1s, given outside every operation of yours."""
+    operations = (vars(kata.variable), vars(kata.primitives), vars(kata.losses))
+    batched = vars(kata.batched)
+
+    def is_seed(frame, grad) -> bool:
+        try:
+            entries = np.asarray(grad, dtype=float)
+        except (TypeError, ValueError):
+            return False
+        if not np.all((entries == 0) | (entries == 1)):
+            return False
+        while frame is not None:
+            if any(frame.f_globals is module for module in operations) or (
+                    frame.f_globals is batched and frame.f_code.co_name in STAGE_OPERATIONS):
+                return False
+            frame = frame.f_back
+        return True
+
+    return is_seed
+
+
+@pytest.mark.exercise("real_data")
+def test_l2_steps_follow_your_seeds(kata):
+    X, y = small_design(8, 3)
+    C, lr, iters = 0.2, 0.5, 3
+    names = ("w0", "w1", "w2", "b")
+    with seeds_scaled(kata, 1.0, seeds_of(kata)):
+        plain, _ = run_l2(kata, X, y, C, lr, iters)
+    given_ = (f"fit_logistic_regression_l2(X of shape (8, 3), y, C={C}, lr={lr}, iters={iters}), then again with "
+              f"every Variable you seed given {SEED_SCALE:g}x its tangents and lr={lr / SEED_SCALE:g}")
+    try:
+        with seeds_scaled(kata, SEED_SCALE, seeds_of(kata)):
+            scaled, _ = run_l2(kata, X, y, C, lr / SEED_SCALE, iters)
+    except Exception as exc:  # noqa: BLE001 - shown to the learner
+        fail("real_data", given_, "the same parameters", f"{type(exc).__name__}: {exc}"[:300],
+             "the seeds' size must not matter to your code: it only scales the tangents")
+    if not close(scaled, plain, STEP_REL, STEP_ABS):
+        expected, received = differences(names, Run(list(scaled)), Run(list(plain)))
+        fail("real_data", given_,
+             f"the same parameters as with your seeds as they are: {expected} (forward mode is linear in its seeds: "
+             f"{SEED_SCALE:g}x tangents times lr / {SEED_SCALE:g} are the same steps)", received,
+             "the whole gradient must be the grad of the one seeded evaluation, the penalty's included: add "
+             "(w @ w) / (2 C n) to the loss with your operators; a gradient added to loss.grad afterwards (w / (C n) "
+             "by hand) does not follow the seeds")
 
 
 # ---------------------------------------------------------------- real_data: the network

@@ -12,7 +12,9 @@ products of local derivatives along every path, with Kahn's algorithm. So:
   ``Node(value, ((parent, local), ...))``, so these tests do not depend on your operators:
   sharing, diamonds whose paths differ in length, chains 10,000 nodes deep, random graphs.
 - grad and jacrev: exact partials, finite differences, properties, and counts of the
-  evaluations of f and of the sweeps.
+  evaluations of f and of the sweeps; grad's partials multiply a chain's locals from the output
+  back, as a sweep does (forward mode over the recording multiplies them the other way, which
+  shows in the last bits); jacrev's rows are the leaves' grads after each sweep.
 - both_ways: the partials of stage 4's network against a numpy oracle, against stage 4's
   forward mode and stage 5's tangents (the three agree to MODES_REL), and the training against
   exact gradient descent and against stage 4's loop.
@@ -726,6 +728,72 @@ def test_grad_evaluates_once_and_sweeps_once(kata, backward_calls, n):
         fail("grad", given_, "f called on Nodes (your leaves)",
              f"f called on {sorted({kind.__name__ for kind in f.arguments})}",
              "make one leaf Node per input and call f on those: that is what records the graph")
+
+
+# Reverse mode's fingerprint. Along a chain x -> a -> ... -> out, the derivative is the product of the
+# recorded locals. Real arithmetic does not care in which order they are multiplied; floating point does,
+# in the last bits. A sweep starts at out with grad 1 and hands each grad to the node before, so the
+# locals are multiplied from out back to x: l1 * (l2 * (... * l5)), whatever the sweep looks like (its
+# own topological order, Kahn's algorithm, a heap, shares summed later). Forward mode pushes a tangent the
+# other way, from x up to out: ((l1 * l2) * ...) * l5, whether it runs one pass per input over the
+# recording or carries every input's tangent in one pass. The locals are chosen so that the two products
+# differ; the graph is built with the ready-made constructor, so this does not depend on your operators.
+CHAINS = {"x": (0.1, 0.7, 1.3, 2.9, 0.3), "y": (0.7, 1.3, 0.9, 1.1, 2.1)}
+
+
+def chain_product(locals_: tuple[float, ...], from_out: bool) -> float:
+    """The product of a chain's locals, multiplied from out back to the input (a sweep) or from the input up."""
+    product = 1.0
+    for local in reversed(locals_) if from_out else locals_:
+        product = local * product
+    return product
+
+
+def written(locals_: tuple[float, ...], from_out: bool) -> str:
+    """The product as chain_product takes it: 0.1 * (0.7 * 1.3) from out, (0.1 * 0.7) * 1.3 from the input."""
+    names = [repr(local) for local in locals_]
+    if from_out:
+        names.reverse()
+    text = names[0]
+    for i, name in enumerate(names[1:]):
+        inner = text if i == 0 else f"({text})"
+        text = f"{name} * {inner}" if from_out else f"{inner} * {name}"
+    return text
+
+
+@pytest.mark.exercise("grad")
+def test_grad_multiplies_the_locals_from_the_output_back(kata):
+    Node = kata.reverse.Node
+
+    def f(x, y):
+        ends = []
+        for leaf, locals_ in ((x, CHAINS["x"]), (y, CHAINS["y"])):
+            node = leaf
+            for local in locals_:
+                node = Node(node.value * local, ((node, local),))
+            ends.append(node)
+        return Node(ends[0].value + ends[1].value, ((ends[0], 1.0), (ends[1], 1.0)))
+
+    given_ = (f"grad(f)(2.0, -1.0), f built by hand: out = a + b, a the end of a chain from x with locals "
+              f"{CHAINS['x']}, b of a chain from y with locals {CHAINS['y']}")
+    received = kata.reverse.grad(f)(2.0, -1.0)
+    expect_tuple_of_numbers("grad", given_, received, 2)
+    for k, name in enumerate("xy"):
+        swept, upward = (chain_product(CHAINS[name], from_out) for from_out in (True, False))
+        assert swept != upward, "test setup: the two orders must differ in floating point"
+        if received[k] == swept:
+            continue
+        expected = (f"d out / d {name} = {swept!r} exactly: the locals multiplied from out back to {name}, "
+                    f"{written(CHAINS[name], True)}, as a sweep hands each grad on")
+        if received[k] == upward:
+            fail("grad", given_, expected,
+                 f"{upward!r}, the product taken from {name} up to out, {written(CHAINS[name], False)}: forward "
+                 "mode over the recording", "call f once on your leaves, run ONE backward() from its result and "
+                 "return the leaves' grads: a pass pushing tangents from the inputs over the recorded graph is "
+                 "forward mode, even on Nodes")
+        fail("grad", given_, expected, f"{received[k]!r}",
+             "return the leaves' grads as the sweep leaves them: one backward() from f's result, nothing else "
+             "computed on them")
 
 
 @pytest.mark.exercise("grad")

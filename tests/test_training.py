@@ -781,17 +781,25 @@ SEED_SCALE = 4.0
 
 
 @contextlib.contextmanager
-def seeds_scaled(kata, factor):
-    """While active, a Variable built or given a grad by code of training.py gets ``factor`` times that grad."""
+def seeds_scaled(kata, factor, is_seed=None):
+    """While active, a seed gets ``factor`` times the grad it asked for.
+
+    ``is_seed(frame, grad)`` tells a seed from the frame of the code that builds a Variable (or sets its
+    grad) and that grad. By default (stage 4) a seed is any Variable built or given a grad by code of
+    training.py.
+    """
     cls, home = kata.Variable, vars(kata.training)
+    if is_seed is None:
+        def is_seed(frame, grad):
+            return frame.f_globals is home
     saved = {name: cls.__dict__[name] for name in ("__init__", "__setattr__") if name in cls.__dict__}
     original_init, original_setattr = cls.__init__, cls.__setattr__
 
     def __init__(self, *args, **kwargs):
         original_init(self, *args, **kwargs)
-        if sys._getframe(1).f_globals is not home:  # built by your operators, primitives, losses: left alone
+        if not is_seed(sys._getframe(1), getattr(self, "grad", None)):  # built by your operations: left alone
             return
-        try:  # built by a line of training.py: its stored grad, scaled
+        try:  # a seed: its stored grad, scaled
             object.__setattr__(self, "grad", self.grad * factor)
         except (AttributeError, TypeError):  # a read-only grad: build it again from a scaled argument
             if len(args) >= 2:
@@ -800,7 +808,7 @@ def seeds_scaled(kata, factor):
                 original_init(self, *args, **{**kwargs, "grad": kwargs["grad"] * factor})
 
     def __setattr__(self, name, value):
-        if name == "grad" and sys._getframe(1).f_globals is home:  # seeded by a line of training.py
+        if name == "grad" and is_seed(sys._getframe(1), value):  # seeded afterwards: v.grad = 1
             value = value * factor
         original_setattr(self, name, value)
 
