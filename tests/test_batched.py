@@ -623,17 +623,24 @@ def test_l2_is_one_pass_of_your_tangents(kata, tracer):
 # every tangent of the loss is 4x, so lr / 4 takes the very same steps. The perturbation above only
 # asks that the steps move; this asks that ALL of each step moves with the seeds, the penalty's part
 # too (a w / (C n) added to loss.grad by hand does not). A seed is a Variable built, or given a grad,
-# outside your operations (variable.py, primitives.py, losses.py and the stage's own softplus,
-# logloss_from_logits and network_logits) with tangents of 0s and 1s: seeded's, or your own
-# Variable(theta, np.eye(P)). A Variable your code derives from seeded ones already carries 4x tangents
-# (0s and 4s), so it is not scaled again.
+# outside your operations with tangents of 0s and 1s: seeded's, your own Variable(theta, np.eye(P)), or
+# one your classmethod in variable.py builds. The operations: primitives.py, losses.py, the stage's own
+# softplus, logloss_from_logits and network_logits, and every method of variable.py running on a
+# Variable (its operators, and any x.mean() of yours), with whatever they call. A Variable your code
+# derives from seeded ones already carries 4x tangents (0s and 4s), so it is not scaled again.
 STAGE_OPERATIONS = ("softplus", "logloss_from_logits", "network_logits")
+
+
+def runs_on_a_variable(frame, cls) -> bool:
+    """True for a frame of a method called on a Variable (self is one): an operation, not a constructor."""
+    code = frame.f_code
+    return code.co_argcount > 0 and isinstance(frame.f_locals.get(code.co_varnames[0]), cls)
 
 
 def seeds_of(kata):
     """``is_seed`` for seeds_scaled: tangents of 0s and 1s, given outside every operation of yours."""
-    operations = (vars(kata.variable), vars(kata.primitives), vars(kata.losses))
-    batched = vars(kata.batched)
+    operations = (vars(kata.primitives), vars(kata.losses))
+    variable, batched, cls = vars(kata.variable), vars(kata.batched), kata.Variable
 
     def is_seed(frame, grad) -> bool:
         try:
@@ -644,7 +651,8 @@ def seeds_of(kata):
             return False
         while frame is not None:
             if any(frame.f_globals is module for module in operations) or (
-                    frame.f_globals is batched and frame.f_code.co_name in STAGE_OPERATIONS):
+                    frame.f_globals is batched and frame.f_code.co_name in STAGE_OPERATIONS) or (
+                    frame.f_globals is variable and runs_on_a_variable(frame, cls)):
                 return False
             frame = frame.f_back
         return True
