@@ -80,6 +80,7 @@ from test_training import (
     logistic_loss_and_gradient,
     network_loss_and_gradient,
     post_data,
+    runs_on_a_variable,
     seeds_scaled,
     started,
 )
@@ -629,12 +630,6 @@ def test_l2_is_one_pass_of_your_tangents(kata, tracer):
 # Variable (its operators, and any x.mean() of yours), with whatever they call. A Variable your code
 # derives from seeded ones already carries 4x tangents (0s and 4s), so it is not scaled again.
 STAGE_OPERATIONS = ("softplus", "logloss_from_logits", "network_logits")
-
-
-def runs_on_a_variable(frame, cls) -> bool:
-    """True for a frame of a method called on a Variable (self is one): an operation, not a constructor."""
-    code = frame.f_code
-    return code.co_argcount > 0 and isinstance(frame.f_locals.get(code.co_varnames[0]), cls)
 
 
 def seeds_of(kata):

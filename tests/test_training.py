@@ -780,18 +780,28 @@ def test_labels_are_checked_before_any_iteration(kata, exercise):
 SEED_SCALE = 4.0
 
 
+def runs_on_a_variable(frame, cls) -> bool:
+    """True for a frame of a method called on a Variable (self is one): an operation, not a constructor."""
+    code = frame.f_code
+    return code.co_argcount > 0 and isinstance(frame.f_locals.get(code.co_varnames[0]), cls)
+
+
 @contextlib.contextmanager
 def seeds_scaled(kata, factor, is_seed=None):
     """While active, a seed gets ``factor`` times the grad it asked for.
 
     ``is_seed(frame, grad)`` tells a seed from the frame of the code that builds a Variable (or sets its
     grad) and that grad. By default (stage 4) a seed is any Variable built or given a grad by code of
-    training.py.
+    training.py, directly or through a constructor of yours in variable.py (a classmethod such as
+    Variable.seed(m), or a function, called from training.py); never by an operation (a method running
+    on a Variable, and what it calls).
     """
-    cls, home = kata.Variable, vars(kata.training)
+    cls, home, variable = kata.Variable, vars(kata.training), vars(kata.variable)
     if is_seed is None:
         def is_seed(frame, grad):
-            return frame.f_globals is home
+            while frame is not None and frame.f_globals is variable and not runs_on_a_variable(frame, cls):
+                frame = frame.f_back  # a constructor of variable.py: whoever called it decides
+            return frame is not None and frame.f_globals is home
     saved = {name: cls.__dict__[name] for name in ("__init__", "__setattr__") if name in cls.__dict__}
     original_init, original_setattr = cls.__init__, cls.__setattr__
 
