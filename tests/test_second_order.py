@@ -262,6 +262,18 @@ def test_second_derivative_evaluates_f_once_on_x_perturbed_twice(kata, x):
 
 
 @pytest.mark.exercise("nested")
+@pytest.mark.parametrize("x", [2.0, np.array([0.5, -1.0, 2.0])], ids=["number", "array"])
+def test_second_derivative_of_an_f_that_ignores_x_is_0(kata, x):
+    given_ = f"second_derivative(u -> 3.0, {np.asarray(x).tolist()})"
+    got = run(kata, "nested", given_, lambda: kata.second_order.second_derivative(lambda u: 3.0, x))
+    hint = "f may return a plain number: a level that is no Variable does not curve, its f'' is 0 (zeros for an array x)"
+    if np.ndim(x):
+        expect_array("nested", given_, "f''", got, np.zeros(np.shape(x)), hint)
+    else:
+        expect_second(given_, got, 0.0, hint)
+
+
+@pytest.mark.exercise("nested")
 def test_nested_second_derivative_bad_input(kata):
     expect_error("nested", "second_derivative(3, 1.0)", TypeError, lambda: kata.second_order.second_derivative(3, 1.0),
                  "TypeError (f must be a function)", "keep the ready-made check_function(f)",
