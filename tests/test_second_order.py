@@ -185,6 +185,8 @@ def _scalar_cases():
         ("log(sigmoid(u))", lambda u, p: p.log(p.sigmoid(u)), 0.3, math.log(s3), 1 - s3, -s3 * (1 - s3), None),
         ("relu(u) * u", lambda u, p: p.relu(u) * u, 1.5, 2.25, 3.0, 2.0, None),
         ("relu(u) * u at u = -1", lambda u, p: p.relu(u) * u, -1.0, 0.0, 0.0, 0.0, None),
+        ("relu(u) at u = 0", lambda u, p: p.relu(u), 0.0, 0.0, 0.0, 0.0,
+         "relu's step is 0 at exactly u = 0, as in stage 2: compare the innermost number with > 0"),
         ("2 ** u", lambda u, p: 2.0**u, 1.5, 2**1.5, math.log(2) * 2**1.5, math.log(2) ** 2 * 2**1.5, None),
     ]
 

@@ -138,6 +138,8 @@ def _exact_arrays():
         ("sigmoid(x)", lambda a, f: f.sigmoid(a.x), sig, sig * (1 - sig) * xt, NUMPY_HINT),
         ("tanh(m)", lambda a, f: f.tanh(a.m), np.tanh(m), (1 - np.tanh(m) ** 2) * mt, NUMPY_HINT),
         ("relu(m)", lambda a, f: f.relu(a.m), np.maximum(m, 0), np.where(m > 0, mt, 0.0), NUMPY_HINT),
+        ("relu(x - x.value), 0 everywhere", lambda a, f: f.relu(a.x - a.x.value), 0.0 * x, 0.0 * xt,
+         "relu's grad is 0 where its input is exactly 0, as in stage 2: np.where(u > 0, u', 0)"),
         ("exp(c) * x", lambda a, f: f.exp(a.c) * a.x, math.exp(c) * x, math.exp(c) * (cb * x + xt), AXIS_HINT),
         ("log(c) - x", lambda a, f: f.log(a.c) - a.x, math.log(c) - x, cb / c - xt, AXIS_HINT),
     ]
