@@ -756,7 +756,9 @@ def test_hessian_bad_input(kata):
     expect_error("hessian", "hvp(f, x of shape (3,), v of shape (2,))", ValueError,
                  lambda: hvp(lambda u: (u * u).sum(), X3, np.ones(2)), "ValueError (v must have the shape of x)",
                  "compare the shapes of x and v first", "raise ValueError when v's shape differs from x's")
-    for name, call in (("hvp", lambda: hvp(lambda u: u * u, X3, V3)), ("hessian", lambda: hessian(lambda u: u * u, X3))):
+    one = np.array([2.0])
+    for name, call in (("hvp", lambda: hvp(lambda u: u * u, X3, V3)), ("hessian", lambda: hessian(lambda u: u * u, X3)),
+                       ("hvp", lambda: hvp(lambda u: u * u, one, one)), ("hessian", lambda: hessian(lambda u: u * u, one))):
         expect_error("hessian", f"{name}(u -> u * u, a vector x): f is vector-valued", ValueError, call,
                      "ValueError (f must return a single number)", "check the shape of f's result's value",
                      "a Hessian belongs to a scalar-valued f: raise ValueError when f(x) is not a single number")

@@ -608,9 +608,10 @@ def test_gradient_finite_difference(kata, description, f, numpy_f, x, expected):
 
 
 @pytest.mark.exercise("gradient")
-def test_gradient_refuses_a_vector_valued_f(kata):
-    expect_error("gradient", "gradient(lambda u: u * u, x of shape (3,))", ValueError,
-                 lambda: kata.tangents.gradient(lambda u: u * u, X), "ValueError (f must return one number)",
+@pytest.mark.parametrize("x", [X, np.array([2.0])], ids=["shape (3,)", "shape (1,)"])
+def test_gradient_refuses_a_vector_valued_f(kata, x):
+    expect_error("gradient", f"gradient(lambda u: u * u, x of shape {x.shape})", ValueError,
+                 lambda: kata.tangents.gradient(lambda u: u * u, x), "ValueError (f must return one number)",
                  "check the result's value is a scalar (np.ndim(value) == 0)",
                  "a gradient belongs to a scalar-valued f: raise ValueError and point to jacobian")
 
