@@ -686,3 +686,6 @@ def test_seeded_gives_the_one_hot_tangents_of_every_entry(kata):
     expect_tangents("gradient", given_ + ", the second Variable", result[1], scalar, identity[:, 2], SEED_HINT)
     expect_tangents("gradient", given_ + ", the third Variable", result[2], block,
                     identity[:, 3:7].reshape(7, 2, 2), SEED_HINT)
+    if not isinstance(result[1].value, float):
+        fail("gradient", given_ + ", the second Variable's value", "the float 3.0 (a single number stays a number)",
+             f"{type(result[1].value).__name__}: {result[1].value!r}", "a 0-d array gives a float value: float(p)")
