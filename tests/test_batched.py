@@ -312,6 +312,19 @@ def test_deep_model_batched_exact(kata, params, x, y, start, lr):
 
 
 @pytest.mark.exercise("batched_fits")
+def test_deep_model_batched_takes_a_missing_parameter_as_0(kata):
+    x, y, params = [-1.0, 0.3, 1.4], [0.0, 1.0, 1.0], {"m0_0": 0.4, "m1_0": -0.7, "b1": 0.2}
+    (loss, grads), given_ = call_deep_model_batched(kata, x, y, params)
+    expected_loss, gradient = network_loss_and_gradient(x, y)(np.array([params.get(n, 0.0) for n in NAMES]))
+    hint = "a parameter missing from params is 0: params.get(name, 0.0)"
+    expect_close("batched_fits", given_, "loss", loss, expected_loss, hint, rel=1e-9, abs_=1e-12)
+    received = np.array([grads[n] for n in NAMES])
+    if not close(received, gradient, 1e-9, 1e-12):
+        fail("batched_fits", given_, f"grads {dict(zip(NAMES, np.round(gradient, 12).tolist(), strict=True))}",
+             f"grads {dict(zip(NAMES, np.round(received, 12).tolist(), strict=True))}", hint)
+
+
+@pytest.mark.exercise("batched_fits")
 @pytest.mark.parametrize("name", NAMES)
 def test_deep_model_batched_finite_difference(kata, name):
     x, y = [-1.0, 0.3, 1.4, 2.2], [0.0, 1.0, 0.0, 1.0]
@@ -401,10 +414,13 @@ def test_batched_fits_refuse_bad_input(kata, function, x, y, lr, iters):
 
 
 @pytest.mark.exercise("batched_fits")
-@pytest.mark.parametrize("function", ["fit_logistic_regression_batched", "train_deep_model_batched"])
+@pytest.mark.parametrize("function", ["fit_logistic_regression_batched", "train_deep_model_batched",
+                                      "deep_model_batched"])
 def test_batched_classifiers_need_labels_0_or_1(kata, function):
+    classifiers = {**BATCHED_TRAINERS,
+                   "deep_model_batched": lambda b, x, y, lr, iters: b.deep_model_batched(x, y, {"b1": 0.5})}
     expect_value_error("batched_fits", f"{function} with a label 0.5",
-                       lambda: BATCHED_TRAINERS[function](kata.batched, [0.5, 1.0, 1.5], [0.0, 0.5, 1.0], 0.1, 1),
+                       lambda: classifiers[function](kata.batched, [0.5, 1.0, 1.5], [0.0, 0.5, 1.0], 0.1, 1),
                        "a classifier learns 0/1 labels: as_batch(x, y, labels=True)")
 
 

@@ -217,6 +217,7 @@ CONSTANTS = [
     ("x ** -1.5", lambda x: x**-1.5, X**-1.5, -1.5 * X**-2.5),
     ("x ** 0", lambda x: x**0, 1.0, 0.0),
     ("2 ** x", lambda x: 2**x, 2**X, 2**X * math.log(2)),
+    ("0.5 ** x", lambda x: 0.5**x, 0.5**X, 0.5**X * math.log(0.5)),
     ("-x", operator.neg, -X, -1.0),
     ("np.float64(2) * x", lambda x: np.float64(2.0) * x, 2 * X, 2.0),
     ("x * np.int64(3)", lambda x: x * np.int64(3), 3 * X, 3.0),

@@ -185,6 +185,8 @@ def _scalar_cases():
         ("log(sigmoid(u))", lambda u, p: p.log(p.sigmoid(u)), 0.3, math.log(s3), 1 - s3, -s3 * (1 - s3), None),
         ("relu(u) * u", lambda u, p: p.relu(u) * u, 1.5, 2.25, 3.0, 2.0, None),
         ("relu(u) * u at u = -1", lambda u, p: p.relu(u) * u, -1.0, 0.0, 0.0, 0.0, None),
+        ("relu(u) at u = 0", lambda u, p: p.relu(u), 0.0, 0.0, 0.0, 0.0,
+         "relu's step is 0 at exactly u = 0, as in stage 2: compare the innermost number with > 0"),
         ("2 ** u", lambda u, p: 2.0**u, 1.5, 2**1.5, math.log(2) * 2**1.5, math.log(2) ** 2 * 2**1.5, None),
     ]
 
@@ -259,6 +261,18 @@ def test_second_derivative_evaluates_f_once_on_x_perturbed_twice(kata, x):
              "seed Variable(Variable(x, 1.0), Variable(1.0, 0.0)) and evaluate f once: differences of first "
              "derivatives cost several evaluations and are only approximations")
     expect_array("nested", given_, "f''", got, 6.0 * np.asarray(x, dtype=float), SECOND_ORDER_HINT)
+
+
+@pytest.mark.exercise("nested")
+@pytest.mark.parametrize("x", [2.0, np.array([0.5, -1.0, 2.0])], ids=["number", "array"])
+def test_second_derivative_of_an_f_that_ignores_x_is_0(kata, x):
+    given_ = f"second_derivative(u -> 3.0, {np.asarray(x).tolist()})"
+    got = run(kata, "nested", given_, lambda: kata.second_order.second_derivative(lambda u: 3.0, x))
+    hint = "f may return a plain number: a level that is no Variable does not curve, its f'' is 0 (zeros for an array x)"
+    if np.ndim(x):
+        expect_array("nested", given_, "f''", got, np.zeros(np.shape(x)), hint)
+    else:
+        expect_second(given_, got, 0.0, hint)
 
 
 @pytest.mark.exercise("nested")
@@ -742,7 +756,9 @@ def test_hessian_bad_input(kata):
     expect_error("hessian", "hvp(f, x of shape (3,), v of shape (2,))", ValueError,
                  lambda: hvp(lambda u: (u * u).sum(), X3, np.ones(2)), "ValueError (v must have the shape of x)",
                  "compare the shapes of x and v first", "raise ValueError when v's shape differs from x's")
-    for name, call in (("hvp", lambda: hvp(lambda u: u * u, X3, V3)), ("hessian", lambda: hessian(lambda u: u * u, X3))):
+    one = np.array([2.0])
+    for name, call in (("hvp", lambda: hvp(lambda u: u * u, X3, V3)), ("hessian", lambda: hessian(lambda u: u * u, X3)),
+                       ("hvp", lambda: hvp(lambda u: u * u, one, one)), ("hessian", lambda: hessian(lambda u: u * u, one))):
         expect_error("hessian", f"{name}(u -> u * u, a vector x): f is vector-valued", ValueError, call,
                      "ValueError (f must return a single number)", "check the shape of f's result's value",
                      "a Hessian belongs to a scalar-valued f: raise ValueError when f(x) is not a single number")

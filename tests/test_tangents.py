@@ -138,6 +138,8 @@ def _exact_arrays():
         ("sigmoid(x)", lambda a, f: f.sigmoid(a.x), sig, sig * (1 - sig) * xt, NUMPY_HINT),
         ("tanh(m)", lambda a, f: f.tanh(a.m), np.tanh(m), (1 - np.tanh(m) ** 2) * mt, NUMPY_HINT),
         ("relu(m)", lambda a, f: f.relu(a.m), np.maximum(m, 0), np.where(m > 0, mt, 0.0), NUMPY_HINT),
+        ("relu(x - x.value), 0 everywhere", lambda a, f: f.relu(a.x - a.x.value), 0.0 * x, 0.0 * xt,
+         "relu's grad is 0 where its input is exactly 0, as in stage 2: np.where(u > 0, u', 0)"),
         ("exp(c) * x", lambda a, f: f.exp(a.c) * a.x, math.exp(c) * x, math.exp(c) * (cb * x + xt), AXIS_HINT),
         ("log(c) - x", lambda a, f: f.log(a.c) - a.x, math.log(c) - x, cb / c - xt, AXIS_HINT),
     ]
@@ -606,9 +608,10 @@ def test_gradient_finite_difference(kata, description, f, numpy_f, x, expected):
 
 
 @pytest.mark.exercise("gradient")
-def test_gradient_refuses_a_vector_valued_f(kata):
-    expect_error("gradient", "gradient(lambda u: u * u, x of shape (3,))", ValueError,
-                 lambda: kata.tangents.gradient(lambda u: u * u, X), "ValueError (f must return one number)",
+@pytest.mark.parametrize("x", [X, np.array([2.0])], ids=["shape (3,)", "shape (1,)"])
+def test_gradient_refuses_a_vector_valued_f(kata, x):
+    expect_error("gradient", f"gradient(lambda u: u * u, x of shape {x.shape})", ValueError,
+                 lambda: kata.tangents.gradient(lambda u: u * u, x), "ValueError (f must return one number)",
                  "check the result's value is a scalar (np.ndim(value) == 0)",
                  "a gradient belongs to a scalar-valued f: raise ValueError and point to jacobian")
 
@@ -683,3 +686,6 @@ def test_seeded_gives_the_one_hot_tangents_of_every_entry(kata):
     expect_tangents("gradient", given_ + ", the second Variable", result[1], scalar, identity[:, 2], SEED_HINT)
     expect_tangents("gradient", given_ + ", the third Variable", result[2], block,
                     identity[:, 3:7].reshape(7, 2, 2), SEED_HINT)
+    if not isinstance(result[1].value, float):
+        fail("gradient", given_ + ", the second Variable's value", "the float 3.0 (a single number stays a number)",
+             f"{type(result[1].value).__name__}: {result[1].value!r}", "a 0-d array gives a float value: float(p)")

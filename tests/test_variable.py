@@ -453,6 +453,7 @@ INTEGER_HINT = ("numpy's integers refuse negative powers (np.int64(2) ** -1 rais
     (np.int64(2), 1, -1.0, 0.5, -0.25),
     (np.int64(2), np.int64(1), np.int64(-2), 0.25, -0.25),
     (np.int32(0), 0.0, np.int64(0), 1.0, 0.0),
+    (np.float64(0.0), 0.0, 0.5, 0.0, 0.0),
 ], ids=lambda v: repr(v) if not isinstance(v, np.generic) else f"{type(v).__name__}({v})")
 def test_pow_edge_cases(kata, x, sx, n, value, grad):
     V = kata.Variable
