@@ -151,7 +151,7 @@ def hvp(f: Function, x: object, v: object) -> np.ndarray:
     stage 5); outside, the direction v, shaped like x (one tangent, no tangent axis). f's result
     carries grad f . v at the outer level, and its n inner tangents are d/dx_k (grad f . v), the
     entries of H v. Return H v with the shape of x; ValueError when x and v differ in shape or
-    f(x) is not a single number.
+    f(x) is not a single number (its value has a shape, even (1,)).
     """
     raise NotImplementedError(
         "exercise 'hessian': hvp and hessian, forward over forward. "

@@ -134,7 +134,8 @@ def gradient(f: Function, x: object) -> np.ndarray:
     """Exercise gradient: df/dx for a scalar-valued f, with the shape of x, from ONE evaluation of f.
 
     Seed x with its n one-hot tangents at once (``seeded``): the n tangents of f's scalar result
-    are the n partial derivatives. ValueError when f(x) is not a single number (use jacobian).
+    are the n partial derivatives. ValueError when f(x) is not a single number, that is when its
+    value has a shape, even (1,) (use jacobian).
     """
     raise NotImplementedError(
         "exercise 'gradient': gradient and jacobian from one evaluation. "
