@@ -60,6 +60,12 @@ def backups(repo: Path) -> list[Path]:
 # ---------------------------------------------------------------- watch
 
 
+def interruptible() -> None:
+    """Ctrl-C as in a terminal: a job started in the background by a shell without job control (a CI
+    script's `cmd &`) inherits SIGINT ignored, and Python then keeps ignoring it."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 class Watch:
     """A running `python -m katatools watch`, its output read line by line in the background."""
 
@@ -67,6 +73,7 @@ class Watch:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "katatools", "watch", "--interval", "0.1", *generous(["watch", *args])[1:]],
             cwd=repo, env=child_env(**env), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            preexec_fn=interruptible if os.name != "nt" else None,
         )
         self.lines: queue.Queue[str] = queue.Queue()
         self.seen: list[str] = []
@@ -235,6 +242,10 @@ def test_sigterm_to_nox_watch_leaves_no_process_behind(repo):
     shutil.copy2(ROOT / "noxfile.py", repo / "noxfile.py")
     (repo / ".nox").symlink_to(ROOT / ".nox", target_is_directory=True)
     write_kata(repo, FIRST.module, reference(FIRST.module) + LOOP)
+    # The sessions' environment first (a fresh clone's CI has built only the grader's so far): its
+    # installer must not be the process found running when nox is stopped.
+    subprocess.run([shutil.which("nox"), "-s", "check", "--", "--hint", "add"], cwd=repo, env=child_env(),
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=900, check=True)
     nox = subprocess.Popen([shutil.which("nox"), "-s", "watch", "--", "add", "--timeout", "600"], cwd=repo,
                            env=child_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wait_for_processes(repo, 3)  # nox, watch, and its pytest child inside the loop
