@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,7 +32,7 @@ from pathlib import Path
 from .manifest import ROOT, Exercise, Manifest, ManifestError, Stage, load_manifest
 from .report import DONE, PASSED, TIMEOUT, TestRecord, check_command, render_progress, summarize, use_colour, wrap_line
 from .runner import available_cpus
-from .verdicts import Files, VerdictStore, kata_files, tooling_key
+from .verdicts import Files, VerdictStore, kata_files, save_json, tooling_key
 from .worker import Run, Worker, ignore_stop_signals, raise_on_stop_signals
 
 # Seconds per test. The slowest reference test must fit well inside it (sklearn's import alone
@@ -92,13 +91,7 @@ def save_costs(records: list[TestRecord], path: Path = COSTS_FILE) -> None:
     except (OSError, ValueError):
         known = {}
     known.update({name: round(seconds, 3) for name, seconds in measured.items()})
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_name(f"{path.name}.{os.getpid()}.partial")
-        partial.write_text(json.dumps(known, indent=1, sort_keys=True), encoding="utf-8")
-        os.replace(partial, path)
-    except OSError:
-        pass
+    save_json(path, known)
 
 
 def share(exercises: list[Exercise], jobs: int, costs: dict[str, float]) -> list[list[Exercise]]:

@@ -103,6 +103,13 @@ class MalformedReport(ValueError):
     """A results file is missing, truncated, or not in the expected shape."""
 
 
+def record_from(data: dict) -> TestRecord:
+    """A TestRecord from its JSON form (``asdict``); KeyError, TypeError or ValueError if malformed."""
+    return TestRecord(**{k: str(data[k]) for k in ("nodeid", "exercise", "status", "message")},
+                      duration=float(data.get("duration", 0.0)),
+                      sources=[str(source) for source in data.get("sources", [])])
+
+
 def read_report(path: Path, partial: bool = False) -> RunReport:
     """A results file. Without its end mark it is malformed, unless ``partial``: then the tests it
     holds are returned (a last line cut short is dropped) with ``complete=False``. A test written
@@ -127,9 +134,7 @@ def read_report(path: Path, partial: bool = False) -> RunReport:
                 if not complete and i == len(body) - 1:
                     break  # the line being written when the run was stopped
                 raise
-            record = TestRecord(**{k: str(data[k]) for k in ("nodeid", "exercise", "status", "message")},
-                                duration=float(data.get("duration", 0.0)),
-                                sources=[str(source) for source in data.get("sources", [])])
+            record = record_from(data)
             records[record.nodeid] = record
         return RunReport(str(head["target"]), str(head["mode"]), list(records.values()), complete)
     except MalformedReport:

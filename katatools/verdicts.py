@@ -29,7 +29,7 @@ from importlib import metadata
 from pathlib import Path
 
 from .manifest import ROOT, Manifest
-from .report import DONE, PASSED, TestRecord, summarize
+from .report import DONE, PASSED, TestRecord, record_from, summarize
 
 STORE = ROOT / ".kata-cache" / "verdicts.json"
 STORE_VERSION = 1
@@ -98,10 +98,8 @@ class VerdictStore:
         if entry is None or not entry["files"] or any(now.get(name) != sha for name, sha in entry["files"].items()):
             return None
         try:
-            records = [TestRecord(**{k: t[k] for k in ("nodeid", "exercise", "status", "message")},
-                                  duration=float(t.get("duration", 0.0)), sources=list(t.get("sources", [])))
-                       for t in entry["tests"]]
-        except (KeyError, TypeError, ValueError):
+            records = [record_from(t) for t in entry["tests"]]
+        except (KeyError, TypeError, ValueError, AttributeError):
             return None
         if not records or any(r.status != PASSED or r.exercise != exercise for r in records):
             return None
@@ -125,11 +123,15 @@ class VerdictStore:
         self.save()
 
     def save(self) -> None:
-        data = {"version": STORE_VERSION, "key": self.key, "exercises": self.entries}
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            partial = self.path.with_name(f"{self.path.name}.{os.getpid()}.partial")
-            partial.write_text(json.dumps(data, sort_keys=True), encoding="utf-8")
-            os.replace(partial, self.path)
-        except OSError:
-            pass
+        save_json(self.path, {"version": STORE_VERSION, "key": self.key, "exercises": self.entries})
+
+
+def save_json(path: Path, data: object) -> None:
+    """Write ``data`` to ``path`` (in .kata-cache/) whole or not at all; best effort, as a cache is."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f"{path.name}.{os.getpid()}.partial")
+        partial.write_text(json.dumps(data, indent=1, sort_keys=True), encoding="utf-8")
+        os.replace(partial, path)
+    except OSError:
+        pass

@@ -36,7 +36,7 @@ from .report import DONE, ExerciseResult, TestRecord, next_exercise, render_verd
 from .stubs import _enclosing_functions
 from .worker import Run, Worker, ignore_stop_signals, raise_on_stop_signals
 
-KATAS = ROOT / "katas"
+KATAS = check.KATAS
 INTERVAL = 0.05  # seconds between two looks at the files
 CLEAR = "\033[2J\033[H"  # erase the screen, cursor to the top-left corner
 # What the warm worker has imported or read: a change there restarts watch (never a kata module).
