@@ -23,8 +23,9 @@ Pearlmutter, 2005). The cure, as in ForwardDiff.jl, is to tell perturbations apa
   ``Variable(value, grad)`` has tag 0, stage 1's anonymous perturbation: it means what it
   always did;
 - an operation with a tagged operand works at the level of the newest tag among its operands,
-  where any operand without that tag is a constant (``apply_tagged``; ``Tagged``'s operators
-  and the first line of each primitive call it with your own untagged rule);
+  where any operand without that tag is a constant (``apply_tagged``, below; ``Tagged``'s
+  operators, and through ``Tagged.apply`` the first line of each primitive, call it with your
+  own untagged rule);
 - the derivative reads the tangent along its own tag only (``tangent``): x + y above is tagged
   with y's tag, its grad there is 1, and x's perturbation stays inside, for the outer call.
 
@@ -51,7 +52,7 @@ import numpy as np
 from .batched import as_batch  # noqa: F401 - yours to use
 from .primitives import log, sigmoid  # noqa: F401
 from .tangents import as_point, gradient, seeded, tangents_of  # noqa: F401
-from .variable import Tagged, Variable, apply_tagged  # noqa: F401
+from .variable import Variable, as_variable, is_constant  # noqa: F401
 
 Function = Callable[[Variable], Variable]
 _LAST_TAG = [0]  # the tags handed out so far
@@ -107,6 +108,92 @@ def second_derivative(f: Function, x: object) -> object:
 
 
 # ---------------------------------------------------------------- exercise derivative
+
+
+class Tagged(Variable):
+    """Ready-made: a Variable whose grad is its tangent along the perturbation ``tag``.
+
+    ``derivative`` seeds ``Tagged(x, 1.0, tag)`` with a new tag for each of its calls. Every
+    operation on a Tagged operand goes through ``apply_tagged`` with your own (untagged) rule:
+    Python calls these methods even for ``plain + tagged``, because a subclass's reflected
+    operator comes first, and each primitive of primitives.py hands a tagged operand its rule
+    (``u.apply(log)``). Plain Variables never come here, so stages 1-6 pay nothing for tags.
+    """
+
+    __slots__ = ("tag",)
+
+    def __init__(self, value: object, grad: object, tag: int) -> None:
+        super().__init__(value, grad)
+        self.tag = tag
+
+    def __add__(self, other: object) -> Variable:
+        return apply_tagged(Variable.__add__, self, as_variable(other, "+"))
+
+    def __radd__(self, other: object) -> Variable:
+        return apply_tagged(Variable.__add__, as_variable(other, "+"), self)
+
+    def __sub__(self, other: object) -> Variable:
+        return apply_tagged(Variable.__sub__, self, as_variable(other, "-"))
+
+    def __rsub__(self, other: object) -> Variable:
+        return apply_tagged(Variable.__sub__, as_variable(other, "-"), self)
+
+    def __mul__(self, other: object) -> Variable:
+        return apply_tagged(Variable.__mul__, self, as_variable(other, "*"))
+
+    def __rmul__(self, other: object) -> Variable:
+        return apply_tagged(Variable.__mul__, as_variable(other, "*"), self)
+
+    def __truediv__(self, other: object) -> Variable:
+        return apply_tagged(Variable.__truediv__, self, as_variable(other, "/"))
+
+    def __rtruediv__(self, other: object) -> Variable:
+        return apply_tagged(Variable.__truediv__, as_variable(other, "/"), self)
+
+    def __pow__(self, other: object) -> Variable:
+        return apply_tagged(Variable.__pow__, self, as_variable(other, "**"))
+
+    def __rpow__(self, other: object) -> Variable:
+        return apply_tagged(Variable.__pow__, as_variable(other, "**"), self)
+
+    def __matmul__(self, other: object) -> Variable:
+        return apply_tagged(Variable.__matmul__, self, as_variable(other, "@"))
+
+    def __rmatmul__(self, other: object) -> Variable:
+        return apply_tagged(Variable.__matmul__, as_variable(other, "@"), self)
+
+    def __neg__(self) -> Variable:
+        return apply_tagged(Variable.__neg__, self)
+
+    def __getitem__(self, index: object) -> Variable:
+        return apply_tagged(Variable.__getitem__, self, index)
+
+    def sum(self) -> Variable:
+        return apply_tagged(Variable.sum, self)
+
+    def apply(self, rule: Callable[..., Variable]) -> Variable:
+        """``rule(self)`` at this Variable's level: how a primitive of primitives.py hands over a tagged operand."""
+        return apply_tagged(rule, self)
+
+
+def apply_tagged(rule: Callable[..., Variable], *operands: object) -> Variable:
+    """Exercise derivative: ``rule`` applied at the level of the newest perturbation among ``operands``.
+
+    The operand tagged with the largest tag t is a perturbation of t: its value and grad (maybe
+    Variables, holding older tags) are what ``rule`` works on. Every other Variable operand is a
+    constant at that level: its tangent along t is 0, and it enters as a value, whatever older
+    perturbations it holds. Apply ``rule`` (your own untagged operator or primitive) to those
+    untagged stand-ins and tag its result with t. Arguments that are no Variable (an index)
+    pass through as they are. A plain constant (tag 0, grad 0: the Variable(3, 0) that
+    ``u ** 3`` makes of its exponent) enters as its bare value: wrapped one level deeper, it would
+    leave Variable(c, 0) levels in every result, and derivative(u -> u ** 3)(2.0) would answer
+    Variable(12.0, 0.0) instead of the number 12.0.
+    """
+    raise NotImplementedError(
+        "exercise 'derivative': derivative(f), one tag per call. "
+        "Rule: each call takes a new tag and seeds x with it; an operation works at its operands' "
+        "newest tag, the others being constants there; read back your own tag's tangent only"
+    )
 
 
 def tangent(result: object, tag: int) -> object:

@@ -13,8 +13,9 @@ derivative. Forget it and every composition goes wrong.
 Stage 5 (tangents) comes back here: exercise arrays makes every primitive work elementwise on
 numpy arrays, whose grads may hold several tangents on a leading axis. Until then the tests
 give plain numbers only. Stage 7 (second_order) comes back once more, for values and grads
-that are Variables themselves; the ready-made ``if u.tag: return apply_tagged(...)`` line
-after ``u = lift(u)`` belongs to it (leave it: it does nothing until a tag appears).
+that are Variables themselves; the ready-made ``if u.tag: return u.apply(...)`` line after
+``u = lift(u)`` belongs to it (leave it: it does nothing until a tag appears, and then hands the
+primitive to the tagged Variable of second_order.py).
 
 Every primitive takes a Variable or a plain number: the ready-made first line of each function,
 ``u = lift(u)``, turns a plain number into a constant Variable(c, 0.0) (and rejects anything
@@ -31,7 +32,7 @@ import numbers
 
 import numpy as np
 
-from .variable import Variable, apply_tagged
+from .variable import Variable
 
 
 def lift(u: object) -> Variable:
@@ -64,7 +65,7 @@ def log(u: Variable | float) -> Variable:
     """
     u = lift(u)
     if u.tag:  # stage 7: a tagged perturbation
-        return apply_tagged(log, u)
+        return u.apply(log)
     # BEGIN log
     # BEGIN nested when isinstance(u.value, Variable)
     if isinstance(u.value, Variable):  # a derivative of a derivative: the same rule, one level down
@@ -86,7 +87,7 @@ def exp(u: Variable | float) -> Variable:
     """Exercise exp: the exponential e**u."""
     u = lift(u)
     if u.tag:  # stage 7: a tagged perturbation
-        return apply_tagged(exp, u)
+        return u.apply(exp)
     # BEGIN exp
     # BEGIN nested when isinstance(u.value, Variable)
     if isinstance(u.value, Variable):  # a derivative of a derivative: the same rule, one level down
@@ -113,7 +114,7 @@ def sigmoid(u: Variable | float) -> Variable:
     """
     u = lift(u)
     if u.tag:  # stage 7: a tagged perturbation
-        return apply_tagged(sigmoid, u)
+        return u.apply(sigmoid)
     # BEGIN sigmoid
     # BEGIN nested when isinstance(u.value, Variable)
     if isinstance(u.value, Variable):  # a derivative of a derivative: the same rule, one level down
@@ -140,7 +141,7 @@ def tanh(u: Variable | float) -> Variable:
     """Exercise tanh: the hyperbolic tangent, whose values lie in (-1, 1)."""
     u = lift(u)
     if u.tag:  # stage 7: a tagged perturbation
-        return apply_tagged(tanh, u)
+        return u.apply(tanh)
     # BEGIN tanh
     # BEGIN nested when isinstance(u.value, Variable)
     if isinstance(u.value, Variable):  # a derivative of a derivative: the same rule, one level down
@@ -165,7 +166,7 @@ def relu(u: Variable | float) -> Variable:
     """
     u = lift(u)
     if u.tag:  # stage 7: a tagged perturbation
-        return apply_tagged(relu, u)
+        return u.apply(relu)
     # BEGIN relu
     # BEGIN nested when isinstance(u.value, Variable)
     if isinstance(u.value, Variable):  # a derivative of a derivative: the same rule, one level down
@@ -179,3 +180,10 @@ def relu(u: Variable | float) -> Variable:
     # END arrays
     return Variable(u.value, u.grad) if u.value > 0 else Variable(0.0, 0.0)
     # END relu
+
+
+# Ready-made: every primitive is also a method of Variable, ``u.log()`` being ``log(u)``. This module
+# imports variable.py, so variable.py cannot import it back; where a rule of variable.py needs a
+# primitive one level down (exercise nested: the ln(a) of ``a ** b``), it calls the method instead.
+for _primitive in (log, exp, sigmoid, tanh, relu):
+    setattr(Variable, _primitive.__name__, _primitive)

@@ -16,15 +16,17 @@ arrays carrying several tangents at once, and exercise reductions adds ``x[i]``,
 and ``@``. Until then, plain numbers are all the tests use.
 
 Stage 7 (second_order) comes back once more: exercise nested lets value and grad be Variables
-themselves (a derivative of a derivative), and exercise derivative names each perturbation with
-a tag (``Tagged``, at the end of this module, and ``apply_tagged``).
+themselves (a derivative of a derivative). One level down, a rule may need a primitive of stage 2
+(``__pow__``'s ln(a) term): call it as a method of the value, ``self.value.log()``. primitives.py
+imports this module, so this module never imports primitives.py back; instead primitives.py,
+when it is imported, makes each of its primitives a method of Variable (``u.log()`` is
+``log(u)``). Tags (exercise derivative) live in second_order.py; a plain Variable has tag 0.
 """
 
 from __future__ import annotations
 
 import math  # noqa: F401 - for your code: math.log
 import numbers  # noqa: F401 - for your code: numbers.Real
-from collections.abc import Callable
 
 import numpy as np
 
@@ -33,8 +35,8 @@ class Variable:
     """A value together with its derivative along one direction (a dual number).
 
     ``tag`` (stage 7) names the perturbation that ``grad`` is the tangent of: 0 for every
-    Variable, the one anonymous perturbation of stages 1-6. Stage 7's ``Tagged`` Variables carry
-    a tag of their own.
+    Variable, the one anonymous perturbation of stages 1-6. Stage 7's ``Tagged`` Variables
+    (second_order.py) carry a tag of their own.
     """
 
     __slots__ = ("value", "grad")
@@ -162,9 +164,7 @@ class Variable:
         if not _is_zero(other.grad):  # the exponent varies too: add the a^b ln(a) b' term
             # BEGIN nested when isinstance(self.value, Variable)
             if isinstance(self.value, Variable):  # ln(a) of a base that is a Variable: your own log, one level down
-                from .primitives import log
-
-                return Variable(value, grad + value * log(self.value) * other.grad)
+                return Variable(value, grad + value * self.value.log() * other.grad)
             # END nested
             if np.any(np.asarray(self.value) <= 0):
                 raise ValueError(f"a ** b with a varying exponent needs a base a > 0 (ln(a) appears in "
@@ -337,95 +337,6 @@ def lined_up(u: Variable, v: Variable) -> tuple[Variable, Variable]:
         out.append(w)
     return out[0], out[1]
     # END arrays
-
-
-class Tagged(Variable):
-    """Ready-made for stage 7: a Variable whose grad is its tangent along the perturbation ``tag``.
-
-    ``derivative`` seeds ``Tagged(x, 1.0, tag)`` with a new tag for each of its calls. Every
-    operation on a Tagged operand goes through ``apply_tagged`` with your own (untagged) rule:
-    Python calls these methods even for ``plain + tagged``, because a subclass's reflected
-    operator comes first. Plain Variables never come here, so stages 1-6 pay nothing for tags.
-    """
-
-    __slots__ = ("tag",)
-
-    def __init__(self, value: object, grad: object, tag: int) -> None:
-        super().__init__(value, grad)
-        self.tag = tag
-
-    def __add__(self, other: object) -> Variable:
-        return apply_tagged(Variable.__add__, self, as_variable(other, "+"))
-
-    def __radd__(self, other: object) -> Variable:
-        return apply_tagged(Variable.__add__, as_variable(other, "+"), self)
-
-    def __sub__(self, other: object) -> Variable:
-        return apply_tagged(Variable.__sub__, self, as_variable(other, "-"))
-
-    def __rsub__(self, other: object) -> Variable:
-        return apply_tagged(Variable.__sub__, as_variable(other, "-"), self)
-
-    def __mul__(self, other: object) -> Variable:
-        return apply_tagged(Variable.__mul__, self, as_variable(other, "*"))
-
-    def __rmul__(self, other: object) -> Variable:
-        return apply_tagged(Variable.__mul__, as_variable(other, "*"), self)
-
-    def __truediv__(self, other: object) -> Variable:
-        return apply_tagged(Variable.__truediv__, self, as_variable(other, "/"))
-
-    def __rtruediv__(self, other: object) -> Variable:
-        return apply_tagged(Variable.__truediv__, as_variable(other, "/"), self)
-
-    def __pow__(self, other: object) -> Variable:
-        return apply_tagged(Variable.__pow__, self, as_variable(other, "**"))
-
-    def __rpow__(self, other: object) -> Variable:
-        return apply_tagged(Variable.__pow__, as_variable(other, "**"), self)
-
-    def __matmul__(self, other: object) -> Variable:
-        return apply_tagged(Variable.__matmul__, self, as_variable(other, "@"))
-
-    def __rmatmul__(self, other: object) -> Variable:
-        return apply_tagged(Variable.__matmul__, as_variable(other, "@"), self)
-
-    def __neg__(self) -> Variable:
-        return apply_tagged(Variable.__neg__, self)
-
-    def __getitem__(self, index: object) -> Variable:
-        return apply_tagged(Variable.__getitem__, self, index)
-
-    def sum(self) -> Variable:
-        return apply_tagged(Variable.sum, self)
-
-
-def apply_tagged(rule: Callable[..., Variable], *operands: object) -> Variable:
-    """Exercise derivative (stage 7): ``rule`` applied at the level of the newest perturbation among ``operands``.
-
-    The operand tagged with the largest tag t is a perturbation of t: its value and grad (maybe
-    Variables, holding older tags) are what ``rule`` works on. Every other Variable operand is a
-    constant at that level: its tangent along t is 0, and it enters as a value, whatever older
-    perturbations it holds. Apply ``rule`` (your own untagged operator or primitive) to those
-    untagged stand-ins and tag its result with t. Arguments that are no Variable (an index)
-    pass through as they are. A plain constant (tag 0, grad 0: the Variable(3, 0) that
-    ``u ** 3`` makes of its exponent) enters as its bare value: wrapped one level deeper, it would
-    leave Variable(c, 0) levels in every result, and derivative(u -> u ** 3)(2.0) would answer
-    Variable(12.0, 0.0) instead of the number 12.0.
-    """
-    # BEGIN derivative
-    tag = max(o.tag for o in operands if isinstance(o, Variable))
-
-    def at_level(o: object) -> object:
-        if not isinstance(o, Variable):
-            return o
-        if o.tag == tag:
-            return Variable(o.value, o.grad)
-        return Variable(o.value if o.tag == 0 and is_constant(o) else o, 0.0)
-
-    result = rule(*(at_level(o) for o in operands))
-    return Tagged(result.value, result.grad, tag)
-    # END derivative
 
 
 def one_tangent(u: Variable) -> object:
