@@ -35,9 +35,11 @@ from .runner import available_cpus
 from .verdicts import Files, VerdictStore, kata_files, save_json, tooling_key
 from .worker import Run, Worker, ignore_stop_signals, raise_on_stop_signals
 
-# Seconds per test. The slowest reference test must fit well inside it (sklearn's import alone
-# is ~2 s on a slow machine); after a test of an exercise times out, the plugin fails the rest
-# of that exercise at once, so an infinite loop costs about this much per exercise it reaches.
+# CPU seconds per test (plugin.deadline: the wall clock does not count, so a busy machine changes no
+# verdict, and scikit-learn's answers are asked with the clock stopped). The slowest reference test
+# must fit well inside it, also with a Variable ten times slower; after a test of an exercise times
+# out, the plugin fails the rest of that exercise at once, so an infinite loop costs about this much
+# CPU per exercise it reaches.
 CHECK_TIMEOUT = 5.0
 RUN_MARGIN = 120.0  # seconds beyond the per-test budget before the whole child run is abandoned
 OUTPUT_TAIL = 40  # lines of pytest output shown when it could not run the tests
@@ -59,7 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--hint", metavar="NAME", help="show the hints of exercise NAME (no tests run)")
     parser.add_argument("--level", type=int, default=1, help="with --hint: show hints 1 to LEVEL (default 1)")
     parser.add_argument("--timeout", type=float, default=CHECK_TIMEOUT, metavar="SECONDS",
-                        help=f"time limit per test (default {CHECK_TIMEOUT:g})")
+                        help=f"CPU seconds per test (default {CHECK_TIMEOUT:g})")
     parser.add_argument("--fresh", action="store_true",
                         help="run every selected exercise, even those that passed before and whose files have "
                              "not changed since (by default their verdicts are reused)")

@@ -29,6 +29,7 @@ import types
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 from hypothesis import HealthCheck, Phase, settings
@@ -58,6 +59,7 @@ DEFAULT_TIMEOUT = 10.0
 STATE = pytest.StashKey["KataRun"]()
 EXERCISE = pytest.StashKey[str]()
 STATUS_PROPERTY = "kata_status"
+T = TypeVar("T")
 STUB_MESSAGE = re.compile(r"exercise '(?P<name>\w+)'")  # how katatools/stubs.py begins every stub's message
 
 
@@ -224,7 +226,8 @@ class KataRun:
         except KataTimeout as exc:
             self.timed_out.add(exercise)
             status = results.TIMEOUT
-            message = timeout_message(exercise, self.timeout, exc.args[0] if exc.args else None, self.more_time)
+            done, clock = (tuple(exc.args) + (None, "cpu"))[:2]
+            message = timeout_message(exercise, self.timeout, done, self.more_time, clock)
             where = self.kata_location(exc)
             message += f"\n    It was running {where}" if where else ""
         except (NotImplementedError, StubReached) as exc:
@@ -432,24 +435,69 @@ def kata(request: pytest.FixtureRequest) -> types.SimpleNamespace:
         pytest.fail(str(exc), pytrace=False)
 
 
+# A test's time limit counts the CPU time of its process (ITIMER_PROF: user and system time, every
+# thread), not the wall clock: on a machine busy with other work a test gets a smaller share of a core,
+# but needs no more CPU, so its verdict does not depend on the load. A loop that never ends burns CPU
+# and still hits the limit. A test that waits without computing (a sleep, a lock) is stopped by the
+# wall clock instead, after WALL_FACTOR times the limit.
+WALL_FACTOR = 10.0
+
+
+def _timers_usable(seconds: float = 1.0) -> bool:
+    return seconds > 0 and hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+
+
 @contextlib.contextmanager
 def deadline(seconds: float) -> Iterator[None]:
-    """Raise KataTimeout in the main thread after ``seconds`` (where SIGALRM exists)."""
-    usable = seconds > 0 and hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
-    if not usable:
+    """Raise KataTimeout in the main thread once the block has used ``seconds`` of CPU time, or
+    ``WALL_FACTOR`` times that on the wall clock (where setitimer exists: not on Windows)."""
+    if not _timers_usable(seconds):
         yield
         return
 
-    def on_alarm(signum: int, frame: object) -> None:
-        raise KataTimeout(progress_now())  # how far the test got, read while its code still runs
+    def on_limit(signum: int, frame: object) -> None:
+        # how far the test got, read while its code still runs; and which clock ran out
+        raise KataTimeout(progress_now(), "wall" if signum == signal.SIGALRM else "cpu")
 
-    previous = signal.signal(signal.SIGALRM, on_alarm)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    previous = {number: signal.signal(number, on_limit) for number in (signal.SIGPROF, signal.SIGALRM)}
+    signal.setitimer(signal.ITIMER_PROF, seconds)
+    signal.setitimer(signal.ITIMER_REAL, seconds * WALL_FACTOR)
     try:
         yield
     finally:
+        signal.setitimer(signal.ITIMER_PROF, 0)
         signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+@contextlib.contextmanager
+def clock_paused() -> Iterator[None]:
+    """Stop the running test's clock for the block: an oracle's cost (scikit-learn's import and fits,
+    the tests' own reference computations) is never the learner's. The clock resumes where it stopped."""
+    if not _timers_usable():
+        yield
+        return
+    cpu = signal.setitimer(signal.ITIMER_PROF, 0)[0]
+    wall = signal.setitimer(signal.ITIMER_REAL, 0)[0]
+    try:
+        yield
+    finally:
+        if cpu > 0:
+            signal.setitimer(signal.ITIMER_PROF, cpu)
+        if wall > 0:
+            signal.setitimer(signal.ITIMER_REAL, wall)
+
+
+def oracle(function: Callable[..., T]) -> Callable[..., T]:
+    """Decorate a function of the tests that computes an expected answer: its time is not the test's."""
+
+    @functools.wraps(function)
+    def timed_apart(*args: object, **kwargs: object) -> T:
+        with clock_paused():
+            return function(*args, **kwargs)
+
+    return timed_apart
 
 
 # ---------------------------------------------------------------- progress of long tests, for timeout messages
@@ -462,7 +510,7 @@ class Progress:
     done: int
     total: int
     unit: str = "iterations"
-    seconds: float | None = None  # spent on them so far (None: the whole time limit)
+    seconds: float | None = None  # CPU seconds spent on them so far (None: the whole time limit)
 
 
 _PROGRESS: list[Callable[[], Progress | None]] = []
@@ -509,19 +557,26 @@ def more_time(timeout: float, done: Progress | None) -> int:
     return next((c for c in MORE_TIME_CHOICES if c >= needed and c > timeout), MORE_TIME_CHOICES[-1])
 
 
-def timeout_message(exercise: str, timeout: float, done: Progress | None, flag: str) -> str:
-    """What a timeout means: progress made is slow code, not an endless loop (issue 11's wording)."""
+def timeout_message(exercise: str, timeout: float, done: Progress | None, flag: str, clock: str = "cpu") -> str:
+    """What a timeout means: progress made is slow code, not an endless loop (issue 11's wording).
+
+    ``clock``: "cpu" when the test used its ``timeout`` seconds of CPU time, "wall" when it waited
+    WALL_FACTOR times that without using them (a sleep, a lock, input)."""
     advice = f"`{flag} {more_time(timeout, done)}`"
+    if clock == "wall":
+        return (f"[{exercise}] timed out: {timeout * WALL_FACTOR:g} s passed on the clock while the test used less "
+                f"than its {timeout:g} s of CPU time; does your code wait for something (sleep, input, a lock)?")
+    spent = f"{timeout:g} s of CPU time"
     if done is None:
-        return (f"[{exercise}] timed out after {timeout:g} s: a loop that never ends, or code that is only slow? "
+        return (f"[{exercise}] timed out after {spent}: a loop that never ends, or code that is only slow? "
                 f"If it is slow, allow more time: {advice}")
     if done.done <= 0:
-        return (f"[{exercise}] timed out after {timeout:g} s before the first of {done.total} {done.unit} finished: "
+        return (f"[{exercise}] timed out after {spent} before the first of {done.total} {done.unit} finished: "
                 f"a loop that never ends, or very slow code? If it is slow, allow more time: {advice}")
     needed = time_needed(timeout, done)
     pace = f" (at this pace the test needs about {needed:.1f} s)" if needed < 10 else \
         f" (at this pace the test needs about {needed:.0f} s)"
-    return (f"[{exercise}] {done.done} of {done.total} {done.unit} in {timeout:g} s: correct but slow? "
+    return (f"[{exercise}] {done.done} of {done.total} {done.unit} in {spent}: correct but slow? "
             f"Allow more time: {advice}{pace}")
 
 

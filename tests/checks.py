@@ -299,7 +299,7 @@ def run_loop(module: types.ModuleType, run, iters: int, unit: str = "iterations"
         if not per or per <= 0:
             return None
         done = (calls[0] - state["start"] - state["before_loop"]) // per
-        return Progress(max(0, min(iters, done)), iters, unit, time.perf_counter() - state["started"])
+        return Progress(max(0, min(iters, done)), iters, unit, time.process_time() - state["started"])
 
     for name, function in originals.items():
         setattr(module, name, counted(function))
@@ -316,7 +316,7 @@ def run_loop(module: types.ModuleType, run, iters: int, unit: str = "iterations"
                 raise
             except Exception:  # noqa: BLE001 - the real run below raises it again, where the test expects it
                 state["per_iteration"] = None
-            state.update(measuring=False, start=calls[0], started=time.perf_counter())
+            state.update(measuring=False, start=calls[0], started=time.process_time())
             return run(iters)
     finally:
         for name, function in originals.items():

@@ -32,6 +32,8 @@ from pathlib import Path
 
 import numpy as np
 
+from katatools.plugin import oracle
+
 CACHE_VARIABLE = "KATA_SKLEARN_CACHE"
 DEFAULT_CACHE = Path(__file__).resolve().parent.parent / ".kata-cache" / "sklearn"
 
@@ -98,8 +100,13 @@ def _store(path: Path, answer: Answer) -> None:
 
 
 def remembered(question: Callable[..., dict[str, object]]) -> Callable[..., Answer]:
-    """Decorate a question to scikit-learn; it returns named arrays, read back as stored."""
+    """Decorate a question to scikit-learn; it returns named arrays, read back as stored.
 
+    Asking is an oracle's work, not the learner's: the running test's clock stops meanwhile
+    (``oracle``), and the answer is stored as soon as it is known, whatever the test does next.
+    """
+
+    @oracle
     @functools.wraps(question)
     def ask(*args: object, **kwargs: object) -> Answer:
         folder = cache_dir()

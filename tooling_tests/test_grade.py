@@ -364,7 +364,7 @@ def test_a_hang_that_swallows_the_timeout_is_stopped_at_the_wall_limit(tmp_path)
     stage = STAGES[-1]  # the last stage's module hangs on import, ignoring the timeout alarm
     # Ignoring SIGALRM disarms the per-test timeout deterministically (a loop that catches the
     # timeout's exception can still be hit outside its try block and let it through).
-    hang = "import signal\nsignal.signal(signal.SIGALRM, signal.SIG_IGN)\nwhile True:\n    pass\n"
+    hang = "import signal\nsignal.signal(signal.SIGALRM, signal.SIG_IGN)\nsignal.signal(signal.SIGPROF, signal.SIG_IGN)\nwhile True:\n    pass\n"
     write_katas(tmp_path / "subs" / "hangs", reference(**{stage.module: prepend(reference_source(stage.module), hang)}))
     per_stage = 20
     started = time.monotonic()
@@ -535,6 +535,7 @@ _TRIGGER = {nodeid!r}
 def _hang_in_the_trigger_test():
     if _os.environ.get("PYTEST_CURRENT_TEST", "").startswith(_TRIGGER + " "):
         _signal.signal(_signal.SIGALRM, _signal.SIG_IGN)  # no per-test timeout: only the wall limit stops it
+        _signal.signal(_signal.SIGPROF, _signal.SIG_IGN)
         while True:
             pass
 

@@ -226,7 +226,7 @@ def test_the_sandbox_dies_with_the_grader(tmp_path):
             f"subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(120)', {marker!r}],\n"
             "                 start_new_session=True, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,\n"
             "                 stderr=subprocess.DEVNULL)\n"
-            "signal.signal(signal.SIGALRM, signal.SIG_IGN)\nwhile True:\n    pass\n")
+            "signal.signal(signal.SIGALRM, signal.SIG_IGN)\nsignal.signal(signal.SIGPROF, signal.SIG_IGN)\nwhile True:\n    pass\n")
     write_submission(tmp_path / "subs" / "hangs", hostile_module(code))
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "KATA_BWRAP")}
     env["TMPDIR"] = str(tmp_path)  # a grader killed outright leaves its scratch folder: here, not in /tmp

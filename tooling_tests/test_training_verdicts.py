@@ -150,13 +150,15 @@ def test_seeds_are_scaled_only_where_training_builds_them_and_the_class_is_resto
 
 def test_timeout_messages():
     slow = timeout_message("mse", 5.0, Progress(37, 200, "iterations", 5.0), "nox -s check -- --timeout")
-    assert slow.startswith("[mse] 37 of 200 iterations in 5 s: correct but slow?")
+    assert slow.startswith("[mse] 37 of 200 iterations in 5 s of CPU time: correct but slow?")
     assert "`nox -s check -- --timeout 60`" in slow and "loop" not in slow  # 27 s needed: 1.5 x that
     stuck = timeout_message("mse", 5.0, Progress(0, 200), "--kata-timeout")
     assert "before the first of 200 iterations finished" in stuck and "`--kata-timeout 30`" in stuck
     unknown = timeout_message("add", 1.0, None, "--kata-timeout")
     assert unknown.startswith("[add] timed out after 1 s") and "`--kata-timeout 30`" in unknown
     assert more_time(5.0, Progress(199, 200, seconds=4.9)) == 10  # never less than the limit that ran out
+    waiting = timeout_message("add", 1.0, None, "--kata-timeout", clock="wall")
+    assert waiting.startswith("[add] timed out: 10 s passed on the clock") and "wait" in waiting
 
 
 SLEEPY_LINE = "        m, b = m - lr * m_sum / n, b - lr * b_sum / n\n"
@@ -178,9 +180,11 @@ def run_line_test(tmp_path: Path, training_source: str, *options: str) -> str:
 def test_a_slow_loop_times_out_with_its_progress_and_how_to_allow_more_time(tmp_path):
     reference = (ROOT / "solutions" / "training.py").read_text()
     assert reference.count(SLEEPY_LINE) == 1
-    slow = reference.replace(SLEEPY_LINE, "        __import__('time').sleep(0.1)\n" + SLEEPY_LINE)  # 20 steps: 2 s
+    busy = ("        _t = __import__('time').process_time()\n"  # 0.1 s of CPU per step: 20 steps, 2 s
+            "        while __import__('time').process_time() - _t < 0.1:\n            pass\n")
+    slow = reference.replace(SLEEPY_LINE, busy + SLEEPY_LINE)
     out = run_line_test(tmp_path, slow, "--kata-timeout=1", "--kata-timeout-flag=nox -s check -- --timeout")
-    assert re.search(r"\[linear_regression\] \d+ of 20 iterations in 1 s: correct but slow\? "
+    assert re.search(r"\[linear_regression\] \d+ of 20 iterations in 1 s of CPU time: correct but slow\? "
                      r"Allow more time: `nox -s check -- --timeout 10`", out), out
     assert "never ends" not in out
 
