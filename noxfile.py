@@ -31,7 +31,8 @@ nox.options.sessions = ["test", "lint"]
 nox.options.reuse_venv = "yes"
 
 MANIFEST = load_manifest()
-TARGETS = ("katas", "solutions")
+HAS_REFERENCE = (ROOT / "solutions").is_dir()  # a learner's edition (nox -s release) has none
+TARGETS = ("katas", "solutions") if HAS_REFERENCE else ("katas",)
 SHARED_ENV = ROOT / ".nox" / "_shared"
 GROUPS = ("test", "lint")
 # The grader's sessions and the project's tests add bubblewrap (and what the tooling tests read
@@ -76,6 +77,13 @@ def shared_python(session: nox.Session, env_dir: Path = SHARED_ENV, groups: tupl
     return str(python)
 
 
+def needs_reference(session: nox.Session) -> None:
+    """Stop a session that reads the reference, in a learner's edition, saying why."""
+    if not HAS_REFERENCE:
+        session.error(f"`nox -s {session.name}` needs the reference (solutions/), which this learner's edition does "
+                      "not have: it is for the katas' maintainers")
+
+
 def run_python(session: nox.Session, *args: str, grading: bool = False, from_here: bool = False, **kwargs) -> None:
     """Run the shared environment's python (``grading``: the grader's) from the repository root.
 
@@ -111,6 +119,7 @@ def test(session: nox.Session) -> None:
     """Every stage against the reference, every kata test failing on the pristine stubs, the corpora, the tooling.
 
     In the grader's environment (.nox/_grade): the tooling tests grade, in bubblewrap."""
+    needs_reference(session)
     run_python(session, "-m", "katatools", "stubs", "--check", grading=True)  # katas/ is exactly the generated stubs
     run_python(session, "-m", "pytest", "--target=solutions", "-q", "-p", "no:cacheprovider", *session.posargs,
                grading=True)
@@ -171,6 +180,13 @@ def gradescope(session: nox.Session) -> None:
 
 
 @nox.session(venv_backend="none")
+def release(session: nox.Session) -> None:
+    """Write the learner's edition, without the reference: `nox -s release -- DIR [--classroom]`."""
+    needs_reference(session)
+    run_python(session, "-m", "katatools", "release", *session.posargs, from_here=True)
+
+
+@nox.session(venv_backend="none")
 def classroom(session: nox.Session) -> None:
     """Write GitHub Classroom's autograding workflow: `nox -s classroom -- [--out PATH]`."""
     run_python(session, "-m", "katatools", "classroom", *session.posargs, grading=True, from_here=True)
@@ -197,18 +213,21 @@ def demo(session: nox.Session) -> None:
 @nox.session(venv_backend="none")
 def mutants(session: nox.Session) -> None:
     """Every hand-written learner mistake in mistakes/ must fail a test of its own exercise."""
+    needs_reference(session)
     run_python(session, "-m", "katatools", "mutants", *session.posargs)
 
 
 @nox.session(venv_backend="none")
 def corpus(session: nox.Session) -> None:
     """Every alternative in alternatives/ passes its stages, every cheat fails its exercise (`-- --help`)."""
+    needs_reference(session)
     run_python(session, "-m", "katatools", "corpus", *session.posargs)
 
 
 @nox.session(venv_backend="none")
 def mutation(session: nox.Session) -> None:
     """mutmut over solutions/ with the kata suite (not CI: minutes). `-- --show` prints each unexplained survivor."""
+    needs_reference(session)
     python = shared_python(session, ROOT / ".nox" / "_mutation", GROUPS + ("mutation",))
     # Byte-compile the environment once: with PYTHONDONTWRITEBYTECODE set, every forked test run
     # would otherwise recompile numpy, hypothesis and scikit-learn from source.
@@ -225,6 +244,7 @@ def bench(session: nox.Session) -> None:
 
     It runs in .nox/_bench: the shared environment's groups plus the demo's (matplotlib), for its figures.
     """
+    needs_reference(session)
     python = shared_python(session, ROOT / ".nox" / "_bench", GROUPS + ("demo",))
     session.run(python, "benchmarks/bench.py", *session.posargs, external=True, env={"PYTHONPATH": None})
 

@@ -137,7 +137,9 @@ def show_hints(manifest: Manifest, name: str, level: int, command: str) -> int:
     if level < levels:
         lines.append(f"Next hint: {command} --hint {exercise.name} --level {level + 1}")
     else:
-        lines.append(f"That was the last hint. Once the tests pass, compare with {files.replace('katas/', 'solutions/')}.")
+        compare = (f"compare with {files.replace('katas/', 'solutions/')}" if (ROOT / "solutions").is_dir()
+                   else "compare your code with a classmate's, or ask for the reference")
+        lines.append(f"That was the last hint. Once the tests pass, {compare}.")
     print("\n".join(wrapped for line in lines for wrapped in wrap_line(line)))
     return 0
 
@@ -192,6 +194,11 @@ def make_plan(argv: list[str], parser: argparse.ArgumentParser | None = None) ->
         selected = manifest.select(args.names)
     except ManifestError as exc:
         print(f"check: {unknown_name(manifest, exc)}", file=sys.stderr)
+        return 2
+    if args.isolated and not (ROOT / "solutions").is_dir():
+        print("check: --isolated runs each stage on the reference's earlier stages, and this copy of the katas has "
+              "no reference (solutions/): it is a learner's edition. Without --isolated, each stage runs on yours.",
+              file=sys.stderr)
         return 2
     stages = [s for s in manifest.stages if any(e.stage == s.name for e in selected)]
     tested = [s for s in stages if (ROOT / s.tests).is_file()]

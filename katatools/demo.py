@@ -304,8 +304,10 @@ def _plot_newton(ax: object, r: dict | None) -> None:
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m katatools demo", description=__doc__.splitlines()[0])
-    parser.add_argument("target", nargs="?", default="solutions",
-                        help="katas (your code), solutions (the reference, default) or a directory of kata modules")
+    default = "solutions" if (ROOT / "solutions").is_dir() else "katas"  # a learner's edition has no reference
+    parser.add_argument("target", nargs="?", default=default,
+                        help="katas (your code), solutions (the reference, the default where there is one) or a "
+                             "directory of kata modules")
     parser.add_argument("--out", type=Path, default=OUT_DIR, metavar="DIR", help="where the PNG goes (default: demo-output/)")
     parser.add_argument("--quick", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)

@@ -31,7 +31,6 @@ twice gives byte-identical files.
 from __future__ import annotations
 
 import argparse
-import compileall
 import concurrent.futures
 import hashlib
 import importlib.metadata
@@ -39,7 +38,6 @@ import importlib.util
 import json
 import os
 import re
-import shlex
 import shutil
 import signal
 import sys
@@ -49,19 +47,24 @@ from pathlib import Path
 
 from . import report as results
 from .gradebook import Graded, StageOutcome, summary_lines, write_outputs
-from .isolation import needs_own_stages
-from .manifest import ROOT, Exercise, Manifest, ManifestError, Stage, load_manifest, tomllib
+from .guard import GUARD_MARK, GUARD_VARIABLE
+from .isolation import Run, plan_runs
+from .manifest import ROOT, Exercise, Manifest, ManifestError, Stage, load_manifest
 from .review import review_modules
 from .runner import NO_REPORT, PytestRun, available_cpus, run_suite, stop_all
 from .sandbox import Sandbox
 from .sandbox import start as start_sandbox
-from .stubs import generated_stubs
+from .stubs import pristine_stubs, reference_sources
 from .submissions import Submission, SubmissionError, discover, module_files
+from .workspace import ANSWERS_DIR, LAYER_DIR, TARGET_DIR, Template, reference_layer
 
 MODES = ("isolated", "cumulative")
 OUTPUT_LIMIT = 64 * 1024  # bytes of a child's output kept
 REFERENCE_TEST_TIMEOUT = 120.0  # seconds per test when the grader runs the reference itself (trusted, maybe busy)
-TARGET_DIR = "katas"  # the workspace folder holding the submission's kata modules, named as in the learner's clone
+DEFAULT_TEST_TIMEOUT = 30.0  # CPU seconds per test (plugin.deadline): generous, so that slow but correct code passes
+DEFAULT_WALL_LIMIT = 600.0  # seconds per submission and mode: grade, Gradescope, Classroom and Classroom 50 alike
+NO_REFERENCE = ("isolated mode grades each exercise on the reference's other modules, and this copy of the katas has "
+                "no solutions/ (a learner's edition, or a Classroom 50 bundle): grade with --mode cumulative")
 INVOKED_FROM = "KATA_INVOKED_FROM"  # where the instructor ran the command (nox changes directory): paths resolve there
 ADDRESS = re.compile(r"\b0x[0-9a-fA-F]{6,}\b")  # a memory address in a repr, different at every run
 TEMPORARY_NAME = re.compile(r"\b(kata-[a-z]+-|tmp)[a-z0-9_]{8}\b")  # tempfile's random folder names
@@ -69,17 +72,6 @@ TEMPORARY_NAME = re.compile(r"\b(kata-[a-z]+-|tmp)[a-z0-9_]{8}\b")  # tempfile's
 
 class GradeError(RuntimeError):
     """The grader itself cannot run (its own tests do not collect, ...)."""
-
-
-def pytest_ini(pyproject: Path) -> str:
-    """The grader's own pytest configuration, from its pyproject.toml, as an ini file."""
-    with open(pyproject, "rb") as f:
-        options = tomllib.load(f)["tool"]["pytest"]["ini_options"]
-    lines = ["[pytest]"]
-    for key, value in options.items():
-        text = shlex.join(value) if isinstance(value, list) else str(value).lower() if isinstance(value, bool) else str(value)
-        lines.append(f"{key} = {text}")
-    return "\n".join(lines) + "\n"
 
 
 def writes_bytecode() -> bool:
@@ -163,13 +155,18 @@ def stable(text: str, workspace: Path, *scratches: Path) -> str:
 class Grader:
     """Grades submissions against one snapshot of the grader's tests, reference and manifest.
 
-    ``exercises``: grade only these (e.g. one Classroom step); ``sandbox``: try bubblewrap.
+    ``exercises``: grade only these (e.g. one Classroom step); ``sandbox``: try bubblewrap. Where
+    ``root`` has no reference (a learner's edition, a Classroom 50 bundle), only cumulative mode
+    grades, and every run asks scikit-learn itself.
     """
 
     def __init__(self, modes: tuple[str, ...], test_timeout: float, wall_limit: float, stages: list[str] | None = None,
                  root: Path = ROOT, sandbox: bool = True, exercises: list[str] | None = None) -> None:
         self.manifest: Manifest = load_manifest(root / "exercises.toml")
         self.root, self.modes, self.test_timeout, self.wall_limit = root, modes, test_timeout, wall_limit
+        self.reference = reference_sources(self.manifest, root)
+        if self.reference is None and "isolated" in modes:
+            raise GradeError(NO_REFERENCE)
         try:
             wanted = {self.manifest.stage(name).name for name in stages or self.manifest.stage_names}
             only = {e.name for e in self.manifest.select(exercises)} if exercises else None
@@ -183,13 +180,12 @@ class Grader:
         self.exercises: list[Exercise] = [e for s in self.stages for e in self.manifest.exercises_of(s.name)
                                           if only is None or e.name in only]
         self.scratch = Path(tempfile.mkdtemp(prefix="kata-grade-"))
-        self.template = self.scratch / "template"
         self.sandbox: Sandbox | None = None
         self.unsandboxed = "--no-sandbox"  # why submissions run without the sandbox ("" when they run in it)
         self.stop = threading.Event()
         try:
-            self._build_template(root)
-            self.stubs = generated_stubs(self.manifest, root / "solutions")  # for a module a submission lacks
+            self.stubs = pristine_stubs(self.manifest, root)  # for a module a submission lacks
+            self.template = Template(self.scratch / "template", root, self.manifest, self.stubs, writes_bytecode())
             if sandbox:
                 self.sandbox, self.unsandboxed = start_sandbox(self.scratch)
             self.expected, self.answers = self._reference_runs(root)
@@ -207,47 +203,35 @@ class Grader:
     def close(self) -> None:
         shutil.rmtree(self.scratch, ignore_errors=True)
 
-    def _build_template(self, root: Path) -> None:
-        ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".hypothesis", ".pytest_cache")
-        shutil.copytree(root / "tests", self.template / "tests", ignore=ignore)
-        shutil.copytree(root / "katatools", self.template / "katatools", ignore=ignore)
-        (self.template / "solutions").mkdir()
-        for stage in self.manifest.stages:
-            shutil.copyfile(root / "solutions" / f"{stage.module}.py", self.template / "solutions" / f"{stage.module}.py")
-        shutil.copyfile(root / "exercises.toml", self.template / "exercises.toml")
-        (self.template / "pytest.ini").write_text(pytest_ini(root / "pyproject.toml"), encoding="utf-8")
-        if writes_bytecode():  # workspaces are read-only in the sandbox: compile the grader's own code once
-            compileall.compile_dir(self.template, quiet=2)
-
-    def _run(self, workspace: Path, target: Path, tests: list[str], mode: str, extra: list[str],
-             timeout: float | None, answers: Path | None = None, scratch: Path | None = None,
-             sandboxed: bool = False) -> PytestRun:
+    def _run(self, folder: Path, tests: list[str], mode: str, extra: list[str], timeout: float | None,
+             graded: bool = False, answers: str = "") -> PytestRun:
+        """One child pytest on the workspace ``folder``/ws, writing only to ``folder``/scratch.
+        ``graded``: a submission's code runs, in the sandbox where it works and always under the
+        guard (guard.py); the grader's own runs on the reference or the stubs are trusted."""
+        workspace, scratch = folder / "ws", folder / "scratch"
+        scratch.mkdir(exist_ok=True)
         # Plugin autoloading is off (no stray plugin of the environment); hypothesis's is loaded by name.
         hypothesis_plugin = ["-p", "_hypothesis_pytestplugin"] if importlib.util.find_spec("_hypothesis_pytestplugin") else []
         options = ["-c", str(workspace / "pytest.ini"), f"--rootdir={workspace}", f"--confcutdir={workspace}",
-                   "-s", "-q", "--tb=short", "--kata-summary=no", f"--reference={workspace / 'solutions'}",
-                   *hypothesis_plugin, *[f"--exercise={name}" for name in self.selection], *extra]
-        own = scratch is None
-        scratch = scratch or Path(tempfile.mkdtemp(prefix="run-", dir=self.scratch))
+                   "-s", "-q", "--tb=short", "--kata-summary=no", *hypothesis_plugin,
+                   *[f"--exercise={name}" for name in self.selection], *extra]
+        env = child_environment(scratch, answers or (str(workspace / ANSWERS_DIR) if self.answers else "off"))
         wrap = None
-        if sandboxed and self.sandbox is not None:
-            sandbox = self.sandbox
+        if graded:
+            env[GUARD_VARIABLE] = json.dumps({"read": [str(workspace)], "write": [str(scratch)]})
+            if self.sandbox is not None:
+                sandbox = self.sandbox
 
-            def wrap(command: list[str], writable: Path) -> list[str]:
-                return sandbox.wrap(command, writable, readable=[workspace], cwd=workspace)
-        try:
-            return run_suite(target, tests=tests, mode=mode, extra=options, cwd=workspace,
-                             env=child_environment(scratch, answers), timeout=timeout,
-                             python_flags=["-s"] if writes_bytecode() else ["-s", "-B"],
-                             output_limit=OUTPUT_LIMIT, scratch=scratch, wrap=wrap)
-        finally:
-            if own:
-                shutil.rmtree(scratch, ignore_errors=True)
+                def wrap(command: list[str], writable: Path) -> list[str]:
+                    return sandbox.wrap(command, writable, readable=[workspace], cwd=workspace)
+        return run_suite(workspace / TARGET_DIR, tests=tests, mode=mode, extra=options, cwd=workspace, env=env,
+                         timeout=timeout, python_flags=["-s"] if writes_bytecode() else ["-s", "-B"],
+                         output_limit=OUTPUT_LIMIT, scratch=scratch, wrap=wrap)
 
     def _reference_runs(self, root: Path) -> tuple[dict[str, dict[str, str]], dict[str, bytes]]:
-        """The tests to expect and scikit-learn's answers: from two runs on the reference (at once),
-        or, when nothing they depend on has changed since the last grading, from what that grading
-        stored in ``.kata-cache/grader`` (the answers themselves in scikit-learn's own store)."""
+        """The tests to expect and scikit-learn's answers: from two runs of the grader's own (at
+        once), or, when nothing they depend on has changed since the last grading, from what that
+        grading stored in ``.kata-cache/grader`` (the answers themselves in scikit-learn's own store)."""
         store, memo = stored_answers(root), None
         if store is not None:
             memo = store.parent / "grader" / f"{reference_key(root, self.stages, self.selection)}.json"
@@ -271,9 +255,11 @@ class Grader:
         return expected, answers
 
     def _collect(self) -> dict[str, dict[str, str]]:
-        """Stage name -> {test node id: exercise}, from the grader's own tests (--collect-only)."""
+        """Stage name -> {test node id: exercise}, from the grader's own tests (--collect-only, on the stubs)."""
+        folder = Path(tempfile.mkdtemp(prefix="collect-", dir=self.scratch))
+        self.template.workspace(folder / "ws", self.stubs)
         tests = [s.tests for s in self.stages]
-        run = self._run(self.template, self.template / "solutions", tests, "cumulative", ["--collect-only"], 300)
+        run = self._run(folder, tests, "cumulative", ["--collect-only"], 300, answers="off")
         if run.report is None or run.returncode != 0:
             raise GradeError(f"the grader's own tests do not collect ({run.problem}):\n{run.output[-3000:]}")
         expected: dict[str, dict[str, str]] = {s.name: {} for s in self.stages}
@@ -285,126 +271,126 @@ class Grader:
 
     def _ask_sklearn(self) -> dict[str, bytes]:
         """scikit-learn's answers to the tests' questions, asked once by running the ``asks_sklearn``
-        tests on the reference. None depends on the code under test, so each stage run of each
-        submission gets a fresh copy of them (``_answers_for``) and never imports scikit-learn:
-        what one child writes there, no other child reads.
+        tests on the reference, in a folder no submission's run can see. None depends on the code
+        under test, so each stage run of each submission gets a fresh, read-only copy of them and
+        never imports scikit-learn. Without a reference: none, and each run asks scikit-learn itself
+        (never reading a stored answer, which its submission could have written).
 
         The run starts from the answers this repository has stored (``.kata-cache/sklearn``, see
         tests/sklearn_oracle.py), so that scikit-learn is only asked what it was never asked; the
         reference must pass every comparison with them, and new answers are stored back."""
-        tests = [s.tests for s in self.stages]
-        folder = self.scratch / "answers"
-        folder.mkdir()
+        if self.reference is None:
+            return {}
+        folder = Path(tempfile.mkdtemp(prefix="reference-", dir=self.scratch))
+        workspace = self.template.workspace(folder / "ws", {f"{m}.py": text for m, text in self.reference.items()})
+        answers_dir = folder / "answers"  # writable: the reference's run stores what it asks
+        answers_dir.mkdir()
         store = stored_answers(self.root)
         if store is not None and store.is_dir():
             for path in store.glob("*.npz"):
-                shutil.copyfile(path, folder / path.name)
+                shutil.copyfile(path, answers_dir / path.name)
         patient = f"--kata-timeout={max(self.test_timeout, REFERENCE_TEST_TIMEOUT):g}"  # the reference, on a busy machine
-        run = self._run(self.template, self.template / "solutions", tests, "cumulative", ["-m", "asks_sklearn", patient],
-                        600, answers=folder)
+        run = self._run(folder, [s.tests for s in self.stages], "cumulative", ["-m", "asks_sklearn", patient], 600,
+                        answers=str(answers_dir))
         if run.returncode not in (0, 5):  # 5: no such test in the stages graded
             why = run.problem or f"exit code {run.returncode}"
             raise GradeError(f"the reference fails the grader's own scikit-learn comparisons ({why}):\n"
                              f"{run.output[-3000:]}")
-        answers = {path.name: path.read_bytes() for path in sorted(folder.glob("*.npz"))}
+        del workspace
+        answers = {path.name: path.read_bytes() for path in sorted(answers_dir.glob("*.npz"))}
         if store is not None:
             keep_answers(store, answers)
         shutil.rmtree(folder, ignore_errors=True)
         return answers
 
-    def _answers_for(self, scratch: Path) -> Path:
-        folder = scratch / "answers"
-        folder.mkdir()
-        for file_name, content in self.answers.items():
-            (folder / file_name).write_bytes(content)
-        return folder
-
     # ------------------------------------------------------------ one submission
 
-    def own_stages(self, submission: Submission) -> dict[str, list[str]]:
-        """Stage name -> why its module must run on the submission's own earlier modules in
-        isolated mode (isolation.py); stages absent run on the reference's."""
-        plan = {}
-        for stage in self.stages:
-            source = submission.modules.get(f"{stage.module}.py")
-            reasons = needs_own_stages(source, stage, self.manifest, self.template / "solutions") if source else []
-            if reasons:
-                plan[stage.name] = reasons
-        return plan
+    def runs_of(self, stage: Stage, mode: str, modules: dict[str, bytes], only: list[str] | None = None) -> list[Run]:
+        """The runs grading ``stage`` in ``mode`` (those of its exercises in ``only``, if given):
+        one in cumulative mode; in isolated mode one per set of modules taken from the submission."""
+        names = [e.name for e in self.exercises if e.stage == stage.name and (only is None or e.name in only)]
+        modules_of = [s.module for s in self.manifest.stages]
+        if mode == "cumulative":
+            return [Run(stage, tuple(names), tuple(modules_of), cumulative=True)]
+        mine = {name[:-3]: source for name, source in modules.items()}
+        return plan_runs(stage, names, self.manifest, mine, self.reference or {})
 
     def grade(self, submission: Submission) -> Graded:
         graded = Graded(submission, self.modes, sandbox=self.sandbox_column)
         if submission.problem:  # nothing to run: every exercise earns 0, the reason is the submission's
-            graded.outcomes = [self._outcome(s, m, {}, "") for m in self.modes for s in self.stages]
+            graded.outcomes = [self._outcome(s, m, [e.name for e in self.exercises if e.stage == s.name], {}, "")
+                               for m in self.modes for s in self.stages]
             return graded
         own = [s.module for s in self.manifest.stages]
         graded.flags = review_modules(submission.modules, own)
-        plan = self.own_stages(submission) if "isolated" in self.modes else {}
-        workspace, target = self._workspace(submission.modules)
-        try:
-            graded.notes += [f"{name} missing: its pristine stub was graded" for name in module_files(self.manifest)
-                             if name not in submission.modules]
+        graded.notes += list(submission.notes)
+        graded.notes += [f"{name} missing: its pristine stub was graded" for name in module_files(self.manifest)
+                         if name not in submission.modules]
+        modules = {name: submission.modules.get(name, self.stubs[name].encode("utf-8"))
+                   for name in module_files(self.manifest)}
+        done: dict[tuple, StageOutcome] = {}
+        for mode in self.modes:
             for stage in self.stages:
-                if stage.name in plan:
-                    graded.notes.append(f"isolated {stage.name}: graded on the submission's own earlier modules, "
-                                        f"since {stage.module}.py uses {'; '.join(plan[stage.name])}")
-            # Every stage run gets the same share of the wall limit, in every mode; a run that two
-            # modes share (a stage graded on its own earlier modules) runs once.
-            limit = self.wall_limit / len(self.stages)
-            done: dict[tuple[str, str], StageOutcome] = {}
-            for mode in self.modes:
-                for stage in self.stages:
-                    runs_as = "cumulative" if mode == "isolated" and stage.name in plan else mode
+                runs = self.runs_of(stage, mode, modules)
+                if mode == "isolated":
+                    graded.notes += [isolation_note(self.manifest, r) for r in runs if r.reasons]
+                # Every stage gets the same share of the wall limit, in every mode, shared by its runs;
+                # a run that two modes share (the same tests on the same modules) runs once.
+                limit = self.wall_limit / len(self.stages) / len(runs)
+                parts = []
+                for run in runs:
+                    key = (run.stage.name, run.exercises, self.layer_modules(run), limit)
                     if self.stop.is_set():
-                        graded.outcomes.append(self._outcome(stage, mode, {}, "grading interrupted"))
+                        parts.append(self._outcome(stage, mode, list(run.exercises), {}, "grading interrupted"))
                         continue
-                    if (runs_as, stage.name) not in done:
-                        done[runs_as, stage.name] = self._grade_stage(stage, runs_as, workspace, target, limit)
-                    outcome = done[runs_as, stage.name]
-                    graded.outcomes.append(StageOutcome(stage, mode, outcome.results, outcome.problem, outcome.records))
-        finally:
-            shutil.rmtree(workspace, ignore_errors=True)
+                    if key not in done:
+                        done[key] = self._grade_run(run, modules, limit)
+                    parts.append(done[key])
+                graded.outcomes.append(merged(self.manifest, stage, mode, parts))
+        graded.flags += guard_flags(graded.outcomes)
         return graded
 
-    def _workspace(self, modules: dict[str, bytes]) -> tuple[Path, Path]:
-        """A fresh workspace with these kata modules in katas/ (a missing one: its stub)."""
-        workspace = Path(tempfile.mkdtemp(prefix="ws-", dir=self.scratch))
-        shutil.copytree(self.template, workspace, dirs_exist_ok=True)
-        target = workspace / TARGET_DIR
-        target.mkdir()
-        for name in module_files(self.manifest):
-            if name in modules:
-                (target / name).write_bytes(modules[name])
-            else:
-                (target / name).write_text(self.stubs[name], encoding="utf-8")
-        return workspace, target
+    def layer_modules(self, run: Run) -> tuple[str, ...]:
+        """The modules ``run`` takes from the reference: the earlier stages' modules it does not own."""
+        if run.cumulative:
+            return ()
+        return tuple(s.module for s in self.manifest.stages if s.index < run.stage.index and s.module not in run.own)
 
     def failing_tests(self, modules: dict[str, bytes], stage: Stage, exercise: str) -> list[str]:
         """The tests of ``exercise`` that do not pass for these kata modules, run exactly as a
         submission's stage is (isolated mode, same limits): e.g. a known mistake's signature."""
-        workspace, target = self._workspace(modules)
-        try:
-            outcome = self._grade_stage(stage, "isolated", workspace, target, self.wall_limit / len(self.stages),
-                                        only=[exercise])
-        finally:
-            shutil.rmtree(workspace, ignore_errors=True)
+        runs = self.runs_of(stage, "isolated", modules, only=[exercise])
+        limit = self.wall_limit / len(self.stages) / len(self.runs_of(stage, "isolated", modules))
+        parts = [self._grade_run(run, modules, limit) for run in runs]
+        outcome = merged(self.manifest, stage, "isolated", parts)
         return sorted(r.nodeid for r in outcome.records if r.exercise == exercise and r.status != results.PASSED)
 
-    def _grade_stage(self, stage: Stage, mode: str, workspace: Path, target: Path, limit: float,
-                     only: list[str] = ()) -> StageOutcome:
-        scratch = Path(tempfile.mkdtemp(prefix="run-", dir=self.scratch))
+    def _grade_run(self, run: Run, modules: dict[str, bytes], limit: float) -> StageOutcome:
+        """One run of a submission's stage, in a fresh workspace of its own."""
+        folder = Path(tempfile.mkdtemp(prefix="run-", dir=self.scratch))
         try:
-            answers = self._answers_for(scratch)
-            options = [f"--kata-timeout={self.test_timeout:g}", *[f"--exercise={name}" for name in only]]
-            run = self._run(workspace, target, [stage.tests], mode, options, limit, answers, scratch, sandboxed=True)
-            return self._score(stage, mode, run, target, workspace, scratch)
+            layer_modules = self.layer_modules(run)
+            layer = None
+            if not run.cumulative:
+                layer = reference_layer(self.manifest, self.reference or {}, layer_modules, run.exercises)
+            self.template.workspace(folder / "ws", modules, layer, self.answers)
+            mode = "cumulative" if run.cumulative else "isolated"
+            options = [f"--kata-timeout={self.test_timeout:g}", *[f"--exercise={name}" for name in run.exercises]]
+            if not run.cumulative:
+                options.append(f"--reference={folder / 'ws' / LAYER_DIR}")
+            child = self._run(folder, [run.stage.tests], mode, options, limit, graded=True)
+            return self._score(run, mode, child, folder)
         finally:
-            shutil.rmtree(scratch, ignore_errors=True)
+            shutil.rmtree(folder, ignore_errors=True)
 
-    def _outcome(self, stage: Stage, mode: str, reported: dict[str, results.TestRecord], problem: str) -> StageOutcome:
-        """Per-exercise results of a stage; a collected test without a reported result counts as an error."""
+    def _outcome(self, stage: Stage, mode: str, exercises: list[str], reported: dict[str, results.TestRecord],
+                 problem: str) -> StageOutcome:
+        """Per-exercise results of ``exercises`` of a stage; a collected test without a reported result
+        counts as an error."""
         records = []
         for nodeid, exercise in self.expected[stage.name].items():
+            if exercise not in exercises:
+                continue
             got = reported.get(nodeid)
             if got is None:
                 records.append(results.TestRecord(nodeid, exercise, results.ERROR, f"no result: {problem or 'not reported'}"))
@@ -412,33 +398,35 @@ class Grader:
                 records.append(results.TestRecord(nodeid, exercise, got.status, got.message))
         return StageOutcome(stage, mode, results.summarize(self.manifest, records), problem, records)
 
-    def _score(self, stage: Stage, mode: str, run: PytestRun, target: Path, workspace: Path,
-               scratch: Path) -> StageOutcome:
-        report, problem = run.report, ""
-        if run.timed_out:
-            report = run.partial  # the tests that ended before the limit: those that passed keep their points
+    def _score(self, run: Run, mode: str, child: PytestRun, folder: Path) -> StageOutcome:
+        stage, workspace, scratch = run.stage, folder / "ws", folder / "scratch"
+        report, problem = child.report, ""
+        if child.timed_out:
+            report = child.partial  # the tests that ended before the limit: those that passed keep their points
             problem = ("stopped at the wall limit: its tests did not all finish (a hang, or output without end?); "
                        "exercises whose tests had all ended and passed keep their points")
-        elif report is None and run.returncode < 0:
-            problem = f"the test process was killed by {signal_name(-run.returncode)} (did the code crash the interpreter?)"
-        elif report is None and run.problem == NO_REPORT:
-            problem = (f"the test process ended (exit code {run.returncode}) without writing valid results: "
+        elif report is None and child.returncode < 0:
+            problem = f"the test process was killed by {signal_name(-child.returncode)} (did the code crash the interpreter?)"
+        elif report is None and child.problem == NO_REPORT:
+            problem = (f"the test process ended (exit code {child.returncode}) without writing valid results: "
                        "does a kata module exit the interpreter (sys.exit, os._exit)?")
         elif report is None:
-            problem = f"the test process ended (exit code {run.returncode}) without writing valid results: malformed file"
-        elif run.returncode not in (0, 1):
-            problem = f"pytest ended with exit code {run.returncode} (interrupted or internal error)"
+            problem = f"the test process ended (exit code {child.returncode}) without writing valid results: malformed file"
+        elif child.returncode not in (0, 1):
+            problem = f"pytest ended with exit code {child.returncode} (interrupted or internal error)"
+        target = workspace / TARGET_DIR
         if report is not None and (report.mode != mode or Path(report.target) != target.resolve()):
             problem, report = "malformed results file (for another target or mode)", None
-        known = self.expected[stage.name]
+        known = {n: e for n, e in self.expected[stage.name].items() if e in run.exercises}
         reported = {t.nodeid: t for t in (report.tests if report else []) if t.nodeid in known}
         for record in reported.values():
             record.message = stable(record.message, workspace, scratch, self.scratch)
             if record.status == results.TIMEOUT:  # how far a slow test got depends on the machine: not said
-                record.message = (f"[{record.exercise}] timed out: a test of this exercise ran longer than "
-                                  f"{self.test_timeout:g} s (--test-timeout); slow but correct code needs a longer one")
-        outcome = self._outcome(stage, mode, reported, problem)
-        if report and any(t.nodeid not in known for t in report.tests):
+                record.message = (f"[{record.exercise}] timed out: a test of this exercise used more than "
+                                  f"{self.test_timeout:g} s of CPU time (--test-timeout); slow but correct code needs "
+                                  "a longer one")
+        outcome = self._outcome(stage, mode, list(run.exercises), reported, problem)
+        if report and any(t.nodeid not in self.expected[stage.name] for t in report.tests):
             outcome.problem = outcome.problem or "the results file names tests the grader does not have"
         unfinished = (results.ERROR, results.TIMEOUT)
         if not outcome.problem and reported and all(t.status in unfinished for t in reported.values()):
@@ -446,8 +434,40 @@ class Grader:
         slow = {known[n] for n, t in reported.items() if t.status == results.TIMEOUT}
         timed_out = [r.exercise.name for r in outcome.results if r.exercise.name in slow]
         if not outcome.problem and timed_out:
-            outcome.problem = f"timed out (more than {self.test_timeout:g} s for a test) in {', '.join(timed_out)}"
+            outcome.problem = f"timed out (more than {self.test_timeout:g} s of CPU time for a test) in {', '.join(timed_out)}"
         return outcome
+
+
+def isolation_note(manifest: Manifest, run: Run) -> str:
+    """Why an isolated run takes more of the submission's modules than its exercises' own."""
+    first = manifest.learner_modules(run.stage, list(run.exercises))
+    extra = [m for m in run.own if m not in first] if not run.cumulative else []
+    taken = f"your own {', '.join(m + '.py' for m in extra)} too" if extra else "your own earlier modules (cumulative)"
+    return f"isolated {run.stage.name} ({', '.join(run.exercises)}): graded on {taken}, since {'; '.join(run.reasons)}"
+
+
+def merged(manifest: Manifest, stage: Stage, mode: str, parts: list[StageOutcome]) -> StageOutcome:
+    """One stage's outcome from the outcomes of its runs: every record, and each run's problem,
+    named by its exercises when the stage had several runs."""
+    records = [r for part in parts for r in part.records]
+    problems = []
+    for part in parts:
+        if part.problem:
+            names = ", ".join(r.exercise.name for r in part.results)
+            problems.append(part.problem if len(parts) == 1 else f"({names}) {part.problem}")
+    return StageOutcome(stage, mode, results.summarize(manifest, records), "; ".join(problems), records)
+
+
+def guard_flags(outcomes: list[StageOutcome]) -> list[str]:
+    """A review flag for each stage where the grading guard refused something (guard.py): the code
+    went looking outside its workspace, for the reference or anything else."""
+    flags = []
+    for outcome in outcomes:
+        refused = sorted({line.strip() for r in outcome.records for line in r.message.splitlines() if GUARD_MARK in line})
+        if refused:
+            flags.append(f"{outcome.stage.module}.py ({outcome.mode}): {refused[0]}"
+                         + (f" (and {len(refused) - 1} more)" if len(refused) > 1 else ""))
+    return sorted(set(flags))
 
 
 def signal_name(number: int) -> str:
@@ -483,9 +503,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                              "learner's own stack; both: isolated scored, cumulative as extra columns")
     parser.add_argument("--stage", action="append", default=[], metavar="NAME",
                         help="grade only this stage (repeatable; default: every stage that has tests)")
-    parser.add_argument("--test-timeout", type=float, default=30.0, metavar="S", help="seconds per test (default 30)")
-    parser.add_argument("--wall-limit", type=float, default=900.0, metavar="S",
-                        help="seconds per submission and mode, shared equally by its stages (default 900)")
+    parser.add_argument("--test-timeout", type=float, default=DEFAULT_TEST_TIMEOUT, metavar="S",
+                        help=f"CPU seconds per test (default {DEFAULT_TEST_TIMEOUT:g})")
+    parser.add_argument("--wall-limit", type=float, default=DEFAULT_WALL_LIMIT, metavar="S",
+                        help=f"seconds per submission and mode, shared equally by its stages (default {DEFAULT_WALL_LIMIT:g})")
     parser.add_argument("--no-sandbox", action="store_true",
                         help="run the submissions' code without bubblewrap (default: in it, where it works)")
     parser.add_argument("--no-report", action="store_true", help="do not write report.html (nor run the mistakes "

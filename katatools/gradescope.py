@@ -28,7 +28,7 @@ import traceback
 import zipfile
 from pathlib import Path
 
-from .grade import MODES, Grader, invoked_from, say_how_code_runs
+from .grade import DEFAULT_TEST_TIMEOUT, DEFAULT_WALL_LIMIT, MODES, Grader, invoked_from, say_how_code_runs
 from .gradebook import gradescope_results
 from .manifest import ROOT, ManifestError, load_manifest, tomllib
 from .submissions import Submission, load, module_files
@@ -177,10 +177,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                             help="where to write the zip (default: autograder.zip, from where you run the command)")
     parser.add_argument("--mode", choices=(*MODES, "both"), default="isolated", help="as for grade (default isolated)")
     parser.add_argument("--stage", action="append", default=[], metavar="NAME", help="grade only this stage (repeatable)")
-    parser.add_argument("--test-timeout", type=float, default=30.0, metavar="S", help="seconds per test (default 30)")
-    parser.add_argument("--wall-limit", type=float, default=600.0, metavar="S",
-                        help="seconds per submission and mode, shared by its stages (default 600; Gradescope's own "
-                             "limit is set in the assignment's settings)")
+    parser.add_argument("--test-timeout", type=float, default=DEFAULT_TEST_TIMEOUT, metavar="S",
+                        help=f"CPU seconds per test (default {DEFAULT_TEST_TIMEOUT:g})")
+    parser.add_argument("--wall-limit", type=float, default=DEFAULT_WALL_LIMIT, metavar="S",
+                        help=f"seconds per submission and mode, shared by its stages (default {DEFAULT_WALL_LIMIT:g}, as "
+                             "for grade; Gradescope's own limit is set in the assignment's settings)")
     parser.add_argument("--no-sandbox", action="store_true", help="run the code without bubblewrap")
     args = parser.parse_args(argv[1:] if running else argv)
     if args.test_timeout <= 0 or args.wall_limit <= 0:

@@ -110,13 +110,15 @@ class Manifest:
         """The modules holding an exercise's code, in the order its ``covers`` first names them."""
         return list(dict.fromkeys(self.cover_module(exercise, c) for c in exercise.covers))
 
-    def learner_modules(self, stage: Stage) -> list[str]:
-        """The modules holding the code of ``stage``'s exercises: its own module first, then any
-        earlier stage's module it extends. Isolated mode takes exactly these from the learner."""
+    def learner_modules(self, stage: Stage, exercises: list[str] | None = None) -> list[str]:
+        """The modules holding the code of ``stage``'s exercises (or of those among them named in
+        ``exercises``): its own module first, then any earlier stage's module they extend. Isolated
+        mode takes exactly these from the learner."""
         modules = [stage.module]
         for exercise in self.exercises_of(stage.name):
-            for cover in exercise.covers:
-                module = self.cover_module(exercise, cover)
+            if exercises is not None and exercise.name not in exercises:
+                continue
+            for module in self.exercise_modules(exercise):
                 if module not in modules:
                     modules.append(module)
         return modules

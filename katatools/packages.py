@@ -5,13 +5,15 @@ Stage modules import earlier stages relatively (``from .variable import Variable
 directory becomes a package simply by giving it a module object whose ``__path__`` lists it.
 Its own ``__init__.py`` is never executed: only the stage modules are code under test.
 
-Isolated mode: the package for stage *k* searches a scratch directory holding the
-*reference* modules of the stages before *k* first, then the target directory. Stage *k*'s
-own module (and anything later) exists only in the target, so the tests of stage *k* run the
-learner's code for that stage on top of the reference for the earlier ones, and tracebacks
-point at the learner's real file. One exception: an earlier module that stage *k*'s exercises
-extend (exercises.toml's "module:function" covers; stage 5 teaches the operators of
-``variable.py`` to carry arrays) holds code of stage *k*, so it too comes from the target.
+Isolated mode: the package for stage *k* searches a folder holding *reference* modules of the
+stages before *k* first (``reference_layer``), then the target directory. Stage *k*'s own module
+(and anything later) exists only in the target, so the tests of stage *k* run the learner's code
+for that stage on top of the reference for the earlier ones, and tracebacks point at the learner's
+real file. An earlier module that the exercises being run extend (exercises.toml's
+"module:function" covers; stage 5's arrays teaches the operators of ``variable.py`` to carry
+arrays) holds the learner's code for them, so it too comes from the target; run one exercise of
+stage 5 that lives in ``tangents.py`` alone (``--exercise jvp``), and ``variable.py`` comes from the
+reference.
 """
 
 from __future__ import annotations
@@ -51,21 +53,28 @@ def earlier_stages(manifest: Manifest, stage: Stage) -> list[Stage]:
     return [s for s in manifest.stages if s.index < stage.index]
 
 
-def reference_modules(manifest: Manifest, stage: Stage) -> list[str]:
+def reference_modules(manifest: Manifest, stage: Stage, exercises: list[str] | None = None) -> list[str]:
     """The modules isolated mode takes from the reference for ``stage``: the earlier stages' modules,
-    except those ``stage``'s exercises extend, which hold the learner's code for this stage."""
-    own = manifest.learner_modules(stage)
+    except those the stage's exercises (or those named in ``exercises``) extend, which hold the
+    learner's code for this stage."""
+    own = manifest.learner_modules(stage, exercises)
     return [s.module for s in earlier_stages(manifest, stage) if s.module not in own]
 
 
-def write_reference_layer(manifest: Manifest, stage: Stage, reference: Path, dest: Path) -> Path:
-    """Copy the reference modules of the stages before ``stage`` into ``dest`` (created anew),
-    leaving out the modules that ``stage``'s exercises extend."""
+def reference_layer(manifest: Manifest, stage: Stage, reference: Path, dest: Path,
+                    exercises: list[str] | None = None) -> Path:
+    """The folder isolated mode searches before the target: the reference's modules among
+    ``reference_modules`` that ``reference`` holds.
+
+    ``reference`` itself when it holds nothing else (the grader hands each run such a folder, made
+    for it alone); otherwise a copy of those modules in ``dest`` (created anew), e.g. from solutions/.
+    """
+    wanted = [m for m in reference_modules(manifest, stage, exercises) if (reference / f"{m}{STAGE_MODULE_SUFFIX}").is_file()]
+    if {p.stem for p in reference.glob(f"*{STAGE_MODULE_SUFFIX}")} <= set(wanted):
+        return reference
     if dest.exists():
         shutil.rmtree(dest)
     dest.mkdir(parents=True)
-    for earlier in earlier_stages(manifest, stage):
-        if earlier.module not in reference_modules(manifest, stage):
-            continue
-        shutil.copyfile(reference / (earlier.module + STAGE_MODULE_SUFFIX), dest / (earlier.module + STAGE_MODULE_SUFFIX))
+    for module in wanted:
+        shutil.copyfile(reference / f"{module}{STAGE_MODULE_SUFFIX}", dest / f"{module}{STAGE_MODULE_SUFFIX}")
     return dest

@@ -34,7 +34,7 @@ from typing import TypeVar
 import pytest
 from hypothesis import HealthCheck, Phase, settings
 
-from . import packages
+from . import guard, packages
 from . import report as results
 from .manifest import Manifest, ManifestError, Stage, load_manifest, split_cover
 
@@ -102,8 +102,8 @@ class KataRun:
         self.manifest: Manifest = load_manifest()
         root = Path(config.rootpath)
         self.target = self._resolve(config.getoption("target"), root)
-        self.reference = self._resolve(config.getoption("reference"), root)
         self.mode = config.getoption("mode")
+        self.reference = self._reference(config.getoption("reference"), root) if self.mode == "isolated" else None
         timeout = config.getoption("kata_timeout")
         self.timeout = float(timeout if timeout is not None else config.getini("kata_timeout") or DEFAULT_TIMEOUT)
         self.more_time = config.getoption("kata_timeout_flag")
@@ -130,6 +130,16 @@ class KataRun:
             raise pytest.UsageError(f"{value!r} is not a directory holding kata modules")
         return path.resolve()
 
+    @classmethod
+    def _reference(cls, value: str, root: Path) -> Path:
+        try:
+            return cls._resolve(value, root)
+        except pytest.UsageError:
+            raise pytest.UsageError(
+                f"--mode isolated runs each stage on the reference's earlier modules, and {value!r} is not a folder "
+                "of them: this copy of the katas has no reference (a learner's edition?); run in cumulative mode"
+            ) from None
+
     def package_name(self, stage: Stage) -> str:
         if self.mode == "isolated":
             return f"_kata_isolated_{stage.name}"
@@ -146,7 +156,8 @@ class KataRun:
                 if self._scratch is None:
                     self._scratch = tempfile.TemporaryDirectory(prefix="kata-isolated-")
                 layer = Path(self._scratch.name) / stage.name
-                search_first = packages.write_reference_layer(self.manifest, stage, self.reference, layer)
+                search_first = packages.reference_layer(self.manifest, stage, self.reference, layer,
+                                                        self.selected_of(stage))
             package = packages.load_package(self.target, self.package_name(stage), search_first)
             stages = packages.earlier_stages(self.manifest, stage) + [stage]
             modules: dict[str, types.ModuleType] = {}
@@ -156,7 +167,7 @@ class KataRun:
                 except BaseException as exc:  # SyntaxError, SystemExit, anything raised on import
                     if isinstance(exc, KeyboardInterrupt | KataTimeout):
                         raise
-                    from_reference = search_first and s.module in packages.reference_modules(self.manifest, stage)
+                    from_reference = search_first is not None and (search_first / f"{s.module}.py").is_file()
                     origin = self.reference if from_reference else self.target
                     message = describe_import_failure(stage, s, origin, exc)
                     if search_first is not None:  # the layer is a temporary copy of the reference's modules
@@ -166,6 +177,11 @@ class KataRun:
             ns.Variable = modules["variable"].Variable
             self._namespaces[stage.name] = ns
         return self._namespaces[stage.name]
+
+    def selected_of(self, stage: Stage) -> list[str]:
+        """The exercises of ``stage`` this run selected (isolated mode takes from the learner only the
+        modules holding their code)."""
+        return [e.name for e in self.manifest.exercises_of(stage.name) if e.name in self.selected]
 
     # ------------------------------------------------------------ collection
 
@@ -414,6 +430,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    guard.install_from_environment()  # when grading: before any kata module is imported (guard.py)
     config.addinivalue_line("markers", "exercise(name): the manifest exercise this test belongs to (exactly one)")
     config.addinivalue_line("markers", "asks_sklearn: asks scikit-learn through tests/sklearn_oracle.py (the grader "
                                        "runs these on the reference first, to store the answers)")

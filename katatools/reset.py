@@ -11,8 +11,8 @@ is refused: resetting those files would undo the earlier stages too, so name the
 copied to ``katas/<module>.py.bak-YYYYMMDD-HHMMSS`` (``-2``, ``-3``... if that name is taken;
 an existing backup is never overwritten, and the name does not end in ``.py``, so a backup is
 never imported as a kata module). The stub is generated from the marked reference in
-``solutions/`` (katatools/stubs.py), which your edits and commits to katas/ do not touch. An
-unknown name changes nothing.
+``solutions/`` (katatools/stubs.py), or, in a learner's edition, which has no reference, copied from
+``pristine/``; your edits and commits to katas/ touch neither. An unknown name changes nothing.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from pathlib import Path
 
 from .check import unknown_name
 from .manifest import ROOT, Manifest, ManifestError, Stage, load_manifest
-from .stubs import REFERENCE_DIR, module_path, stub_of
+from .stubs import pristine_stubs
 
 KATAS = ROOT / "katas"
 
@@ -90,10 +90,10 @@ def undo(stage: Stage, katas: Path = KATAS) -> bool:
     return True
 
 
-def restore(stage: Stage, exercises: list[str], katas: Path = KATAS, reference: Path = REFERENCE_DIR) -> None:
+def restore(stage: Stage, exercises: list[str], stub: str, katas: Path = KATAS) -> None:
     """Back up ``katas/<module>.py`` if it differs from the stub, then write the stub in its place."""
     name = f"{stage.module}.py"
-    target, stub = katas / name, stub_of(stage, reference=reference).encode("utf-8")
+    target, stub = katas / name, stub.encode("utf-8")
     shown = f"katas/{name}"
     if target.exists() and target.read_bytes() == stub:
         print(f"reset: {shown} is already the pristine stub; nothing to do.")
@@ -132,14 +132,14 @@ def main(argv: list[str]) -> int:
     chosen = [s for s in manifest.stages if s.name in stages]
     if args.undo:
         return 0 if all([undo(stage) for stage in chosen]) else 1
-    missing = [s for s in chosen if not module_path(REFERENCE_DIR, s).is_file()]
-    if missing:
-        names = ", ".join(f"{s.module}.py" for s in missing)
-        print(f"reset: nothing changed: no reference for {names} in solutions/ to generate the stub from", file=sys.stderr)
+    try:
+        stubs = pristine_stubs(manifest)
+    except FileNotFoundError as exc:
+        print(f"reset: nothing changed: {exc}", file=sys.stderr)
         return 1
     for stage in chosen:
         own = [e.name for e in manifest.exercises_of(stage.name) if not modules_elsewhere(manifest, e.name)]
-        restore(stage, own)
+        restore(stage, own, stubs[f"{stage.module}.py"])
         other = [e.name for e in manifest.exercises_of(stage.name) if e.name not in own]
         if other:
             print(f"reset: exercises {', '.join(other)} live in earlier stages' modules: not reset.")

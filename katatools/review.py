@@ -2,9 +2,10 @@
 
 A kata needs numpy, math and its own earlier stages, and may use harmless parts of the standard
 library (functools, itertools, dataclasses..., and ``sys`` for printing to ``sys.stderr``).
-Anything else (another import, ``open``, ``exec``, ``eval``, ``__import__``, any other use of
-``sys``, ``os``, ``builtins``, ``pytest`` or ``_pytest``, or reaching into interpreter internals
-through attributes such as ``__globals__``) is flagged with its line. A flag is a prompt to read the code, not a verdict, and it never
+Anything else (another import, the reference's ``solutions`` above all, or its name in a string;
+``open``, ``exec``, ``eval``, ``__import__``, any other use of ``sys``, ``os``, ``builtins``,
+``pytest`` or ``_pytest``, or reaching into interpreter internals through attributes such as
+``__globals__``) is flagged with its line. A flag is a prompt to read the code, not a verdict, and it never
 changes a score. It is also no sandbox: a determined author can hide a call from any static
 check, which is why the grader runs every submission in a separate process (see the README).
 """
@@ -28,11 +29,18 @@ FLAGGED_ATTRIBUTES = {"__globals__", "__builtins__", "__subclasses__", "__code__
 MAX_FLAGS_PER_MODULE = 20
 
 
+REFERENCE_PACKAGE = "solutions"  # the reference: a kata never has a reason to name it
+
+
 def _allowed(module: str, own: set[str]) -> bool:
     if any(module == a or module.startswith(a + ".") for a in ALLOWED_IMPORTS):
         return True
     parts = module.split(".")
-    return (parts[0] in ("katas", "solutions") and len(parts) == 2 and parts[1] in own) or module in own
+    return (parts[0] == "katas" and len(parts) == 2 and parts[1] in own) or module in own
+
+
+def reference_note(module: str) -> str:
+    return ", the reference" if module.split(".")[0] == REFERENCE_PACKAGE else ""
 
 
 def review_source(filename: str, source: str | bytes, own_modules: list[str]) -> list[str]:
@@ -55,7 +63,8 @@ def review_source(filename: str, source: str | bytes, own_modules: list[str]) ->
                 harmless.add(id(node.value))  # flagged once, by what it reaches
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
-            flags += [(node.lineno, f"imports {a.name}") for a in node.names if not _allowed(a.name, own)]
+            flags += [(node.lineno, f"imports {a.name}" + reference_note(a.name)) for a in node.names
+                      if not _allowed(a.name, own)]
         elif isinstance(node, ast.ImportFrom):
             if node.level:  # relative: only the kata's own modules
                 names = [node.module] if node.module else [a.name for a in node.names]
@@ -63,7 +72,7 @@ def review_source(filename: str, source: str | bytes, own_modules: list[str]) ->
             elif node.module == "sys":
                 flags += [(node.lineno, f"imports sys.{a.name}") for a in node.names if a.name not in HARMLESS_SYS]
             elif not _allowed(node.module or "", own):
-                flags.append((node.lineno, f"imports {node.module}"))
+                flags.append((node.lineno, f"imports {node.module}" + reference_note(node.module or "")))
         elif isinstance(node, ast.Name) and node.id in sys_names:
             if id(node) not in harmless:
                 flags.append((node.lineno, f"uses {node.id}"))
@@ -73,6 +82,8 @@ def review_source(filename: str, source: str | bytes, own_modules: list[str]) ->
             flags.append((node.lineno, f"uses .{node.attr}"))
         elif isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value in FLAGGED_NAMES - {"os"}:
             flags.append((node.lineno, f"names {node.value!r} in a string"))
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and REFERENCE_PACKAGE in node.value.lower():
+            flags.append((node.lineno, f"names the reference ({REFERENCE_PACKAGE!r}) in a string"))
     unique = sorted(set(flags))
     shown = [f"{filename}:{line} {what}" for line, what in unique[:MAX_FLAGS_PER_MODULE]]
     if len(unique) > MAX_FLAGS_PER_MODULE:

@@ -263,6 +263,33 @@ def generated_stubs(manifest: Manifest, reference: Path = REFERENCE_DIR,
     return out
 
 
+PRISTINE = "pristine"  # where a learner's edition keeps the generated stubs (it has no solutions/ to make them from)
+
+
+def reference_sources(manifest: Manifest, root: Path = ROOT) -> dict[str, str] | None:
+    """Module -> source of the reference in ``root``/solutions, or None where there is none (a
+    learner's edition, a Classroom 50 bundle): the features that need it say so."""
+    folder = root / REFERENCE_DIR.name
+    paths = {s.module: module_path(folder, s) for s in manifest.stages}
+    if not all(p.is_file() for p in paths.values()):
+        return None
+    return {module: path.read_text(encoding="utf-8") for module, path in paths.items()}
+
+
+def pristine_stubs(manifest: Manifest, root: Path = ROOT) -> dict[str, str]:
+    """File name -> the pristine stub: generated from the reference where there is one, else the
+    copies a learner's edition keeps in pristine/. FileNotFoundError when neither is complete."""
+    if reference_sources(manifest, root) is not None:
+        return generated_stubs(manifest, root / REFERENCE_DIR.name)
+    folder = root / PRISTINE
+    paths = [module_path(folder, s) for s in manifest.stages]
+    missing = [p.name for p in paths if not p.is_file()]
+    if missing:
+        raise FileNotFoundError(f"no reference (solutions/) and no pristine stubs ({PRISTINE}/ lacks {', '.join(missing)}) "
+                                f"in {root}: the stubs cannot be made")
+    return {p.name: p.read_text(encoding="utf-8") for p in paths}
+
+
 def stub_of(stage: Stage, manifest: Manifest | None = None, reference: Path = REFERENCE_DIR) -> str:
     """The generated stub of one stage module, as ``katas/`` ships it."""
     manifest = manifest or load_manifest()

@@ -40,6 +40,7 @@ class Submission:
     source: Path
     modules: dict[str, bytes] = field(default_factory=dict)  # "variable.py" -> its source
     problem: str = ""  # why it cannot be graded at all ("" when it can)
+    notes: list[str] = field(default_factory=list)  # what was left aside (another copy of the kata modules)
 
 
 def module_files(manifest: Manifest) -> list[str]:
@@ -94,7 +95,15 @@ def _list_folder(root: Path) -> list[str]:
     return found
 
 
-def _take(files: list[str], wanted: list[str], read: Callable[[str], bytes]) -> dict[str, bytes]:
+def ignored_copies(files: list[str], wanted: list[str], chosen: str) -> list[str]:
+    """The other folders holding kata modules, which are not graded (a deeper katas/, a copy elsewhere)."""
+    others = {PurePosixPath(n).parent.as_posix() for n in files
+              if PurePosixPath(n).name in wanted and not (set(PurePosixPath(n).parts[:-1]) & SKIPPED_DIRS)}
+    return sorted(f if f != "." else "" for f in others if (f if f != "." else "") != chosen)
+
+
+def _take(files: list[str], wanted: list[str], read: Callable[[str], bytes],
+          notes: list[str] | None = None) -> dict[str, bytes]:
     found = candidates(files, wanted)
     if not found:
         raise SubmissionError(f"no kata modules found: looked for {', '.join(wanted)} (alone, in a katas/ folder, "
@@ -103,6 +112,10 @@ def _take(files: list[str], wanted: list[str], read: Callable[[str], bytes]) -> 
         places = ", ".join(f"{f}/" if f else "the top folder" for f in found)
         raise SubmissionError(f"kata modules found in {len(found)} places ({places}): keep one copy only")
     folder = found[0]
+    if notes is not None:
+        for other in ignored_copies(files, wanted, folder):
+            notes.append(f"kata modules also in {other or 'the top folder'}/, not graded: "
+                         f"{folder or 'the top folder'}/ was (a katas/ folder first, then the shallowest)")
     present = set(files)
     modules = {}
     for name in wanted:
@@ -112,14 +125,14 @@ def _take(files: list[str], wanted: list[str], read: Callable[[str], bytes]) -> 
     return modules
 
 
-def read_folder(root: Path, wanted: list[str]) -> dict[str, bytes]:
+def read_folder(root: Path, wanted: list[str], notes: list[str] | None = None) -> dict[str, bytes]:
     def read(member: str) -> bytes:
         path = root / member
         if path.is_symlink() or not path.is_file():
             raise SubmissionError(f"{member} is a symlink or not a regular file")
         return _read_limited(lambda: open(path, "rb"), member)
 
-    return _take(_list_folder(root), wanted, read)
+    return _take(_list_folder(root), wanted, read, notes)
 
 
 def check_zip_member(info: zipfile.ZipInfo) -> None:
@@ -132,7 +145,7 @@ def check_zip_member(info: zipfile.ZipInfo) -> None:
         raise SubmissionError(f"unsafe zip: member {info.filename!r} is a symlink")
 
 
-def read_zip(path: Path, wanted: list[str]) -> dict[str, bytes]:
+def read_zip(path: Path, wanted: list[str], notes: list[str] | None = None) -> dict[str, bytes]:
     try:
         with zipfile.ZipFile(path) as archive:
             infos = archive.infolist()
@@ -144,7 +157,7 @@ def read_zip(path: Path, wanted: list[str]) -> dict[str, bytes]:
                 check_zip_member(info)
             by_name = {i.filename.replace("\\", "/"): i for i in infos if not i.is_dir()}
             files = [n for n in by_name if len(PurePosixPath(n).parts) <= SEARCH_DEPTH + 1]
-            return _take(files, wanted, lambda member: _read_limited(lambda: archive.open(by_name[member]), member))
+            return _take(files, wanted, lambda member: _read_limited(lambda: archive.open(by_name[member]), member), notes)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, RuntimeError) as exc:
         raise SubmissionError(f"unreadable zip ({type(exc).__name__}: {exc})") from None
 
@@ -181,7 +194,8 @@ def safe_id(name: str) -> str:
 def load(path: Path, sid: str, wanted: list[str]) -> Submission:
     submission = Submission(sid, path)
     try:
-        submission.modules = read_zip(path, wanted) if _is_zip(path) else read_folder(path, wanted)
+        read = read_zip if _is_zip(path) else read_folder
+        submission.modules = read(path, wanted, submission.notes)
     except SubmissionError as exc:
         submission.problem = str(exc)
     return submission
