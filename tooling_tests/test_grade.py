@@ -328,8 +328,8 @@ def test_a_submission_sharing_helpers_between_its_modules_earns_every_point_in_e
     row = read_gradebook(both_modes[0])["shares_helpers"]
     assert row["status"] == "ok", row
     assert int(row["isolated:total"]) == int(row["cumulative:total"]) == MAXIMUM, row
-    assert "isolated primitives: graded on the submission's own earlier modules" in row["notes"]
-    assert "variable._chain" in row["notes"]
+    assert "isolated primitives (log, exp, sigmoid, tanh, relu): graded on your own variable.py too" in row["notes"]
+    assert "takes _chain from variable.py, which the reference's lacks" in row["notes"]
 
 
 @pytest.mark.parametrize("case", ["missing_name", "missing_file"])
