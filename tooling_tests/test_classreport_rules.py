@@ -9,53 +9,22 @@ come from a stub in place of the grader's stage runs, so the rules are checked i
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
+from hand_graded import MODE, NO_RESULT, TESTS_PER_EXERCISE, node_ids, stage_outcome, submission
 from learner_repo import MANIFEST
 
 from katatools import report as results
 from katatools.classreport import mistake_groups, page, summarize_class, write_report
-from katatools.gradebook import Graded, StageOutcome
 from katatools.manifest import ROOT, Stage
 from katatools.mutants import load_corpus
-from katatools.submissions import Submission
 
-MODE = "isolated"
 TANGENTS = MANIFEST.stage("tangents")
 SECOND_ORDER = MANIFEST.stage("second_order")
 EXERCISES = MANIFEST.exercises_of(TANGENTS.name)
 CORPUS = load_corpus(ROOT / "mistakes", MANIFEST, ROOT / "solutions")
 REFERENCE = ROOT / "solutions"
-TESTS_PER_EXERCISE = 3
-NO_RESULT = "no result: not reported"  # what the grader records for a test that never reported
-
-
-def node_ids(stage: Stage, exercise: str) -> list[str]:
-    return [f"{stage.tests}::test_{exercise}_{i}" for i in range(TESTS_PER_EXERCISE)]
-
-
 ARRAYS = node_ids(TANGENTS, "arrays")
-
-
-def stage_outcome(stage: Stage, problem: str = "", default: str = results.PASSED,
-                  **statuses: list[str] | str) -> StageOutcome:
-    """A stage's outcome: per exercise, one status for all its tests or a status per test
-    (``default`` for the exercises not named); an error's message is the grader's "no result"."""
-    records = []
-    for exercise in MANIFEST.exercises_of(stage.name):
-        given = statuses.get(exercise.name, default)
-        per_test = [given] * TESTS_PER_EXERCISE if isinstance(given, str) else given
-        for nodeid, status in zip(node_ids(stage, exercise.name), per_test, strict=True):
-            message = NO_RESULT if status == results.ERROR else "" if status == results.PASSED else f"{status} here"
-            records.append(results.TestRecord(nodeid, exercise.name, status, message))
-    return StageOutcome(stage, MODE, results.summarize(MANIFEST, records), problem, records)
-
-
-def submission(sid: str, *outcomes: StageOutcome, problem: str = "") -> Graded:
-    graded = Graded(Submission(sid, Path(sid), problem=problem), (MODE,))
-    graded.outcomes = list(outcomes)
-    return graded
 
 
 WALL = "stopped at the wall limit: its tests did not all finish"
