@@ -4,7 +4,7 @@ One self-contained HTML file (styles and figures inline: SVG, no script, nothing
 in the scored mode:
 
 - a summary: submissions, how many were refused, the mean and median score of the graded ones,
-  how many had a stage that could not run; and the histogram of the graded ones' scores;
+  how many had exercises that could not run; and the histogram of the graded ones' scores;
 - each exercise's pass rate (done / graded submissions), as a figure and in a table with how many
   are done, failing, not started, and could not run;
 - each exercise's most common first failure: of the submissions failing it, the test that most
@@ -298,8 +298,8 @@ def summary_paragraph(graded: list[Graded], maximum: int, mode: str) -> str:
     return text + (f', out of <span data-key="maximum">{maximum}</span> points: mean '
                    f'<span data-key="mean">{statistics.mean(totals):.1f}</span>, median '
                    f'<span data-key="median">{statistics.median(totals):g}</span>. Of the graded, '
-                   f'<span data-key="could-not-run">{could_not_run_somewhere(graded, mode)}</span> had a stage that '
-                   'could not run normally (counted under "could not run" below).</p>\n')
+                   f'<span data-key="could-not-run">{could_not_run_somewhere(graded, mode)}</span> had exercises '
+                   'that could not run (their stage did not run normally: see "could not run" below).</p>\n')
 
 
 def exercise_row(s: ExerciseSummary) -> str:
