@@ -556,6 +556,12 @@ def grade_all(grader: Grader, submissions: list[Submission], jobs: int, show_pro
 
 
 def main(argv: list[str]) -> int:
+    """Grade, write the gradebook and results, print the summary, then write the class report.
+
+    Exit codes: 0 done; 1 the grader cannot run; 2 bad arguments or submissions; 3 report.html
+    could not be written (the gradebook, the results and the summary are complete; the error,
+    naming its cause, comes after them); 130 interrupted.
+    """
     args = parse_args(argv)
     modes = MODES if args.mode == "both" else (args.mode,)
     manifest = load_manifest()
@@ -571,24 +577,40 @@ def main(argv: list[str]) -> int:
     except GradeError as exc:
         print(f"grade: {exc}", file=sys.stderr)
         return 1
+    report = args.out / "report.html"
     try:
-        say_how_code_runs(grader)
-        graded = grade_all(grader, submissions, args.jobs)
-        write_outputs(args.out, grader, graded)
-        if not args.no_report:
-            from .classreport import write_report
+        try:
+            say_how_code_runs(grader)
+            graded = grade_all(grader, submissions, args.jobs)
+            write_outputs(args.out, grader, graded)
+        except KeyboardInterrupt:
+            print("\ngrade: interrupted; no output written", file=sys.stderr)
+            return 130
+        for line in summary_lines(grader, graded):
+            print(line)
+        print(f"gradebook: {args.out / 'gradebook.csv'}; Gradescope results: {args.out}/<id>/results.json")
+        if args.no_report:
+            return 0
+        sys.stdout.flush()
+        import traceback
 
-            write_report(args.out / "report.html", grader, graded, jobs=args.jobs)
-    except KeyboardInterrupt:
-        print("\ngrade: interrupted; no output written", file=sys.stderr)
-        return 130
+        from .classreport import write_report
+
+        try:
+            write_report(report, grader, graded, jobs=args.jobs)
+        except KeyboardInterrupt:
+            print(f"\ngrade: interrupted; {report} not written (the gradebook and results are)", file=sys.stderr)
+            return 130
+        except Exception as exc:  # any bug of the report's: the grades above stand
+            traceback.print_exc()
+            report.unlink(missing_ok=True)  # an older grading's report would pass for this one's
+            print(f"grade: error: the class report {report} could not be written: {type(exc).__name__}: {exc} "
+                  "(the gradebook, the results and the summary above are complete)", file=sys.stderr)
+            return 3
+        print(f"class report: {report}")
+        return 0
     finally:
         grader.close()
-    for line in summary_lines(grader, graded):
-        print(line)
-    report = "" if args.no_report else f"; class report: {args.out / 'report.html'}"
-    print(f"gradebook: {args.out / 'gradebook.csv'}; Gradescope results: {args.out}/<id>/results.json{report}")
-    return 0
 
 
 if __name__ == "__main__":

@@ -6,7 +6,9 @@ describes (pow_variable is the stage's last exercise: no other exercise fails wi
 mistakes need running).
 The report is opened in the system's headless Chromium, driven by Playwright (its own browser
 downloads are not used): its figures must be drawn (bars of the sizes their numbers say) and its
-numbers must be those of gradebook.csv and of how the class was built.
+numbers must be those of gradebook.csv and of how the class was built. A class of 300, built by
+hand (hand_graded.py), is drawn too: no two labels of a figure may overlap, in a wide window or
+a narrow one.
 """
 
 from __future__ import annotations
@@ -14,13 +16,17 @@ from __future__ import annotations
 import csv
 import json
 import os
+import random
 import shutil
 import subprocess
 import sys
 
 import pytest
+from hand_graded import stage_outcome, submission
 from learner_repo import MANIFEST, reference, stub_bytes
 
+from katatools import classreport
+from katatools import report as results
 from katatools.manifest import ROOT
 from katatools.mutants import Patch, apply_patches, load_corpus
 
@@ -61,8 +67,8 @@ def graded_class(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def page(graded_class):
-    """The report open in headless Chromium; the URLs it asked for."""
+def browser():
+    """The system's headless Chromium."""
     browser_path = chromium()
     if browser_path is None:
         if os.environ.get("CI"):
@@ -72,15 +78,22 @@ def page(graded_class):
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=browser_path, args=["--no-sandbox"])
         try:
-            tab = browser.new_page(viewport={"width": 1100, "height": 900})
-            requested: list[str] = []
-            tab.on("request", lambda request: requested.append(request.url))
-            url = (graded_class["grades"] / "report.html").as_uri()
-            tab.goto(url)
-            tab.screenshot(path=str(graded_class["grades"] / "report.png"), full_page=True)
-            yield {"tab": tab, "requested": requested, "url": url}
+            yield browser
         finally:
             browser.close()
+
+
+@pytest.fixture(scope="module")
+def page(graded_class, browser):
+    """The report open in headless Chromium; the URLs it asked for."""
+    tab = browser.new_page(viewport={"width": 1100, "height": 900})
+    requested: list[str] = []
+    tab.on("request", lambda request: requested.append(request.url))
+    url = (graded_class["grades"] / "report.html").as_uri()
+    tab.goto(url)
+    tab.screenshot(path=str(graded_class["grades"] / "report.png"), full_page=True)
+    yield {"tab": tab, "requested": requested, "url": url}
+    tab.close()
 
 
 def test_the_report_is_one_self_contained_file(graded_class, page):
@@ -152,3 +165,66 @@ def test_failing_submissions_are_matched_to_the_known_mistakes_they_make(page):
     assert matches(SLIPPED, MISTAKES[1].name) == 1
     assert matches(SLIPPED, None) == 1  # fay's slip is no known mistake
     assert {r["exercise"] for r in rows} == {SLIPPED}  # no other exercise failed
+
+
+# ---------------------------------------------------------------- a class of 300, drawn
+
+
+def class_of_300() -> list:
+    """300 submissions across every stage (no grading): 120 with full marks (a count of three
+    digits), 30 not started, 150 with a seeded random half of the exercises done; and 5 refused."""
+    chooser = random.Random(300)
+    stages = [s for s in MANIFEST.stages if MANIFEST.exercises_of(s.name)]
+
+    def learner(sid: str, done) -> object:
+        return submission(sid, *[stage_outcome(s, default=results.FAILED,
+                                               **{e.name: results.PASSED for e in MANIFEST.exercises_of(s.name)
+                                                  if done(e)}) for s in stages])
+    made = [learner(f"full-{i}", lambda e: True) for i in range(120)]
+    made += [learner(f"none-{i}", lambda e: False) for i in range(30)]
+    made += [learner(f"half-{i}", lambda e: chooser.random() < 0.5) for i in range(150)]
+    made += [submission(f"refused-{i}", problem="no kata modules found") for i in range(5)]
+    return made
+
+
+def overlaps(boxes: list[dict]) -> list[tuple[str, str]]:
+    """The pairs of labels whose boxes overlap (by more than a rounding's half pixel)."""
+    found = []
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1:]:
+            wide = min(a["x"] + a["width"], b["x"] + b["width"]) - max(a["x"], b["x"])
+            high = min(a["y"] + a["height"], b["y"] + b["height"]) - max(a["y"], b["y"])
+            if wide > 0.5 and high > 0.5:
+                found.append((a["text"], b["text"]))
+    return found
+
+
+BOXES = """svg => { const frame = svg.getBoundingClientRect();
+    return { frame: {x: frame.x, y: frame.y, width: frame.width, height: frame.height},
+             labels: [...svg.querySelectorAll('text')].map(t => { const r = t.getBoundingClientRect();
+                 return {text: t.textContent, x: r.x, y: r.y, width: r.width, height: r.height}; }) }; }"""
+
+
+@pytest.mark.parametrize("width", [1100, 560])
+def test_the_histogram_of_300_submissions_has_no_overlapping_labels(tmp_path, browser, width):
+    graded = class_of_300()
+    path = tmp_path / "report.html"
+    path.write_text(classreport.page(graded, MANIFEST.exercises, "isolated", {}), encoding="utf-8")
+    tab = browser.new_page(viewport={"width": width, "height": 900})
+    try:
+        tab.goto(path.as_uri())
+        tab.screenshot(path=str(tmp_path / "report.png"), full_page=True)
+        counts = tab.eval_on_selector_all("#histogram rect.bar", "bars => bars.map(b => +b.dataset.count)")
+        assert sum(counts) == 300 and max(counts) == 120, counts  # the refused are not drawn
+        for figure in ("#histogram svg", "#pass-rates svg"):
+            drawn = tab.eval_on_selector(figure, BOXES)
+            frame, labels = drawn["frame"], drawn["labels"]
+            assert len(labels) > 20, labels
+            assert overlaps(labels) == [], f"{figure} at {width} px: these labels overlap"
+            outside = [t["text"] for t in labels if t["x"] < frame["x"] - 0.5 or t["y"] < frame["y"] - 0.5
+                       or t["x"] + t["width"] > frame["x"] + frame["width"] + 0.5
+                       or t["y"] + t["height"] > frame["y"] + frame["height"] + 0.5]
+            assert outside == [], f"{figure} at {width} px: labels cut off at the figure's edge"
+            assert frame["x"] + frame["width"] <= width, f"{figure} is wider than the window"
+    finally:
+        tab.close()
