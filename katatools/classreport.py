@@ -318,7 +318,8 @@ def exercise_row(s: ExerciseSummary) -> str:
 
 
 def page(graded: list[Graded], exercises: list[Exercise], mode: str,
-         groups: dict[str, list[MistakeGroup]]) -> str:
+         groups: dict[str, list[MistakeGroup]] | None) -> str:
+    """The report; ``groups`` None where the known mistakes cannot be run (no mistakes/ or no reference)."""
     summaries = summarize_class(graded, exercises, mode)
     maximum = sum(e.points for e in exercises)
     totals = [g.total(mode) for g in graded if not refused(g)]
@@ -341,9 +342,12 @@ def page(graded: list[Graded], exercises: list[Exercise], mode: str,
     return "".join(out)
 
 
-def mistakes_section(ordered: list[ExerciseSummary], groups: dict[str, list[MistakeGroup]]) -> str:
+def mistakes_section(ordered: list[ExerciseSummary], groups: dict[str, list[MistakeGroup]] | None) -> str:
     """Per exercise someone fails: the known mistakes some submission matches, then those matching none."""
     esc = html.escape
+    if groups is None:
+        return ('<h2>Known mistakes</h2>\n<p id="mistakes">Not matched: this copy of the katas has no '
+                '<code>mistakes/</code> or no reference to run them on (a learner\'s edition).</p>\n')
     out = ['<h2>Known mistakes</h2>\n<p>A failing submission matches a known mistake of <code>mistakes/</code> '
            'when it fails exactly the tests of the exercise that the mistake fails, run the same way. Mistakes '
            'the tests cannot tell apart (the same failing tests) share a row. Only the mistakes some submission '
@@ -373,6 +377,8 @@ def write_report(path: Path, grader: ReportGrader, graded: list[Graded], jobs: i
     """Run the known mistakes the class's failures call for (on ``grader``), then write the page."""
     mode = grader.modes[0]
     summaries = summarize_class(graded, grader.exercises, mode)
-    groups = mistake_groups(summaries, mistake_signature(grader), jobs, mistakes)
+    # A learner's edition has neither mistakes/ nor the reference their signatures are run on.
+    known = mistakes.is_dir() and getattr(grader, "reference", None) is not None
+    groups = mistake_groups(summaries, mistake_signature(grader), jobs, mistakes) if known else None
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(page(graded, grader.exercises, mode, groups), encoding="utf-8", newline="\n")
