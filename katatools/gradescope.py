@@ -203,8 +203,9 @@ def main(argv: list[str]) -> int:
         return 2
     out = invoked_from() / args.out
     members = build_zip(out, grading_options(args))
+    total = sum(e.points for e in manifest.exercises if not args.stage or e.stage in args.stage)
     print(f"gradescope: wrote {out} ({len(members)} files: setup.sh, run_autograder, "
-          f"{', '.join(SHIPPED)}); upload it as the assignment's autograder")
+          f"{', '.join(SHIPPED)}); upload it as the assignment's autograder, with {total} points as its total")
     return 0
 
 

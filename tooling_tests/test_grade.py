@@ -568,13 +568,14 @@ def test_a_stage_stopped_at_its_wall_limit_keeps_the_exercises_whose_tests_all_p
 
 
 def test_every_stage_run_gets_the_same_share_of_the_wall_limit_in_every_mode(tmp_path):
-    """So that a stage's isolated score is the same under --mode isolated and --mode both."""
-    limits: dict[tuple[str, ...], list[float]] = {}
+    """So that a stage's isolated score is the same under --mode isolated and --mode both: each stage gets
+    the same share in every mode, split among its runs, and a run both modes share runs once."""
+    limits: dict[tuple[str, ...], list[tuple]] = {}
 
     class Recording(Grader):
-        def _grade_stage(self, stage, mode, workspace, target, limit, only=()):
-            limits.setdefault(self.modes, []).append(limit)
-            return self._outcome(stage, mode, {}, "")
+        def _grade_run(self, run, modules, limit):
+            limits.setdefault(self.modes, []).append((run.stage.name, run.exercises, self.layer_modules(run), limit))
+            return self._outcome(run.stage, "cumulative" if run.cumulative else "isolated", list(run.exercises), {}, "")
 
     write_katas(tmp_path / "subs" / "reference", reference())
     submission = discover([tmp_path / "subs" / "reference"], MANIFEST)[0]
@@ -584,8 +585,12 @@ def test_every_stage_run_gets_the_same_share_of_the_wall_limit_in_every_mode(tmp
             grader.grade(submission)
         finally:
             grader.close()
-    assert limits[("isolated",)] == [240 / len(STAGES)] * len(STAGES)
-    assert limits[("isolated", "cumulative")] == [240 / len(STAGES)] * 2 * len(STAGES)
+    share = 240 / len(STAGES)
+    isolated = limits[("isolated",)]
+    assert [run[0] for run in isolated] == [s.name for s in STAGES] and {run[3] for run in isolated} == {share}
+    both = limits[("isolated", "cumulative")]
+    assert set(isolated) <= set(both) and {run[3] for run in both} == {share}
+    assert len(both) == len(set(both))  # a run both modes share (stage 1: no earlier module) runs once
 
 
 def test_relative_paths_are_taken_from_the_directory_nox_was_run_in(tmp_path):
