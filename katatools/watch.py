@@ -31,7 +31,7 @@ import time
 from pathlib import Path
 
 from . import check
-from .manifest import ROOT, Exercise
+from .manifest import ROOT, Exercise, Manifest, split_cover
 from .report import DONE, ExerciseResult, TestRecord, next_exercise, render_verdict, summarize, use_colour
 from .stubs import _enclosing_functions
 from .worker import Run, Worker, ignore_stop_signals, raise_on_stop_signals
@@ -108,6 +108,22 @@ def changed_functions(old: str, new: str) -> set[str]:
     return names
 
 
+def changed_exercises(manifest: Manifest, exercises: list[Exercise], before: Snapshot, now: Snapshot) -> list[Exercise]:
+    """The exercises whose code changed between two snapshots of katas/, in learning order: those with a
+    function or method of their ``covers`` among the changed ones, in its module (a save in variable.py
+    can be stage 1's add, stage 5's arrays or stage 7's nested)."""
+    found: list[Exercise] = []
+    for name in sorted(set(before) | set(now)):
+        if before.get(name) == now.get(name) or not name.endswith(".py"):
+            continue
+        module = name[: -len(".py")]
+        old = before.get(name, b"").decode("utf-8", errors="replace")
+        functions = changed_functions(old, now.get(name, b"").decode("utf-8", errors="replace"))
+        found += [e for e in exercises if e not in found and any(
+            manifest.cover_module(e, cover) == module and split_cover(cover)[1] in functions for cover in e.covers)]
+    return sorted(found, key=lambda e: e.index)
+
+
 class Watch:
     """The loop: wait for a save, check the exercise being worked on, then the whole table."""
 
@@ -168,23 +184,14 @@ class Watch:
 
     def focus(self, before: Snapshot, now: Snapshot) -> Exercise | None:
         """The exercise being worked on: one whose code changed, else the first not done (None: all done)."""
-        runnable = self.plan.runnable
         done = {r.exercise.name for r in self.results if r.status == DONE}
-        modules = {s.module: s.name for s in self.plan.stages}
-        candidates: list[Exercise] = []
-        for name in sorted(set(before) | set(now)):
-            stem = name[: -len(".py")]
-            if stem not in modules or before.get(name) == now.get(name):
-                continue
-            old = before.get(name, b"").decode("utf-8", errors="replace")
-            functions = changed_functions(old, now.get(name, b"").decode("utf-8", errors="replace"))
-            candidates += [e for e in runnable if e.stage == modules[stem] and functions & set(e.covers)]
-        if candidates:
-            candidates.sort(key=lambda e: e.index)
-            return next((e for e in candidates if e.name not in done), candidates[0])
+        changed = changed_exercises(self.plan.manifest, self.plan.runnable, before, now)
+        if changed:
+            return next((e for e in changed if e.name not in done), changed[0])
         upcoming = next_exercise(self.results)
         if upcoming is not None:
             return upcoming.exercise
+        runnable = self.plan.runnable
         return None if self.results else (runnable[0] if runnable else None)
 
     def focus_runs(self, focus: Exercise) -> list[Run]:

@@ -71,6 +71,15 @@ def hostile_submission(kind: str) -> dict[str, str]:
     return {m: REFERENCE[m] if m == FIRST.module else hostile(kind, m) for m in MODULES}
 
 
+def control_submission() -> dict[str, str]:
+    """What the hostile submissions' own code is: the same honest variable.py, the other modules stubs."""
+    return {m: REFERENCE[m] if m == FIRST.module else STUBS[f"{m}.py"] for m in MODULES}
+
+
+def points(row: dict[str, str]) -> dict[str, int]:
+    return {e.name: int(row[e.name]) for e in MANIFEST.exercises if e.name in row}
+
+
 def write_submission(folder: Path, modules: dict[str, str]) -> Path:
     (folder / "katas").mkdir(parents=True)
     for module, text in modules.items():
@@ -212,6 +221,7 @@ def hostile_class(tmp_path_factory):
     root = tmp_path_factory.mktemp("hostile")
     for kind in ATTEMPTS:
         write_submission(root / "subs" / kind, hostile_submission(kind))
+    write_submission(root / "subs" / "control", control_submission())
     return root
 
 
@@ -219,9 +229,11 @@ def hostile_class(tmp_path_factory):
 def test_hostile_submissions_earn_only_what_their_own_code_earns(hostile_class, sandbox):
     options = ["--no-sandbox"] if sandbox == "guard only" else []
     rows = grade(hostile_class / "subs", hostile_class / f"out-{sandbox.replace(' ', '-')}", *options)
-    assert set(rows) == set(ATTEMPTS)
+    assert set(rows) == {*ATTEMPTS, "control"}
+    control = rows.pop("control")
+    assert int(control["total"]) >= FIRST_POINTS and not control["flags"]  # the honest variable.py's points
     for kind, row in rows.items():
-        assert int(row["total"]) == FIRST_POINTS, (kind, row)  # stage 1's honest points, nothing more
+        assert points(row) == points(control), (kind, row)  # exercise by exercise, nothing more
         assert row["flags"], (kind, row)
 
 
@@ -241,10 +253,13 @@ def test_gradescope_gives_a_hostile_submission_only_what_its_own_code_earns(tmp_
     done = subprocess.run([sys.executable, "-m", "katatools", "gradescope", "--out", str(zip_path), *stages,
                            "--test-timeout=60"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
-    for kind in ("read_by_path", "walk"):
-        root = unpack(zip_path, tmp_path / kind, {f"katas/{m}.py": t for m, t in hostile_submission(kind).items()})
-        results = run_autograder(root)["results"]
-        assert results["score"] == FIRST_POINTS, (kind, results["output"])
+    scores = {}
+    for kind, modules in [("control", control_submission()), ("read_by_path", hostile_submission("read_by_path")),
+                          ("walk", hostile_submission("walk"))]:
+        root = unpack(zip_path, tmp_path / kind, {f"katas/{m}.py": t for m, t in modules.items()})
+        scores[kind] = run_autograder(root)["results"]["score"]
+    assert scores["control"] >= FIRST_POINTS
+    assert scores["read_by_path"] == scores["walk"] == scores["control"], scores
 
 
 def test_a_classroom_step_in_a_repository_holding_solutions_earns_nothing_from_it(tmp_path):

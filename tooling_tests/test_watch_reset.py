@@ -36,7 +36,7 @@ from learner_repo import (
 from katatools import reset
 from katatools.manifest import ROOT
 from katatools.stubs import generated_stubs
-from katatools.watch import changed_functions
+from katatools.watch import changed_exercises, changed_functions
 
 FIRST = STAGES[0]
 BACKUP = re.compile(rf"^{re.escape(FIRST.module)}\.py\.bak-\d{{8}}-\d{{6}}(-\d+)?$")
@@ -478,3 +478,26 @@ def test_backups_are_ignored_by_git(repo):
     assert backups(repo)
     status = subprocess.run([*git, "status", "--porcelain"], cwd=repo, capture_output=True, text=True, check=True)
     assert status.stdout == ""  # the kata file is the committed stub again, and its backup is ignored
+
+
+def test_a_save_in_variable_py_focuses_on_the_exercise_whose_code_changed():
+    """variable.py holds stages 1, 5 and 7: a change inside Variable.__add__'s array branch is arrays' code
+    (covers "variable:Variable.__add__") as much as add's; the first of them not done is the one in focus."""
+    from learner_repo import MANIFEST, reference
+
+    before = reference("variable")
+    assert before.count("self, other = lined_up(self, other)") >= 1
+    first = before.index("self, other = lined_up(self, other)")  # in __add__, the first operator
+    assert before.index("def __add__") < first < before.index("def __sub__")
+    edited = before[:first] + "self, other = lined_up(self, other)  # lined up" + before[first + 35:]
+    assert edited != before
+    changed = changed_exercises(MANIFEST, list(MANIFEST.exercises), {"variable.py": before.encode()},
+                                {"variable.py": edited.encode()})
+    assert [e.name for e in changed] == ["add", "arrays"]
+    nested = before.replace("return Variable(self.value[index], one_tangent(self)[index])",
+                            "return Variable(self.value[index], (one_tangent(self))[index])")
+    assert nested != before
+    assert [e.name for e in changed_exercises(MANIFEST, list(MANIFEST.exercises), {"variable.py": before.encode()},
+                                              {"variable.py": nested.encode()})] == ["reductions", "nested"]
+    assert changed_exercises(MANIFEST, list(MANIFEST.exercises), {"variable.py": before.encode()},
+                             {"variable.py": ("# notes\n" + before).encode()}) == []
