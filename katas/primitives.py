@@ -66,6 +66,16 @@ def log(u: Variable | float) -> Variable:
     u = lift(u)
     if u.tag:  # stage 7: a tagged perturbation
         return u.apply(log)
+    if isinstance(u.value, Variable):
+        raise NotImplementedError(
+            "exercise 'nested': Second derivatives through nested Variables; stage 7 comes back to "
+            "this line"
+        )
+    if _has_axes(u.value):
+        raise NotImplementedError(
+            "exercise 'arrays': numpy arrays in Variable, P tangents each; stage 5 comes back to "
+            "this line"
+        )
     raise NotImplementedError(
         "exercise 'log': log(u): the natural logarithm. "
         "Rule: d log(u) = u' / u, defined for u > 0 only"
@@ -77,6 +87,16 @@ def exp(u: Variable | float) -> Variable:
     u = lift(u)
     if u.tag:  # stage 7: a tagged perturbation
         return u.apply(exp)
+    if isinstance(u.value, Variable):
+        raise NotImplementedError(
+            "exercise 'nested': Second derivatives through nested Variables; stage 7 comes back to "
+            "this line"
+        )
+    if _has_axes(u.value):
+        raise NotImplementedError(
+            "exercise 'arrays': numpy arrays in Variable, P tangents each; stage 5 comes back to "
+            "this line"
+        )
     raise NotImplementedError("exercise 'exp': exp(u): the exponential. Rule: d exp(u) = exp(u) u'")
 
 
@@ -91,6 +111,16 @@ def sigmoid(u: Variable | float) -> Variable:
     u = lift(u)
     if u.tag:  # stage 7: a tagged perturbation
         return u.apply(sigmoid)
+    if isinstance(u.value, Variable):
+        raise NotImplementedError(
+            "exercise 'nested': Second derivatives through nested Variables; stage 7 comes back to "
+            "this line"
+        )
+    if _has_axes(u.value):
+        raise NotImplementedError(
+            "exercise 'arrays': numpy arrays in Variable, P tangents each; stage 5 comes back to "
+            "this line"
+        )
     raise NotImplementedError(
         "exercise 'sigmoid': sigmoid(u) = 1/(1+e^-u), stable for any u. "
         "Rule: ds = s (1 - s) u' with s = sigmoid(u)"
@@ -102,6 +132,16 @@ def tanh(u: Variable | float) -> Variable:
     u = lift(u)
     if u.tag:  # stage 7: a tagged perturbation
         return u.apply(tanh)
+    if isinstance(u.value, Variable):
+        raise NotImplementedError(
+            "exercise 'nested': Second derivatives through nested Variables; stage 7 comes back to "
+            "this line"
+        )
+    if _has_axes(u.value):
+        raise NotImplementedError(
+            "exercise 'arrays': numpy arrays in Variable, P tangents each; stage 5 comes back to "
+            "this line"
+        )
     raise NotImplementedError(
         "exercise 'tanh': tanh(u): the hyperbolic tangent. "
         "Rule: d tanh(u) = (1 - tanh(u)**2) u'"
@@ -117,6 +157,16 @@ def relu(u: Variable | float) -> Variable:
     u = lift(u)
     if u.tag:  # stage 7: a tagged perturbation
         return u.apply(relu)
+    if isinstance(u.value, Variable):
+        raise NotImplementedError(
+            "exercise 'nested': Second derivatives through nested Variables; stage 7 comes back to "
+            "this line"
+        )
+    if _has_axes(u.value):
+        raise NotImplementedError(
+            "exercise 'arrays': numpy arrays in Variable, P tangents each; stage 5 comes back to "
+            "this line"
+        )
     raise NotImplementedError(
         "exercise 'relu': relu(u) = max(0, u), the rectifier. "
         "Rule: d relu(u) = u' where u > 0, and 0 where u <= 0"

@@ -69,6 +69,11 @@ class Variable:
         have done the exercise constants).
         """
         other = as_variable(other, "+")
+        if _holds_array(self, other):
+            raise NotImplementedError(
+                "exercise 'arrays': numpy arrays in Variable, P tangents each; stage 5 comes back "
+                "to this line"
+            )
         raise NotImplementedError(
             "exercise 'add': Variable + Variable: the sum rule. "
             "Rule: (u + v)' = u' + v'"
@@ -77,6 +82,11 @@ class Variable:
     def __sub__(self, other: Variable | float) -> Variable:
         """Exercise sub: ``self - other``."""
         other = as_variable(other, "-")
+        if _holds_array(self, other):
+            raise NotImplementedError(
+                "exercise 'arrays': numpy arrays in Variable, P tangents each; stage 5 comes back "
+                "to this line"
+            )
         raise NotImplementedError(
             "exercise 'sub': Variable - Variable: the difference rule. "
             "Rule: (u - v)' = u' - v'"
@@ -85,6 +95,11 @@ class Variable:
     def __mul__(self, other: Variable | float) -> Variable:
         """Exercise mul: ``self * other``. Both factors may carry a derivative."""
         other = as_variable(other, "*")
+        if _holds_array(self, other):
+            raise NotImplementedError(
+                "exercise 'arrays': numpy arrays in Variable, P tangents each; stage 5 comes back "
+                "to this line"
+            )
         raise NotImplementedError(
             "exercise 'mul': Variable * Variable: the product rule. "
             "Rule: (u v)' = u' v + u v'"
@@ -98,6 +113,11 @@ class Variable:
         Variable(1e10, -1e180). Floats end near 1e-308 and 1e308: mind what you compute on the way.
         """
         other = as_variable(other, "/")
+        if _holds_array(self, other):
+            raise NotImplementedError(
+                "exercise 'arrays': numpy arrays in Variable, P tangents each; stage 5 comes back "
+                "to this line"
+            )
         raise NotImplementedError(
             "exercise 'truediv': Variable / Variable: the quotient rule. "
             "Rule: (u / v)' = (u' v - u v') / v**2"
@@ -120,6 +140,16 @@ class Variable:
         its own.
         """
         other = as_variable(other, "**")
+        if _holds_array(self, other):
+            raise NotImplementedError(
+                "exercise 'arrays': numpy arrays in Variable, P tangents each; stage 5 comes back "
+                "to this line"
+            )
+        if isinstance(self.value, Variable):
+            raise NotImplementedError(
+                "exercise 'nested': Second derivatives through nested Variables; stage 7 comes back "
+                "to this line"
+            )
         raise NotImplementedError(
             "exercise 'pow': Variable ** constant: the power rule. "
             "Rule: (u ** n)' = n u**(n-1) u' for a constant exponent n"
@@ -182,6 +212,11 @@ class Variable:
         Exercise nested (stage 7): a value that is a Variable comes with ONE tangent, shaped like
         it (``one_tangent``): index it like the value.
         """
+        if isinstance(self.value, Variable):
+            raise NotImplementedError(
+                "exercise 'nested': Second derivatives through nested Variables; stage 7 comes back "
+                "to this line"
+            )
         raise NotImplementedError(
             "exercise 'reductions': x[i], x.sum() and @, carrying the tangents. "
             "Rule: indexing, sums and matrix products are linear: apply each to every tangent "
@@ -194,6 +229,11 @@ class Variable:
         Its P tangents are the sums of the P tangents (shape (P,)). Exercise nested (stage 7): a
         value that is a Variable comes with ONE tangent, shaped like it (``one_tangent``): sum it.
         """
+        if isinstance(self.value, Variable):
+            raise NotImplementedError(
+                "exercise 'nested': Second derivatives through nested Variables; stage 7 comes back "
+                "to this line"
+            )
         raise NotImplementedError(
             "exercise 'reductions': x[i], x.sum() and @, carrying the tangents. "
             "Rule: indexing, sums and matrix products are linear: apply each to every tangent "
@@ -210,6 +250,11 @@ class Variable:
         (``one_tangent``).
         """
         other = as_variable(other, "@")
+        if _holds_variable(self, other):
+            raise NotImplementedError(
+                "exercise 'nested': Second derivatives through nested Variables; stage 7 comes back "
+                "to this line"
+            )
         raise NotImplementedError(
             "exercise 'reductions': x[i], x.sum() and @, carrying the tangents. "
             "Rule: indexing, sums and matrix products are linear: apply each to every tangent "
@@ -235,6 +280,11 @@ def as_variable(operand: object, operator: str) -> Variable:
     """
     if isinstance(operand, Variable):
         return operand
+    if isinstance(operand, np.ndarray):
+        raise NotImplementedError(
+            "exercise 'arrays': numpy arrays in Variable, P tangents each; stage 5 comes back to "
+            "this line"
+        )
     raise NotImplementedError(
         "exercise 'constants': Plain numbers on either side of an operator. "
         "Rule: a real number c is the constant Variable(c, 0.0), on either side; any other type is "

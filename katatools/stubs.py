@@ -17,8 +17,9 @@ the markers is copied as it is: docstrings (written once, for the learner), plum
 A later exercise may extend an earlier one's code: its region then sits inside the earlier
 region, and its BEGIN line names a guard, ``# BEGIN pow_variable when not _is_zero(other.grad)``.
 Stubbed on its own, such a region becomes ``if <guard>: raise NotImplementedError(...)``, so the
-earlier exercise keeps working on the cases it covers; stubbing the outer region removes the
-inner one with it. Stubbing only some exercises (``exercises=``) builds the reference as a
+earlier exercise keeps working on the cases it covers. Stubbing the outer region removes the inner
+one with it, but for a guarded region of a *later stage's* exercise: its guarded stub stays, above
+the outer one's (``later_stage_guards``), where the learner will come back to it. Stubbing only some exercises (``exercises=``) builds the reference as a
 learner has it midway: the independence proof and the alternatives corpus use it.
 
 The manifest's ``covers`` names the functions and methods of each exercise. Every region must
@@ -97,11 +98,16 @@ def stub_message(exercise: Exercise) -> str:
     return f"exercise {exercise.name!r}: {exercise.description}. Rule: {exercise.rule}"
 
 
-def stub_lines(exercise: Exercise, indent: str, guard: str | None) -> list[str]:
+def later_message(exercise: Exercise, stage: Stage) -> str:
+    """The message of a later stage's marker left in an earlier exercise's stub (``later_stage_guards``)."""
+    return f"exercise {exercise.name!r}: {exercise.description}; stage {stage.index + 1} comes back to this line"
+
+
+def stub_lines(exercise: Exercise, indent: str, guard: str | None, message: str | None = None) -> list[str]:
     """``raise NotImplementedError(...)`` at ``indent``, under ``if guard:`` when there is one."""
     if guard is not None:
-        return [f"{indent}if {guard}:", *stub_lines(exercise, indent + "    ", None)]
-    message = stub_message(exercise)
+        return [f"{indent}if {guard}:", *stub_lines(exercise, indent + "    ", None, message)]
+    message = message or stub_message(exercise)
     single = f"{indent}raise NotImplementedError({quoted(message)})"
     if len(single) <= MESSAGE_WIDTH:
         return [single]
@@ -141,6 +147,10 @@ def stub_source(text: str, manifest: Manifest, exercises: Collection[str] | None
             continue
         region = next((r for r in regions if r.begin == number), None)
         if region is not None and region.exercise in wanted:
+            for later in later_stage_guards(region, regions, manifest, wanted):
+                exercise = manifest.exercise(later.exercise)
+                message = later_message(exercise, manifest.stage(exercise.stage))
+                out.extend(stub_lines(exercise, region.indent, later.guard, message))
             out.extend(stub_lines(manifest.exercise(region.exercise), region.indent, region.guard))
             skip_until = region.end
         elif region is not None or END.match(line):
@@ -148,6 +158,22 @@ def stub_source(text: str, manifest: Manifest, exercises: Collection[str] | None
         else:
             out.append(line)
     return "\n".join(out) + "\n"
+
+
+def later_stage_guards(region: Region, regions: list[Region], manifest: Manifest, wanted: set[str]) -> list[Region]:
+    """The guarded regions inside ``region`` that belong to a later stage's exercise being stubbed too,
+    the first of each exercise, in order: stubbing ``region`` keeps their guarded stubs, before its own.
+
+    So the stub of stage 1's ``__add__`` holds ``if _holds_array(self, other): raise
+    NotImplementedError("exercise 'arrays': ...")`` above add's own: a learner writes add below it and
+    leaves it, and stage 5's arrays reports "not started" until the learner comes back to that line."""
+    stage_of = {e.name: manifest.stage(e.stage).index for e in manifest.exercises}
+    found: dict[str, Region] = {}
+    for inner in regions:
+        if (region.begin < inner.begin and inner.end < region.end and inner.guard is not None
+                and inner.exercise in wanted and stage_of[inner.exercise] > stage_of[region.exercise]):
+            found.setdefault(inner.exercise, inner)
+    return list(found.values())
 
 
 def solution_source(text: str) -> str:

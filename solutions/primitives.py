@@ -122,7 +122,7 @@ def sigmoid(u: Variable | float) -> Variable:
         return Variable(value, u.grad * value * (1.0 - value))
     # END nested
     x = u.value
-    # BEGIN arrays when _has_axes(x)
+    # BEGIN arrays when _has_axes(u.value)
     if _has_axes(x):
         e = np.exp(-np.abs(x))  # in (0, 1]: never overflows
         s = np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
