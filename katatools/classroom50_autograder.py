@@ -105,6 +105,9 @@ def install(requirements: list[str]) -> Path:
 
 
 def main(argv: list[str]) -> int:
+    checkout = Path.cwd()
+    for name in ("result.json", "release-body.md"):  # a stale file must never pass for this grading's
+        (checkout / name).unlink(missing_ok=True)
     try:
         check_environment(dict(os.environ))
         config = json.loads((HERE / CONFIG).read_text(encoding="utf-8"))
@@ -117,9 +120,6 @@ def main(argv: list[str]) -> int:
         say(f"{CONFIG} beside this file is missing or malformed ({type(exc).__name__}: {exc}): build the bundle "
             "again with `nox -s classroom50`")
         return 2
-    checkout = Path.cwd()
-    for name in ("result.json", "release-body.md"):  # a stale file must not pass for this grading's
-        (checkout / name).unlink(missing_ok=True)
     env = {k: v for k, v in os.environ.items() if k not in UNSET}
     command = [str(python), "-m", "katatools", "classroom50", "run", "--checkout", str(checkout), *options, *argv]
     try:
