@@ -196,6 +196,12 @@ def classroom(session: nox.Session) -> None:
     run_python(session, "-m", "katatools", "classroom", *session.posargs, grading=True, from_here=True)
 
 
+@nox.session(venv_backend="none")
+def classroom50(session: nox.Session) -> None:
+    """Build the Classroom 50 autograder bundle, without the reference: `nox -s classroom50 -- [--out DIR]...`."""
+    run_python(session, "-m", "katatools", "classroom50", *session.posargs, grading=True, from_here=True)
+
+
 # ---------------------------------------------------------------- the post, and testing the tests
 
 

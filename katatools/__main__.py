@@ -20,6 +20,7 @@ def main(argv: list[str]) -> int:
         "grade": "katatools.grade",
         "gradescope": "katatools.gradescope",
         "classroom": "katatools.classroom",
+        "classroom50": "katatools.classroom50",
         "demo": "katatools.demo",
         "mutants": "katatools.mutants",
         "mutation": "katatools.mutation",

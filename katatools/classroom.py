@@ -29,7 +29,7 @@ from pathlib import Path
 
 from . import report as results
 from .grade import DEFAULT_TEST_TIMEOUT, DEFAULT_WALL_LIMIT, GradeError, Grader, invoked_from, say_how_code_runs
-from .gradebook import exercise_output
+from .gradebook import exercise_output, exercise_title
 from .manifest import ROOT, Manifest, ManifestError, load_manifest
 from .stubs import reference_sources
 from .submissions import Submission, SubmissionError, discover
@@ -61,7 +61,7 @@ def workflow(manifest: Manifest, requirements: list[str], python: str = PYTHON_V
         {"name": "Install the grader's dependencies", "run": install},
     ]
     for e in manifest.exercises:
-        name = f"{e.stage}/{e.name}: {e.description}"
+        name = exercise_title(e)
         steps.append({"name": name, "id": step_id(e.name), "uses": COMMAND_GRADER,
                       "with": {"test-name": name, "setup-command": "", "command": run_command(e.name),
                                "timeout": minutes, "max-score": e.points}})

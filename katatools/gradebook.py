@@ -85,6 +85,11 @@ def gradebook_csv(grader: GradingSetup, graded: list[Graded]) -> str:
     return out.getvalue()
 
 
+def exercise_title(exercise: Exercise) -> str:
+    """An exercise as every grading report names it: ``stage/exercise: description``."""
+    return f"{exercise.stage}/{exercise.name}: {exercise.description}"
+
+
 def exercise_output(result: results.ExerciseResult, problem: str) -> str:
     if result.status == results.DONE:
         return f"done: all {result.total} tests pass"
@@ -112,7 +117,7 @@ def gradescope_results(grader: GradingSetup, g: Graded) -> dict:
     for outcome in (o for o in g.outcomes if o.mode == scored):
         for r in outcome.results:
             earned = r.exercise.points if r.status == results.DONE else 0
-            tests.append({"name": f"{r.exercise.stage}/{r.exercise.name}: {r.exercise.description}", "score": earned,
+            tests.append({"name": exercise_title(r.exercise), "score": earned,
                           "max_score": r.exercise.points, "status": "passed" if earned else "failed",
                           "output": exercise_output(r, outcome.problem), "output_format": "text",
                           "visibility": "visible", "extra_data": {"exercise": r.exercise.name, "result": r.status}})

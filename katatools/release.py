@@ -37,19 +37,31 @@ class ReleaseError(RuntimeError):
     """The edition cannot be written (no reference to make the stubs from, a folder in the way)."""
 
 
+def check_destination(dest: Path, what: str = "the release") -> None:
+    """ReleaseError unless ``dest`` is a new or empty folder: nothing is ever written over."""
+    if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
+        raise ReleaseError(f"{dest} exists and is not empty: {what} writes only into a new or empty folder")
+
+
+def copy_public_files(dest: Path, root: Path, files: tuple[str, ...] = FILES,
+                      folders: tuple[str, ...] = FOLDERS) -> None:
+    """Copy ``files`` and ``folders`` of ``root`` into ``dest`` (created if needed), without caches
+    and partial files: the parts of the repository that hold no reference."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in files:
+        shutil.copyfile(root / name, dest / name)
+    for name in folders:
+        shutil.copytree(root / name, dest / name, ignore=IGNORED)
+
+
 def write_edition(dest: Path, root: Path = ROOT, classroom: bool = False) -> list[str]:
     """Write the learner's edition of the repository at ``root`` into ``dest``; the paths written."""
     manifest = load_manifest(root / "exercises.toml")
     if reference_sources(manifest, root) is None:
         raise ReleaseError(f"{root} has no complete solutions/ to make the stubs from (is it an edition already?)")
-    if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
-        raise ReleaseError(f"{dest} exists and is not empty: the release writes only into a new or empty folder")
+    check_destination(dest)
     stubs = generated_stubs(manifest, root / "solutions")
-    dest.mkdir(parents=True, exist_ok=True)
-    for name in FILES:
-        shutil.copyfile(root / name, dest / name)
-    for name in FOLDERS:
-        shutil.copytree(root / name, dest / name, ignore=IGNORED)
+    copy_public_files(dest, root)
     write_package(dest / "katas", stubs)
     write_package(dest / PRISTINE, stubs)
     if classroom:
