@@ -495,6 +495,108 @@ def test_diamond_whose_paths_differ_in_length(kata):
                  "and add every share")
 
 
+# Stacked diamonds: a_0 = x; for each j, b_j and c_j computed from a_j, and a_(j+1) from both. Every
+# diamond doubles the paths from out down to x (2**DIAMONDS of them) and adds 3 nodes: a sweep that
+# hands each node's grad on once takes microseconds; a walk along every path, each carrying its own
+# product to the nodes it reaches, never ends. The locals make d a_(j+1) / d a_j = 3 * 0.5 + (-1) * (-0.5)
+# = 2, so every grad is a power of 2 (times 3 for b_j), exact in floating point in any order of the sums.
+DIAMONDS = 50
+# Each (parent, local) pair of these graphs counts how often it is read (unpacked or indexed), so the
+# count survives code that copies a node's parents into a list or a tuple of its own. A sweep reads each
+# pair a few times (an order, the sweep, perhaps a reset or a count of children: 2 to 3 in the corpus's
+# correct sweeps); 16 times leaves room for any linear walk. A walk along every path passes that within
+# milliseconds, and is stopped there rather than running out of time.
+PAIR_READS = 16
+
+
+class TooManyPaths(Exception):
+    """Raised inside your code by the graph's pairs, once it has read far more of them than a sweep needs."""
+
+
+class PairReads:
+    """Counts the reads of the (parent, local) pairs made with ``pairs``, and stops the code past ``limit``."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit, self.count, self.exceeded = limit, 0, False
+
+    def pairs(self, *pairs: tuple[object, float]) -> tuple:
+        """The parents of a node: a tuple of counted (parent, local) pairs."""
+        counted = []
+        for pair in pairs:
+            counted.append(CountedPair(pair))
+            counted[-1].reads = self
+        return tuple(counted)
+
+    def read(self) -> None:
+        self.count += 1
+        if self.count > self.limit:
+            self.exceeded = True
+            raise TooManyPaths(f"{self.count} (parent, local) pairs read, more than {self.limit}")
+
+
+class CountedPair(tuple):
+    """One (parent, local) pair: a tuple that reports every read, unpacked or indexed, to its PairReads."""
+
+    def __iter__(self):
+        self.reads.read()
+        return super().__iter__()
+
+    def __getitem__(self, index):
+        self.reads.read()
+        return super().__getitem__(index)
+
+
+def stacked_diamonds(node_class, x, reads: PairReads) -> tuple[list, list, list]:
+    """The nodes a_0 = x, ..., a_DIAMONDS (out), b_j and c_j of DIAMONDS diamonds stacked on x, built by hand."""
+    a, b, c = [x], [], []
+    for _ in range(DIAMONDS):
+        b.append(node_class(0.0, reads.pairs((a[-1], 0.5))))
+        c.append(node_class(0.0, reads.pairs((a[-1], -0.5))))
+        a.append(node_class(0.0, reads.pairs((b[-1], 3.0), (c[-1], -1.0))))
+    return a, b, c
+
+
+def diamond_reads() -> PairReads:
+    return PairReads(PAIR_READS * 4 * DIAMONDS)  # 4 pairs per diamond
+
+
+DIAMONDS_GIVEN = (f"{DIAMONDS} diamonds stacked on x: b_j = Node(.., ((a_j, 0.5),)), c_j = Node(.., ((a_j, -0.5),)), "
+                  f"a_(j+1) = Node(.., ((b_j, 3.0), (c_j, -1.0))), from a_0 = x up to out = a_{DIAMONDS}")
+
+
+def expect_one_sweep(exercise: str, given_: str, run, reads: PairReads, hint: str):
+    """``run()``, which must read the graph's pairs like one sweep does, not once per path; its result."""
+    result = None
+    try:
+        result = run()
+    except TooManyPaths:
+        pass
+    if reads.exceeded:
+        fail(exercise, given_, f"one sweep, each of the {3 * DIAMONDS + 1} nodes handing on its grad once: x.grad "
+             f"2**{DIAMONDS}", f"stopped by this test after reading {reads.count} (parent, local) pairs, more than "
+             f"{PAIR_READS} times the graph's {4 * DIAMONDS}: your code walks the paths from out one by one, and "
+             f"there are 2**{DIAMONDS} = {2**DIAMONDS:,} of them", hint)
+    return result
+
+
+@pytest.mark.exercise("backward")
+def test_stacked_diamonds_take_one_sweep(kata):
+    """Backward is linear in the size of the graph: 151 nodes, 2**50 paths."""
+    Node = kata.reverse.Node
+    reads = diamond_reads()
+    a, b, c = stacked_diamonds(Node, Node(1.0), reads)
+    given_ = f"{DIAMONDS_GIVEN}; out.backward()"
+    expect_one_sweep("backward", given_, lambda: sweep("backward", a[-1], given_), reads,
+                     "a node's grad is the sum of the shares of the nodes computed from it: let them all add into "
+                     "it first, then hand it on to its parents once (reverse topological order, each node once), "
+                     "never a share per path")
+    j = DIAMONDS // 2
+    expect_grads("backward", given_, {"x": (a[0], 2.0**DIAMONDS), f"a_{j}": (a[j], 2.0 ** (DIAMONDS - j)),
+                                      "b_0": (b[0], 3 * 2.0 ** (DIAMONDS - 1)), "c_0": (c[0], -(2.0 ** (DIAMONDS - 1))),
+                                      "out": (a[-1], 1.0)},
+                 "each diamond doubles the grad: d a_(j+1) / d a_j = 3 * 0.5 + (-1) * (-0.5) = 2, so x.grad = 2**50")
+
+
 @pytest.mark.exercise("backward")
 def test_deep_chain(kata):
     x, out = chain(kata.reverse.Node, DEEP)
@@ -729,6 +831,19 @@ def test_grad_evaluates_once_and_sweeps_once(kata, backward_calls, n):
         fail("grad", given_, "f called on Nodes (your leaves)",
              f"f called on {sorted({kind.__name__ for kind in f.arguments})}",
              "make one leaf Node per input and call f on those: that is what records the graph")
+
+
+@pytest.mark.exercise("grad")
+def test_grad_of_stacked_diamonds_takes_one_sweep(kata):
+    """One sweep, linear in the size of the graph, whatever grad runs: 151 nodes, 2**50 paths from out to x."""
+    Node, reads = kata.reverse.Node, diamond_reads()
+    given_ = f"grad(f)(1.0), f(x) built by hand: {DIAMONDS_GIVEN}"
+    g = kata.reverse.grad(lambda x: stacked_diamonds(Node, x, reads)[0][-1])
+    received = expect_one_sweep("grad", given_, lambda: g(1.0), reads,
+                                "one backward() from f's result: a sweep hands each node's grad on once, never a "
+                                "share per path")
+    expect_partial_tuple("grad", given_, received, (2.0**DIAMONDS,),
+                         "each diamond doubles the grad: d a_(j+1) / d a_j = 3 * 0.5 + (-1) * (-0.5) = 2")
 
 
 # Reverse mode's fingerprint. Along a chain x -> a -> ... -> out, the derivative is the product of the
