@@ -23,7 +23,6 @@ products of local derivatives along every path, with Kahn's algorithm. So:
 from __future__ import annotations
 
 import math
-import numbers
 import operator
 import sys
 import types
@@ -48,6 +47,9 @@ from checks import (
     fail,
     nonzero,
     positive,
+    real_array,
+    real_number,
+    real_numbers,
     reals,
     show,
 )
@@ -108,11 +110,12 @@ def pairs_of(exercise: str, node: object) -> list[tuple[object, float]]:
         except (TypeError, ValueError):
             fail(exercise, f"the parents of a Node with value {show(node.value)}", "(parent, local) pairs",
                  f"{pair!r}"[:300], "record a tuple of (parent Node, local derivative) pairs, one per operand")
-        if not (hasattr(parent, "value") and hasattr(parent, "parents")) or not isinstance(local, numbers.Real):
+        if not (hasattr(parent, "value") and hasattr(parent, "parents")) or real_number(local) is None:
             fail(exercise, f"the parents of a Node with value {show(node.value)}", "(parent Node, local number) pairs",
-                 f"({type(parent).__name__}, {type(local).__name__})",
-                 "each pair holds the operand itself (a Node: a number becomes as_node(c)) and a number")
-        pairs.append((parent, float(local)))
+                 f"({type(parent).__name__}, {type(local).__name__}: {local!r})"[:300],
+                 "each pair holds the operand itself (a Node: a number becomes as_node(c)) and a number (a float, "
+                 "a numpy real scalar or a 0-d array; float(u > 0), not the bool u > 0)")
+        pairs.append((parent, real_number(local)))
     return pairs
 
 
@@ -157,8 +160,12 @@ def expect_node(exercise: str, given_: str, received: object, value: float) -> N
     if not (hasattr(received, "value") and hasattr(received, "parents") and hasattr(received, "grad")):
         fail(exercise, given_, "a Node", f"{type(received).__name__}: {received!r}"[:300],
              "return a new Node(value, parents) from every operation")
-    if not close(received.value, value):
-        fail(exercise, given_, f"value {show(value)}", f"value {show(received.value)}",
+    if real_number(received.value) is None:
+        fail(exercise, given_, f"a Node whose value is a number, {show(value)}",
+             f"value {type(received.value).__name__}: {received.value!r}"[:300],
+             "a Node's value is one number (a float, a numpy real scalar or a 0-d array), never a Node or a list")
+    if not close(real_number(received.value), value):
+        fail(exercise, given_, f"value {show(value)}", f"value {show(real_number(received.value))}",
              "the value is computed as in stage 1; only the derivative is recorded differently")
 
 
@@ -776,18 +783,23 @@ GRAD_CASES = [
 ]
 
 
-def expect_tuple_of_numbers(exercise, given_, received, n):
-    if not (isinstance(received, tuple) and len(received) == n and all(isinstance(v, numbers.Real) for v in received)):
+def expect_tuple_of_numbers(exercise: str, given_: str, received: object, n: int) -> tuple[float, ...]:
+    """grad's result: a tuple of n numbers (floats, numpy real scalars or 0-d arrays), returned as floats."""
+    found = tuple(real_number(v) for v in received) if isinstance(received, tuple) and len(received) == n else None
+    if found is None or None in found:
         fail(exercise, given_, f"a tuple of {n} numbers", f"{type(received).__name__}: {received!r}"[:300],
              "return a tuple of the leaves' grads: one partial per input, in order")
+    return found
 
 
-def expect_partial_tuple(exercise, given_, received, expected, hint=None):
-    expect_tuple_of_numbers(exercise, given_, received, len(expected))
+def expect_partial_tuple(exercise: str, given_: str, received: object, expected, hint: str | None = None
+                         ) -> tuple[float, ...]:
+    received = expect_tuple_of_numbers(exercise, given_, received, len(expected))
     for k, (r, e) in enumerate(zip(received, expected, strict=True)):
         if not close(r, e):
             fail(exercise, given_, f"partials {tuple(show(v) for v in expected)}",
                  f"{tuple(show(v) for v in received)}  <- partial {k} differs", hint)
+    return received
 
 
 @pytest.mark.exercise("grad")
@@ -802,7 +814,7 @@ def test_grad_exact(kata, given_, make, xs, partials):
 def test_grad_finite_differences(kata, point):
     received = kata.reverse.grad(lambda x, y, z: mixed(kata.reverse, x, y, z))(*point)
     given_ = f"grad of a composite of every operation at {point}"
-    expect_tuple_of_numbers("grad", given_, received, 3)
+    received = expect_tuple_of_numbers("grad", given_, received, 3)
     for k in range(3):
         def along(t, k=k):
             moved = list(point)
@@ -893,7 +905,7 @@ def test_grad_multiplies_the_locals_from_the_output_back(kata):
     given_ = (f"grad(f)(2.0, -1.0), f built by hand: out = a + b, a the end of a chain from x with locals "
               f"{CHAINS['x']}, b of a chain from y with locals {CHAINS['y']}")
     received = kata.reverse.grad(f)(2.0, -1.0)
-    expect_tuple_of_numbers("grad", given_, received, 2)
+    received = expect_tuple_of_numbers("grad", given_, received, 2)
     for k, name in enumerate("xy"):
         swept, upward = (chain_product(CHAINS[name], from_out) for from_out in (True, False))
         assert swept != upward, "test setup: the two orders must differ in floating point"
@@ -928,8 +940,8 @@ def test_grad_properties(kata, x, y):
     r = kata.reverse
     received = r.grad(lambda a, b: r.sigmoid(a * b) + a * a)(x, y)
     s = floats_sigmoid(x * y)
-    expect_partial_tuple("grad", f"grad(sigmoid(a b) + a**2)({x!r}, {y!r})", received,
-                         (s * (1 - s) * y + 2 * x, s * (1 - s) * x))
+    received = expect_partial_tuple("grad", f"grad(sigmoid(a b) + a**2)({x!r}, {y!r})", received,
+                                    (s * (1 - s) * y + 2 * x, s * (1 - s) * x))
     swapped = r.grad(lambda a, b: r.sigmoid(b * a) + b * b)(y, x)
     expect_partial_tuple("grad", "the same f with its arguments swapped", swapped, received[::-1],
                          "the partials come in the order of the inputs")
@@ -952,15 +964,17 @@ def test_grad_bad_input_is_a_type_error(kata, given_, call):
 # ---------------------------------------------------------------- both_ways
 
 
-def call_deep_model_reverse(kata, x, y, params):
+def call_deep_model_reverse(kata, x, y, params) -> tuple[tuple[float, dict[str, float]], str]:
+    """deep_model_reverse's (loss, partials) as floats; any real numbers are accepted (floats, numpy scalars, 0-d arrays)."""
     given_ = f"deep_model_reverse({x!r}, {y!r}, {params})"
     result = kata.reverse.deep_model_reverse(x, y, dict(params))
-    if not (isinstance(result, tuple) and len(result) == 2 and isinstance(result[0], numbers.Real)
-            and isinstance(result[1], dict) and set(result[1]) == set(NAMES)
-            and all(isinstance(v, numbers.Real) for v in result[1].values())):
+    loss, partials = result if isinstance(result, tuple) and len(result) == 2 else (None, None)
+    found = ({name: real_number(v) for name, v in partials.items()}
+             if isinstance(partials, dict) and set(partials) == set(NAMES) else None)
+    if real_number(loss) is None or found is None or None in found.values():
         fail("both_ways", given_, "(loss, {name: partial} for the seven names), numbers", f"{result!r}"[:300],
-             "return float(loss.value) and a dict of float(p[name].grad) for every name of PARAMETERS")
-    return result, given_
+             "return loss.value and a dict of p[name].grad for every name of PARAMETERS: numbers, not Nodes")
+    return (real_number(loss), found), given_
 
 
 @pytest.mark.exercise("both_ways")
@@ -1048,14 +1062,20 @@ def test_deep_model_reverse_properties(kata, values, x, y):
         fail("both_ways", given_, render(NAMES, gradient), render(NAMES, [partials[n] for n in NAMES]))
 
 
-def run_reverse_training(kata, x, y, params, lr, iters, given_=None):
+def run_reverse_training(kata, x, y, params, lr, iters, given_=None) -> tuple[dict[str, float], list[float], str]:
+    """train_deep_model_reverse's (new_params, history) as floats, as stage 4's train_deep_model returns them: a
+    dict of the seven names, and a list, tuple or 1-d array of losses; any real numbers are accepted."""
     given_ = given_ or f"train_deep_model_reverse(x={x}, y={y}, params={params}, lr={lr}, iters={iters})"
     result = kata.reverse.train_deep_model_reverse(x, y, params, lr=lr, iters=iters)
-    if not (isinstance(result, tuple) and len(result) == 2 and isinstance(result[0], dict)
-            and isinstance(result[1], list) and set(result[0]) == set(NAMES)):
+    new, history = result if isinstance(result, tuple) and len(result) == 2 else (None, None)
+    if not (isinstance(new, dict) and set(new) == set(NAMES)):
         fail("both_ways", given_, "(new_params with the seven names, history list)", f"{result!r}"[:300],
              "return the new parameters (all seven) and the list of mean losses")
-    return result[0], result[1], given_
+    values, losses = {name: real_number(new[name]) for name in NAMES}, real_numbers(history)
+    if None in values.values() or losses is None:
+        fail("both_ways", given_, "numbers: the parameters' new values, and a list of the mean losses",
+             f"{result!r}"[:300], "return plain numbers (.value or .grad of a Node), not Nodes")
+    return values, losses, given_
 
 
 @pytest.mark.exercise("both_ways")
@@ -1101,8 +1121,9 @@ def test_reverse_training_reaches_the_same_parameters(kata, backward_calls, oper
 @pytest.mark.exercise("both_ways")
 def test_reverse_training_leaves_params_alone_and_starts_at_zero(kata):
     params = dict(POINT)
-    new, history, given_ = run_reverse_training(kata, [0.5, 1.5], [1.0, 0.0], params, 0.3, 2)
-    if params != POINT or new is params:
+    given_ = f"train_deep_model_reverse(x=[0.5, 1.5], y=[1.0, 0.0], params={POINT}, lr=0.3, iters=2)"
+    result = kata.reverse.train_deep_model_reverse([0.5, 1.5], [1.0, 0.0], params, lr=0.3, iters=2)
+    if params != POINT or (isinstance(result, tuple) and len(result) == 2 and result[0] is params):
         fail("both_ways", given_, f"params still {POINT}, and a new dict returned", f"{params}",
              "copy the parameters into a new dict first and update the copy")
     new, history, given_ = run_reverse_training(kata, [0.5, 1.5], [1.0, 0.0], {"b1": 0.5}, 0.1, 0)
@@ -1127,18 +1148,24 @@ def test_both_ways_bad_input_is_a_value_error(kata, call, what):
 # ---------------------------------------------------------------- jacrev
 
 
-def expect_shape(given_, received, shape):
-    if not (isinstance(received, np.ndarray) and received.shape == shape):
-        fail("jacrev", given_, f"a numpy array of shape {shape} (m outputs, n inputs)",
-             f"{type(received).__name__} of shape {np.shape(received)}",
+def expect_shape(given_: str, received: object, shape: tuple[int, int]) -> np.ndarray:
+    """jacrev's result: a numpy array of real numbers (a float array, or integers) of this shape, returned as floats."""
+    found = real_array(received, shape)
+    if found is None:
+        shaped = isinstance(received, np.ndarray) and received.shape == shape
+        fail("jacrev", given_, f"a numpy array of numbers of shape {shape} (m outputs, n inputs)",
+             f"{type(received).__name__} of shape {np.shape(received)}"
+             + (f", dtype {received.dtype}" if isinstance(received, np.ndarray) else ""),
+             "fill a float array, np.zeros((m, n)), with the leaves' grads: numbers, not Nodes" if shaped else
              "row i holds the partials of output i: shape (m, n), never transposed")
+    return found
 
 
-def expect_matrix(given_, received, expected, hint=None):
+def expect_matrix(given_: str, received: object, expected, hint: str | None = None) -> None:
     expected = np.asarray(expected, dtype=float)
-    expect_shape(given_, received, expected.shape)
+    received = expect_shape(given_, received, expected.shape)
     if not close(received, expected):
-        fail("jacrev", given_, f"{expected.tolist()}", f"{np.asarray(received).tolist()}", hint)
+        fail("jacrev", given_, f"{expected.tolist()}", f"{received.tolist()}", hint)
 
 
 JACOBIAN_CASES = [
@@ -1170,7 +1197,7 @@ def test_jacrev_finite_differences(kata, point):
 
     received = kata.reverse.jacrev(lambda *xs: f(kata.reverse, *xs))(*point)
     given_ = f"jacrev of three functions of (x, y, z) at {point}"
-    expect_shape(given_, received, (3, 3))
+    received = expect_shape(given_, received, (3, 3))
     for i in range(3):
         for k in range(3):
             def along(t, i=i, k=k):
@@ -1222,7 +1249,7 @@ def test_jacrev_reads_the_sweeps(kata, doubled_sweeps):
     r = kata.reverse
     received = r.jacrev(lambda x, y, z: [x * y, r.exp(z) - x, y / z])(1.5, -2.0, 0.5)
     jacobian = np.array([[-2.0, 1.5, 0.0], [-1.0, 0.0, math.exp(0.5)], [0.0, 2.0, 8.0]])
-    expect_shape(given_, received, (3, 3))
+    received = expect_shape(given_, received, (3, 3))
     if not close(received, 2 * jacobian):
         fail("jacrev", given_, f"the doubled grads of your leaves: {(2 * jacobian).tolist()}",
              f"{np.asarray(received).tolist()}",
