@@ -375,9 +375,9 @@ def deep_model_reverse(x: float, y: float, param_config: Mapping[str, float]) ->
         p   = sigmoid(m1_0 h_0 + m1_1 h_1 + b1),   loss = logloss(y, p)
 
     ``param_config`` maps the names in PARAMETERS to values (a missing one is 0). Make one leaf
-    Node per parameter, compute the loss once, call ``backward()`` once, and return
-    ``(loss, {name: d loss / d name for all seven names})``, numbers (see Node). Stage 4 needed
-    seven seeded passes for the same numbers.
+    Node per parameter, compute the loss once, call ``backward()`` once (or your ``grad`` once,
+    which does it), and return ``(loss, {name: d loss / d name for all seven names})``, numbers
+    (see Node). Stage 4 needed seven seeded passes for the same numbers.
 
     Check the input first with ``check_parameters(param_config, "param_config")`` and
     ``check_label(y)``.
@@ -403,9 +403,9 @@ def train_deep_model_reverse(
     mean log loss; ``history[i]`` the mean loss at iteration i before its update; return
     ``(new_params, history)``, a new dict of all seven names and a list (a tuple or a 1-d numpy
     array will do) of numbers, leaving ``params`` as it was. Each iteration takes its gradients
-    from ``backward()``: one sweep per sample (``deep_model_reverse``), or one sweep of the mean
-    loss over the whole batch, built from seven parameter Nodes that every sample shares. Then
-    update all seven together.
+    from ``backward()`` (or your ``grad``): one sweep per sample (``deep_model_reverse``), or one
+    sweep of the mean loss over the whole batch, built from seven parameter Nodes that every
+    sample shares. Then update all seven together.
 
     Check the input with ``as_samples(x, y, labels=True)``, ``check_settings(lr, iters)`` and
     ``check_parameters(params, "params")``.

@@ -732,40 +732,90 @@ def counted(f):
     return wrapper
 
 
-@pytest.fixture
-def backward_calls(kata, monkeypatch):
-    """A list that grows by one at every call of your Node.backward while the test runs."""
-    calls: list[int] = []
-    original = kata.reverse.Node.backward
+def watch_sweeps(kata, monkeypatch, doubled: bool = False, through_grad: bool = False) -> list[str]:
+    """A list that grows by one at every sweep your code runs while the test runs, however it reaches it.
+
+    A sweep is a call of your ``Node.backward``, by any name your module or its classes give it
+    (``out.backward()``, ``Node.backward(out)``, an alias such as ``sweep = Node.backward``, a
+    helper calling one of those). With ``through_grad`` (the exercises after grad, whose partials
+    may come from your grad), a call of a function your ``grad`` returned is one sweep too,
+    whatever it does inside: grad's own tests have shown that it sweeps once.
+
+    With ``doubled``, every grad a sweep leaves is doubled as the sweep returns (each node backward
+    reached, or the partials grad returns): a result read off the sweep comes back doubled, one
+    computed some other way (by hand, by forward mode) does not.
+    """
+    reverse, sweeps, inside_grad = kata.reverse, [], [0]
+    original = reverse.Node.backward
 
     def backward(self):
-        calls.append(1)
-        return original(self)
+        if inside_grad[0]:  # grad's wrapper below counts (and doubles) its sweep
+            return original(self)
+        sweeps.append("backward")
+        result = original(self)
+        if doubled:
+            double_every_grad(self)
+        return result
 
-    monkeypatch.setattr(kata.reverse.Node, "backward", backward)
-    return calls
+    classes = [c for c in vars(reverse).values() if isinstance(c, type) and issubclass(c, reverse.Node)]
+    for namespace in (reverse, *classes):
+        for name, value in list(vars(namespace).items()):
+            if value is original:
+                monkeypatch.setattr(namespace, name, backward)
+    if through_grad:
+        original_grad = reverse.grad
+
+        def grad(f):
+            partials = original_grad(f)
+
+            def swept(*xs):
+                inside_grad[0] += 1
+                try:
+                    result = partials(*xs)
+                finally:
+                    inside_grad[0] -= 1
+                sweeps.append("grad")
+                return tuple(2 * v for v in result) if doubled and isinstance(result, tuple) else result
+
+            return swept
+
+        for name, value in list(vars(reverse).items()):
+            if value is original_grad:
+                monkeypatch.setattr(reverse, name, grad)
+    return sweeps
+
+
+def double_every_grad(out) -> None:
+    """Double the grad of every node ``out`` depends on (``out`` too), each once."""
+    found, stack = {id(out): out}, [out]
+    while stack:
+        for parent, _ in stack.pop().parents:
+            if id(parent) not in found:
+                found[id(parent)] = parent
+                stack.append(parent)
+    for node in found.values():
+        node.grad = 2 * node.grad
+
+
+@pytest.fixture
+def backward_calls(kata, monkeypatch) -> list[str]:
+    """One entry per call of your Node.backward while the test runs (grad and jacrev: one sweep each)."""
+    return watch_sweeps(kata, monkeypatch)
+
+
+@pytest.fixture
+def sweep_calls(kata, monkeypatch) -> list[str]:
+    """One entry per sweep while the test runs: a call of Node.backward, or of a function your grad returned."""
+    return watch_sweeps(kata, monkeypatch, through_grad=True)
 
 
 @pytest.fixture
 def doubled_sweeps(kata, monkeypatch) -> None:
-    """Your Node.backward, then every grad it filled doubled: results read off the grads come back doubled.
+    """Every sweep's grads doubled as it returns: results read off the grads come back doubled.
 
     A result computed some other way (by hand, by forward mode over the recording) does not.
     """
-    original = kata.reverse.Node.backward
-
-    def backward(self):
-        original(self)
-        found, stack = {id(self): self}, [self]
-        while stack:  # every node the sweep reached, each once
-            for parent, _ in stack.pop().parents:
-                if id(parent) not in found:
-                    found[id(parent)] = parent
-                    stack.append(parent)
-        for node in found.values():
-            node.grad = 2 * node.grad
-
-    monkeypatch.setattr(kata.reverse.Node, "backward", backward)
+    watch_sweeps(kata, monkeypatch, doubled=True, through_grad=True)
 
 
 GRAD_CASES = [
@@ -1016,10 +1066,10 @@ def test_three_ways_agree(kata, params, x, y):
 
 
 @pytest.mark.exercise("both_ways")
-def test_deep_model_reverse_sweeps_once(kata, backward_calls, operator_calls):
+def test_deep_model_reverse_sweeps_once(kata, sweep_calls, operator_calls):
     (_, partials), given_ = call_deep_model_reverse(kata, 1.2, 1.0, POINT)
-    if len(backward_calls) != 1:
-        fail("both_ways", given_, "one backward()", f"{len(backward_calls)} calls",
+    if len(sweep_calls) != 1:
+        fail("both_ways", given_, "one backward() (or one call of your grad)", f"{len(sweep_calls)} sweeps",
              "one sweep from the loss gives all seven partials")
     if operator_calls:
         fail("both_ways", given_, "no stage-1 Variable at all (reverse mode only)",
@@ -1034,9 +1084,10 @@ def test_deep_model_reverse_reads_the_sweep(kata, doubled_sweeps):
     _, gradient = network_loss_and_gradient(1.2, 1.0)(np.array([POINT[n] for n in NAMES]))
     received = [partials[n] for n in NAMES]
     if not close(received, 2 * gradient):
-        fail("both_ways", given_ + ", with every grad doubled by this test right after your backward() returns",
+        fail("both_ways", given_ + ", with every grad doubled by this test right after your backward() returns "
+             "(or the partials your grad returns)",
              f"the doubled grads of your leaves: {render(NAMES, 2 * gradient)}", render(NAMES, received),
-             "return float(p[name].grad) of each parameter's leaf after loss.backward(), not a partial found "
+             "return p[name].grad of each parameter's leaf after loss.backward(), not a partial found "
              "another way (by hand, or by an earlier stage)")
 
 
@@ -1092,14 +1143,14 @@ def test_reverse_training_steps_exact(kata, iters, x, y, params, lr):
 
 
 @pytest.mark.exercise("both_ways")
-def test_reverse_training_reaches_the_same_parameters(kata, backward_calls, operator_calls):
+def test_reverse_training_reaches_the_same_parameters(kata, sweep_calls, operator_calls):
     """The post's network on the post's data: the same parameters as exact descent, and as stage 4's loop."""
     x, _, labels = post_data(seed=0)
     params = dict(zip(NAMES, np.random.default_rng(1000).normal(size=7).tolist(), strict=True))
     given_ = "train_deep_model_reverse on the post's data (seed 0), params ~ N(0, 1) (seed 1000), lr=0.1, iters=30"
     new, history, given_ = run_reverse_training(kata, x, labels, dict(params), 0.1, 30, given_)
-    if len(backward_calls) < 30:
-        fail("both_ways", given_, "at least one backward() per iteration", f"{len(backward_calls)} in 30 iterations",
+    if len(sweep_calls) < 30:
+        fail("both_ways", given_, "at least one backward() per iteration", f"{len(sweep_calls)} sweeps in 30 iterations",
              "take every iteration's gradients from a sweep of your Nodes")
     if operator_calls:
         fail("both_ways", given_, "no stage-1 Variable at all (reverse mode only)",
