@@ -739,20 +739,26 @@ def watch_sweeps(kata, monkeypatch, doubled: bool = False, through_grad: bool = 
     (``out.backward()``, ``Node.backward(out)``, an alias such as ``sweep = Node.backward``, a
     helper calling one of those). With ``through_grad`` (the exercises after grad, whose partials
     may come from your grad), a call of a function your ``grad`` returned is one sweep too,
-    whatever it does inside: grad's own tests have shown that it sweeps once.
+    whatever it does inside: grad's own tests have shown that it sweeps once. A call made while a
+    sweep runs (grad's own backward(), a backward that hands each node on through itself) is
+    part of that sweep, not another one.
 
     With ``doubled``, every grad a sweep leaves is doubled as the sweep returns (each node backward
     reached, or the partials grad returns): a result read off the sweep comes back doubled, one
     computed some other way (by hand, by forward mode) does not.
     """
-    reverse, sweeps, inside_grad = kata.reverse, [], [0]
+    reverse, sweeps, running = kata.reverse, [], [0]
     original = reverse.Node.backward
 
-    def backward(self):
-        if inside_grad[0]:  # grad's wrapper below counts (and doubles) its sweep
-            return original(self)
+    def backward(self, *args, **kwargs):
+        if running[0]:  # called from inside a sweep (a backward handing on through itself, or grad's): the same one
+            return original(self, *args, **kwargs)
+        running[0] += 1
+        try:
+            result = original(self, *args, **kwargs)
+        finally:
+            running[0] -= 1
         sweeps.append("backward")
-        result = original(self)
         if doubled:
             double_every_grad(self)
         return result
@@ -765,15 +771,17 @@ def watch_sweeps(kata, monkeypatch, doubled: bool = False, through_grad: bool = 
     if through_grad:
         original_grad = reverse.grad
 
-        def grad(f):
-            partials = original_grad(f)
+        def grad(f, *args, **kwargs):
+            partials = original_grad(f, *args, **kwargs)
 
-            def swept(*xs):
-                inside_grad[0] += 1
+            def swept(*xs, **named):
+                if running[0]:
+                    return partials(*xs, **named)
+                running[0] += 1
                 try:
-                    result = partials(*xs)
+                    result = partials(*xs, **named)
                 finally:
-                    inside_grad[0] -= 1
+                    running[0] -= 1
                 sweeps.append("grad")
                 return tuple(2 * v for v in result) if doubled and isinstance(result, tuple) else result
 
