@@ -58,6 +58,9 @@ class Node:
     - ``grad``: 0.0 until a ``backward()`` reaches this node; then d out / d self for the ``out``
       whose backward ran.
 
+    A number, here as in every stage, is a float, an int, a numpy real scalar or a 0-d numpy
+    array of those; not a bool (a local derivative of 1 for u > 0 is ``float(u > 0)``).
+
     Operators and primitives return new Nodes; they never change their operands.
     """
 
@@ -218,6 +221,8 @@ class Node:
            from it has already handed it its share, so its grad is complete. Hand it on:
            ``parent.grad += local * node.grad`` for each of its (parent, local) pairs.
 
+        Each node hands on its grad once, when it is complete: the sweep is linear in the size of
+        the graph, however many paths it holds (k diamonds stacked one on another hold 2**k).
         Nodes self does not depend on are left alone. Returns None.
         """
         # BEGIN backward
@@ -345,9 +350,9 @@ def grad(f: Callable[..., Node]) -> Callable[..., tuple[float, ...]]:
 
     ``grad(f)(*xs)`` makes one leaf Node per number (``as_inputs(xs)`` checks them), calls f ONCE
     on those leaves, checks its result with ``check_output``, runs ONE ``backward()`` from it,
-    and returns the leaves' grads as a tuple of n numbers, in the order of xs. An input f
-    ignores has partial derivative 0. (``jax.grad`` does the same, with one tuple element per
-    argument when asked for ``argnums=(0, 1, ...)``.)
+    and returns the leaves' grads as a tuple of n numbers (see Node), in the order of xs. An
+    input f ignores has partial derivative 0. (``jax.grad`` does the same, with one tuple
+    element per argument when asked for ``argnums=(0, 1, ...)``.)
     """
     # BEGIN grad
     def partials(*xs: float) -> tuple[float, ...]:
@@ -370,9 +375,9 @@ def deep_model_reverse(x: float, y: float, param_config: Mapping[str, float]) ->
         p   = sigmoid(m1_0 h_0 + m1_1 h_1 + b1),   loss = logloss(y, p)
 
     ``param_config`` maps the names in PARAMETERS to values (a missing one is 0). Make one leaf
-    Node per parameter, compute the loss once, call ``backward()`` once, and return
-    ``(loss, {name: d loss / d name for all seven names})`` with plain floats. Stage 4 needed
-    seven seeded passes for the same numbers.
+    Node per parameter, compute the loss once, call ``backward()`` once (or your ``grad`` once,
+    which does it), and return ``(loss, {name: d loss / d name for all seven names})``, numbers
+    (see Node). Stage 4 needed seven seeded passes for the same numbers.
 
     Check the input first with ``check_parameters(param_config, "param_config")`` and
     ``check_label(y)``.
@@ -396,9 +401,10 @@ def train_deep_model_reverse(
 
     The same contract: full-batch gradient descent from ``params`` (a missing name is 0) on the
     mean log loss; ``history[i]`` the mean loss at iteration i before its update; return
-    ``(new_params, history)`` with all seven names, leaving ``params`` as it was. Each iteration
-    takes its gradients from ``backward()``: one sweep per sample (``deep_model_reverse``), or
-    one sweep of the mean loss over the whole batch, built from seven parameter Nodes that every
+    ``(new_params, history)``, a new dict of all seven names and a list (a tuple or a 1-d numpy
+    array will do) of numbers, leaving ``params`` as it was. Each iteration takes its gradients
+    from ``backward()`` (or your ``grad``): one sweep per sample (``deep_model_reverse``), or one
+    sweep of the mean loss over the whole batch, built from seven parameter Nodes that every
     sample shares. Then update all seven together.
 
     Check the input with ``as_samples(x, y, labels=True)``, ``check_settings(lr, iters)`` and
@@ -437,7 +443,8 @@ def jacrev(f: Callable[..., Sequence[Node]]) -> Callable[..., np.ndarray]:
     sweep from output i fills row i, J[i, k] = d f_i / d x_k, read off the leaves' grads.
     Careful: a sweep from output i only touches what f_i depends on, so a leaf that f_i does
     not use still holds its grad from the sweep before: set the leaves' grads to 0 first.
-    Return a float numpy array of shape (m, n). (``jax.jacrev`` does the same.)
+    Return a numpy array of shape (m, n) holding numbers: a float array (an integer one will
+    do), never an array of Nodes. (``jax.jacrev`` does the same.)
 
     m sweeps here, against n passes for forward mode (stage 5's jacobian): few outputs and
     many inputs favour reverse mode, few inputs and many outputs forward mode.

@@ -380,3 +380,28 @@ def tangent_arrays(shape: tuple[int, ...], elements=None):
 POLYNOMIAL_REL = 1e-10
 NEWTON_LOSS_ABS = 1e-8  # the issue's figure: Newton's mean log loss within 1e-8 of scikit-learn's optimum
 NEWTON_ITERATIONS = 10  # ... in at most 10 steps from (0, 0); it takes 6 on the post's data
+
+
+# ---------------------------------------------------------------- stage 8: reverse mode
+# Reverse mode's results are numbers as real_number defines them; these two extend that one
+# definition to the containers stage 8 returns: a history of losses, and jacrev's matrix.
+
+
+def real_numbers(values: object) -> list[float] | None:
+    """``values`` as a list of floats when it is a list, a tuple or a 1-d numpy array of real numbers, else None."""
+    if isinstance(values, np.ndarray):
+        values = list(values) if values.ndim == 1 else None
+    if not isinstance(values, (list, tuple)):
+        return None
+    found = [real_number(v) for v in values]
+    return None if None in found else found
+
+
+def real_array(value: object, shape: tuple[int, ...]) -> np.ndarray | None:
+    """``value`` as a float array when it is a numpy array of ``shape`` with a real dtype, else None.
+
+    Real dtypes are real_number's: integers and floats; not bool, complex, or objects (Nodes, say).
+    """
+    if isinstance(value, np.ndarray) and value.shape == shape and value.dtype.kind in "iuf":
+        return value.astype(float)
+    return None

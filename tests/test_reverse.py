@@ -23,7 +23,6 @@ products of local derivatives along every path, with Kahn's algorithm. So:
 from __future__ import annotations
 
 import math
-import numbers
 import operator
 import sys
 import types
@@ -48,6 +47,9 @@ from checks import (
     fail,
     nonzero,
     positive,
+    real_array,
+    real_number,
+    real_numbers,
     reals,
     show,
 )
@@ -108,11 +110,12 @@ def pairs_of(exercise: str, node: object) -> list[tuple[object, float]]:
         except (TypeError, ValueError):
             fail(exercise, f"the parents of a Node with value {show(node.value)}", "(parent, local) pairs",
                  f"{pair!r}"[:300], "record a tuple of (parent Node, local derivative) pairs, one per operand")
-        if not (hasattr(parent, "value") and hasattr(parent, "parents")) or not isinstance(local, numbers.Real):
+        if not (hasattr(parent, "value") and hasattr(parent, "parents")) or real_number(local) is None:
             fail(exercise, f"the parents of a Node with value {show(node.value)}", "(parent Node, local number) pairs",
-                 f"({type(parent).__name__}, {type(local).__name__})",
-                 "each pair holds the operand itself (a Node: a number becomes as_node(c)) and a number")
-        pairs.append((parent, float(local)))
+                 f"({type(parent).__name__}, {type(local).__name__}: {local!r})"[:300],
+                 "each pair holds the operand itself (a Node: a number becomes as_node(c)) and a number (a float, "
+                 "a numpy real scalar or a 0-d array; float(u > 0), not the bool u > 0)")
+        pairs.append((parent, real_number(local)))
     return pairs
 
 
@@ -157,8 +160,12 @@ def expect_node(exercise: str, given_: str, received: object, value: float) -> N
     if not (hasattr(received, "value") and hasattr(received, "parents") and hasattr(received, "grad")):
         fail(exercise, given_, "a Node", f"{type(received).__name__}: {received!r}"[:300],
              "return a new Node(value, parents) from every operation")
-    if not close(received.value, value):
-        fail(exercise, given_, f"value {show(value)}", f"value {show(received.value)}",
+    if real_number(received.value) is None:
+        fail(exercise, given_, f"a Node whose value is a number, {show(value)}",
+             f"value {type(received.value).__name__}: {received.value!r}"[:300],
+             "a Node's value is one number (a float, a numpy real scalar or a 0-d array), never a Node or a list")
+    if not close(real_number(received.value), value):
+        fail(exercise, given_, f"value {show(value)}", f"value {show(real_number(received.value))}",
              "the value is computed as in stage 1; only the derivative is recorded differently")
 
 
@@ -495,6 +502,108 @@ def test_diamond_whose_paths_differ_in_length(kata):
                  "and add every share")
 
 
+# Stacked diamonds: a_0 = x; for each j, b_j and c_j computed from a_j, and a_(j+1) from both. Every
+# diamond doubles the paths from out down to x (2**DIAMONDS of them) and adds 3 nodes: a sweep that
+# hands each node's grad on once takes microseconds; a walk along every path, each carrying its own
+# product to the nodes it reaches, never ends. The locals make d a_(j+1) / d a_j = 3 * 0.5 + (-1) * (-0.5)
+# = 2, so every grad is a power of 2 (times 3 for b_j), exact in floating point in any order of the sums.
+DIAMONDS = 50
+# Each (parent, local) pair of these graphs counts how often it is read (unpacked or indexed), so the
+# count survives code that copies a node's parents into a list or a tuple of its own. A sweep reads each
+# pair a few times (an order, the sweep, perhaps a reset or a count of children: 2 to 3 in the corpus's
+# correct sweeps); 16 times leaves room for any linear walk. A walk along every path passes that within
+# milliseconds, and is stopped there rather than running out of time.
+PAIR_READS = 16
+
+
+class TooManyPaths(Exception):
+    """Raised inside your code by the graph's pairs, once it has read far more of them than a sweep needs."""
+
+
+class PairReads:
+    """Counts the reads of the (parent, local) pairs made with ``pairs``, and stops the code past ``limit``."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit, self.count, self.exceeded = limit, 0, False
+
+    def pairs(self, *pairs: tuple[object, float]) -> tuple:
+        """The parents of a node: a tuple of counted (parent, local) pairs."""
+        counted = []
+        for pair in pairs:
+            counted.append(CountedPair(pair))
+            counted[-1].reads = self
+        return tuple(counted)
+
+    def read(self) -> None:
+        self.count += 1
+        if self.count > self.limit:
+            self.exceeded = True
+            raise TooManyPaths(f"{self.count} (parent, local) pairs read, more than {self.limit}")
+
+
+class CountedPair(tuple):
+    """One (parent, local) pair: a tuple that reports every read, unpacked or indexed, to its PairReads."""
+
+    def __iter__(self):
+        self.reads.read()
+        return super().__iter__()
+
+    def __getitem__(self, index):
+        self.reads.read()
+        return super().__getitem__(index)
+
+
+def stacked_diamonds(node_class, x, reads: PairReads) -> tuple[list, list, list]:
+    """The nodes a_0 = x, ..., a_DIAMONDS (out), b_j and c_j of DIAMONDS diamonds stacked on x, built by hand."""
+    a, b, c = [x], [], []
+    for _ in range(DIAMONDS):
+        b.append(node_class(0.0, reads.pairs((a[-1], 0.5))))
+        c.append(node_class(0.0, reads.pairs((a[-1], -0.5))))
+        a.append(node_class(0.0, reads.pairs((b[-1], 3.0), (c[-1], -1.0))))
+    return a, b, c
+
+
+def diamond_reads() -> PairReads:
+    return PairReads(PAIR_READS * 4 * DIAMONDS)  # 4 pairs per diamond
+
+
+DIAMONDS_GIVEN = (f"{DIAMONDS} diamonds stacked on x: b_j = Node(.., ((a_j, 0.5),)), c_j = Node(.., ((a_j, -0.5),)), "
+                  f"a_(j+1) = Node(.., ((b_j, 3.0), (c_j, -1.0))), from a_0 = x up to out = a_{DIAMONDS}")
+
+
+def expect_one_sweep(exercise: str, given_: str, run, reads: PairReads, hint: str):
+    """``run()``, which must read the graph's pairs like one sweep does, not once per path; its result."""
+    result = None
+    try:
+        result = run()
+    except TooManyPaths:
+        pass
+    if reads.exceeded:
+        fail(exercise, given_, f"one sweep, each of the {3 * DIAMONDS + 1} nodes handing on its grad once: x.grad "
+             f"2**{DIAMONDS}", f"stopped by this test after reading {reads.count} (parent, local) pairs, more than "
+             f"{PAIR_READS} times the graph's {4 * DIAMONDS}: your code walks the paths from out one by one, and "
+             f"there are 2**{DIAMONDS} = {2**DIAMONDS:,} of them", hint)
+    return result
+
+
+@pytest.mark.exercise("backward")
+def test_stacked_diamonds_take_one_sweep(kata):
+    """Backward is linear in the size of the graph: 151 nodes, 2**50 paths."""
+    Node = kata.reverse.Node
+    reads = diamond_reads()
+    a, b, c = stacked_diamonds(Node, Node(1.0), reads)
+    given_ = f"{DIAMONDS_GIVEN}; out.backward()"
+    expect_one_sweep("backward", given_, lambda: sweep("backward", a[-1], given_), reads,
+                     "a node's grad is the sum of the shares of the nodes computed from it: let them all add into "
+                     "it first, then hand it on to its parents once (reverse topological order, each node once), "
+                     "never a share per path")
+    j = DIAMONDS // 2
+    expect_grads("backward", given_, {"x": (a[0], 2.0**DIAMONDS), f"a_{j}": (a[j], 2.0 ** (DIAMONDS - j)),
+                                      "b_0": (b[0], 3 * 2.0 ** (DIAMONDS - 1)), "c_0": (c[0], -(2.0 ** (DIAMONDS - 1))),
+                                      "out": (a[-1], 1.0)},
+                 "each diamond doubles the grad: d a_(j+1) / d a_j = 3 * 0.5 + (-1) * (-0.5) = 2, so x.grad = 2**50")
+
+
 @pytest.mark.exercise("backward")
 def test_deep_chain(kata):
     x, out = chain(kata.reverse.Node, DEEP)
@@ -623,40 +732,98 @@ def counted(f):
     return wrapper
 
 
+def watch_sweeps(kata, monkeypatch, doubled: bool = False, through_grad: bool = False) -> list[str]:
+    """A list that grows by one at every sweep your code runs while the test runs, however it reaches it.
+
+    A sweep is a call of your ``Node.backward``, by any name your module or its classes give it
+    (``out.backward()``, ``Node.backward(out)``, an alias such as ``sweep = Node.backward``, a
+    helper calling one of those). With ``through_grad`` (the exercises after grad, whose partials
+    may come from your grad), a call of a function your ``grad`` returned is one sweep too,
+    whatever it does inside: grad's own tests have shown that it sweeps once. A call made while a
+    sweep runs (grad's own backward(), a backward that hands each node on through itself) is
+    part of that sweep, not another one.
+
+    With ``doubled``, every grad a sweep leaves is doubled as the sweep returns (each node backward
+    reached, or the partials grad returns): a result read off the sweep comes back doubled, one
+    computed some other way (by hand, by forward mode) does not.
+    """
+    reverse, sweeps, running = kata.reverse, [], [0]
+    original = reverse.Node.backward
+
+    def backward(self, *args, **kwargs):
+        if running[0]:  # called from inside a sweep (a backward handing on through itself, or grad's): the same one
+            return original(self, *args, **kwargs)
+        running[0] += 1
+        try:
+            result = original(self, *args, **kwargs)
+        finally:
+            running[0] -= 1
+        sweeps.append("backward")
+        if doubled:
+            double_every_grad(self)
+        return result
+
+    classes = [c for c in vars(reverse).values() if isinstance(c, type) and issubclass(c, reverse.Node)]
+    for namespace in (reverse, *classes):
+        for name, value in list(vars(namespace).items()):
+            if value is original:
+                monkeypatch.setattr(namespace, name, backward)
+    if through_grad:
+        original_grad = reverse.grad
+
+        def grad(f, *args, **kwargs):
+            partials = original_grad(f, *args, **kwargs)
+
+            def swept(*xs, **named):
+                if running[0]:
+                    return partials(*xs, **named)
+                running[0] += 1
+                try:
+                    result = partials(*xs, **named)
+                finally:
+                    running[0] -= 1
+                sweeps.append("grad")
+                return tuple(2 * v for v in result) if doubled and isinstance(result, tuple) else result
+
+            return swept
+
+        for name, value in list(vars(reverse).items()):
+            if value is original_grad:
+                monkeypatch.setattr(reverse, name, grad)
+    return sweeps
+
+
+def double_every_grad(out) -> None:
+    """Double the grad of every node ``out`` depends on (``out`` too), each once."""
+    found, stack = {id(out): out}, [out]
+    while stack:
+        for parent, _ in stack.pop().parents:
+            if id(parent) not in found:
+                found[id(parent)] = parent
+                stack.append(parent)
+    for node in found.values():
+        node.grad = 2 * node.grad
+
+
 @pytest.fixture
-def backward_calls(kata, monkeypatch):
-    """A list that grows by one at every call of your Node.backward while the test runs."""
-    calls: list[int] = []
-    original = kata.reverse.Node.backward
+def backward_calls(kata, monkeypatch) -> list[str]:
+    """One entry per call of your Node.backward while the test runs (grad and jacrev: one sweep each)."""
+    return watch_sweeps(kata, monkeypatch)
 
-    def backward(self):
-        calls.append(1)
-        return original(self)
 
-    monkeypatch.setattr(kata.reverse.Node, "backward", backward)
-    return calls
+@pytest.fixture
+def sweep_calls(kata, monkeypatch) -> list[str]:
+    """One entry per sweep while the test runs: a call of Node.backward, or of a function your grad returned."""
+    return watch_sweeps(kata, monkeypatch, through_grad=True)
 
 
 @pytest.fixture
 def doubled_sweeps(kata, monkeypatch) -> None:
-    """Your Node.backward, then every grad it filled doubled: results read off the grads come back doubled.
+    """Every sweep's grads doubled as it returns: results read off the grads come back doubled.
 
     A result computed some other way (by hand, by forward mode over the recording) does not.
     """
-    original = kata.reverse.Node.backward
-
-    def backward(self):
-        original(self)
-        found, stack = {id(self): self}, [self]
-        while stack:  # every node the sweep reached, each once
-            for parent, _ in stack.pop().parents:
-                if id(parent) not in found:
-                    found[id(parent)] = parent
-                    stack.append(parent)
-        for node in found.values():
-            node.grad = 2 * node.grad
-
-    monkeypatch.setattr(kata.reverse.Node, "backward", backward)
+    watch_sweeps(kata, monkeypatch, doubled=True, through_grad=True)
 
 
 GRAD_CASES = [
@@ -674,18 +841,23 @@ GRAD_CASES = [
 ]
 
 
-def expect_tuple_of_numbers(exercise, given_, received, n):
-    if not (isinstance(received, tuple) and len(received) == n and all(isinstance(v, numbers.Real) for v in received)):
+def expect_tuple_of_numbers(exercise: str, given_: str, received: object, n: int) -> tuple[float, ...]:
+    """grad's result: a tuple of n numbers (floats, numpy real scalars or 0-d arrays), returned as floats."""
+    found = tuple(real_number(v) for v in received) if isinstance(received, tuple) and len(received) == n else None
+    if found is None or None in found:
         fail(exercise, given_, f"a tuple of {n} numbers", f"{type(received).__name__}: {received!r}"[:300],
              "return a tuple of the leaves' grads: one partial per input, in order")
+    return found
 
 
-def expect_partial_tuple(exercise, given_, received, expected, hint=None):
-    expect_tuple_of_numbers(exercise, given_, received, len(expected))
+def expect_partial_tuple(exercise: str, given_: str, received: object, expected, hint: str | None = None
+                         ) -> tuple[float, ...]:
+    received = expect_tuple_of_numbers(exercise, given_, received, len(expected))
     for k, (r, e) in enumerate(zip(received, expected, strict=True)):
         if not close(r, e):
             fail(exercise, given_, f"partials {tuple(show(v) for v in expected)}",
                  f"{tuple(show(v) for v in received)}  <- partial {k} differs", hint)
+    return received
 
 
 @pytest.mark.exercise("grad")
@@ -700,7 +872,7 @@ def test_grad_exact(kata, given_, make, xs, partials):
 def test_grad_finite_differences(kata, point):
     received = kata.reverse.grad(lambda x, y, z: mixed(kata.reverse, x, y, z))(*point)
     given_ = f"grad of a composite of every operation at {point}"
-    expect_tuple_of_numbers("grad", given_, received, 3)
+    received = expect_tuple_of_numbers("grad", given_, received, 3)
     for k in range(3):
         def along(t, k=k):
             moved = list(point)
@@ -729,6 +901,19 @@ def test_grad_evaluates_once_and_sweeps_once(kata, backward_calls, n):
         fail("grad", given_, "f called on Nodes (your leaves)",
              f"f called on {sorted({kind.__name__ for kind in f.arguments})}",
              "make one leaf Node per input and call f on those: that is what records the graph")
+
+
+@pytest.mark.exercise("grad")
+def test_grad_of_stacked_diamonds_takes_one_sweep(kata):
+    """One sweep, linear in the size of the graph, whatever grad runs: 151 nodes, 2**50 paths from out to x."""
+    Node, reads = kata.reverse.Node, diamond_reads()
+    given_ = f"grad(f)(1.0), f(x) built by hand: {DIAMONDS_GIVEN}"
+    g = kata.reverse.grad(lambda x: stacked_diamonds(Node, x, reads)[0][-1])
+    received = expect_one_sweep("grad", given_, lambda: g(1.0), reads,
+                                "one backward() from f's result: a sweep hands each node's grad on once, never a "
+                                "share per path")
+    expect_partial_tuple("grad", given_, received, (2.0**DIAMONDS,),
+                         "each diamond doubles the grad: d a_(j+1) / d a_j = 3 * 0.5 + (-1) * (-0.5) = 2")
 
 
 # Reverse mode's fingerprint. Along a chain x -> a -> ... -> out, the derivative is the product of the
@@ -778,7 +963,7 @@ def test_grad_multiplies_the_locals_from_the_output_back(kata):
     given_ = (f"grad(f)(2.0, -1.0), f built by hand: out = a + b, a the end of a chain from x with locals "
               f"{CHAINS['x']}, b of a chain from y with locals {CHAINS['y']}")
     received = kata.reverse.grad(f)(2.0, -1.0)
-    expect_tuple_of_numbers("grad", given_, received, 2)
+    received = expect_tuple_of_numbers("grad", given_, received, 2)
     for k, name in enumerate("xy"):
         swept, upward = (chain_product(CHAINS[name], from_out) for from_out in (True, False))
         assert swept != upward, "test setup: the two orders must differ in floating point"
@@ -813,8 +998,8 @@ def test_grad_properties(kata, x, y):
     r = kata.reverse
     received = r.grad(lambda a, b: r.sigmoid(a * b) + a * a)(x, y)
     s = floats_sigmoid(x * y)
-    expect_partial_tuple("grad", f"grad(sigmoid(a b) + a**2)({x!r}, {y!r})", received,
-                         (s * (1 - s) * y + 2 * x, s * (1 - s) * x))
+    received = expect_partial_tuple("grad", f"grad(sigmoid(a b) + a**2)({x!r}, {y!r})", received,
+                                    (s * (1 - s) * y + 2 * x, s * (1 - s) * x))
     swapped = r.grad(lambda a, b: r.sigmoid(b * a) + b * b)(y, x)
     expect_partial_tuple("grad", "the same f with its arguments swapped", swapped, received[::-1],
                          "the partials come in the order of the inputs")
@@ -837,15 +1022,17 @@ def test_grad_bad_input_is_a_type_error(kata, given_, call):
 # ---------------------------------------------------------------- both_ways
 
 
-def call_deep_model_reverse(kata, x, y, params):
+def call_deep_model_reverse(kata, x, y, params) -> tuple[tuple[float, dict[str, float]], str]:
+    """deep_model_reverse's (loss, partials) as floats; any real numbers are accepted (floats, numpy scalars, 0-d arrays)."""
     given_ = f"deep_model_reverse({x!r}, {y!r}, {params})"
     result = kata.reverse.deep_model_reverse(x, y, dict(params))
-    if not (isinstance(result, tuple) and len(result) == 2 and isinstance(result[0], numbers.Real)
-            and isinstance(result[1], dict) and set(result[1]) == set(NAMES)
-            and all(isinstance(v, numbers.Real) for v in result[1].values())):
+    loss, partials = result if isinstance(result, tuple) and len(result) == 2 else (None, None)
+    found = ({name: real_number(v) for name, v in partials.items()}
+             if isinstance(partials, dict) and set(partials) == set(NAMES) else None)
+    if real_number(loss) is None or found is None or None in found.values():
         fail("both_ways", given_, "(loss, {name: partial} for the seven names), numbers", f"{result!r}"[:300],
-             "return float(loss.value) and a dict of float(p[name].grad) for every name of PARAMETERS")
-    return result, given_
+             "return loss.value and a dict of p[name].grad for every name of PARAMETERS: numbers, not Nodes")
+    return (real_number(loss), found), given_
 
 
 @pytest.mark.exercise("both_ways")
@@ -887,10 +1074,10 @@ def test_three_ways_agree(kata, params, x, y):
 
 
 @pytest.mark.exercise("both_ways")
-def test_deep_model_reverse_sweeps_once(kata, backward_calls, operator_calls):
+def test_deep_model_reverse_sweeps_once(kata, sweep_calls, operator_calls):
     (_, partials), given_ = call_deep_model_reverse(kata, 1.2, 1.0, POINT)
-    if len(backward_calls) != 1:
-        fail("both_ways", given_, "one backward()", f"{len(backward_calls)} calls",
+    if len(sweep_calls) != 1:
+        fail("both_ways", given_, "one backward() (or one call of your grad)", f"{len(sweep_calls)} sweeps",
              "one sweep from the loss gives all seven partials")
     if operator_calls:
         fail("both_ways", given_, "no stage-1 Variable at all (reverse mode only)",
@@ -905,9 +1092,10 @@ def test_deep_model_reverse_reads_the_sweep(kata, doubled_sweeps):
     _, gradient = network_loss_and_gradient(1.2, 1.0)(np.array([POINT[n] for n in NAMES]))
     received = [partials[n] for n in NAMES]
     if not close(received, 2 * gradient):
-        fail("both_ways", given_ + ", with every grad doubled by this test right after your backward() returns",
+        fail("both_ways", given_ + ", with every grad doubled by this test right after your backward() returns "
+             "(or the partials your grad returns)",
              f"the doubled grads of your leaves: {render(NAMES, 2 * gradient)}", render(NAMES, received),
-             "return float(p[name].grad) of each parameter's leaf after loss.backward(), not a partial found "
+             "return p[name].grad of each parameter's leaf after loss.backward(), not a partial found "
              "another way (by hand, or by an earlier stage)")
 
 
@@ -933,14 +1121,20 @@ def test_deep_model_reverse_properties(kata, values, x, y):
         fail("both_ways", given_, render(NAMES, gradient), render(NAMES, [partials[n] for n in NAMES]))
 
 
-def run_reverse_training(kata, x, y, params, lr, iters, given_=None):
+def run_reverse_training(kata, x, y, params, lr, iters, given_=None) -> tuple[dict[str, float], list[float], str]:
+    """train_deep_model_reverse's (new_params, history) as floats, as stage 4's train_deep_model returns them: a
+    dict of the seven names, and a list, tuple or 1-d array of losses; any real numbers are accepted."""
     given_ = given_ or f"train_deep_model_reverse(x={x}, y={y}, params={params}, lr={lr}, iters={iters})"
     result = kata.reverse.train_deep_model_reverse(x, y, params, lr=lr, iters=iters)
-    if not (isinstance(result, tuple) and len(result) == 2 and isinstance(result[0], dict)
-            and isinstance(result[1], list) and set(result[0]) == set(NAMES)):
+    new, history = result if isinstance(result, tuple) and len(result) == 2 else (None, None)
+    if not (isinstance(new, dict) and set(new) == set(NAMES)):
         fail("both_ways", given_, "(new_params with the seven names, history list)", f"{result!r}"[:300],
              "return the new parameters (all seven) and the list of mean losses")
-    return result[0], result[1], given_
+    values, losses = {name: real_number(new[name]) for name in NAMES}, real_numbers(history)
+    if None in values.values() or losses is None:
+        fail("both_ways", given_, "numbers: the parameters' new values, and a list of the mean losses",
+             f"{result!r}"[:300], "return plain numbers (.value or .grad of a Node), not Nodes")
+    return values, losses, given_
 
 
 @pytest.mark.exercise("both_ways")
@@ -957,14 +1151,14 @@ def test_reverse_training_steps_exact(kata, iters, x, y, params, lr):
 
 
 @pytest.mark.exercise("both_ways")
-def test_reverse_training_reaches_the_same_parameters(kata, backward_calls, operator_calls):
+def test_reverse_training_reaches_the_same_parameters(kata, sweep_calls, operator_calls):
     """The post's network on the post's data: the same parameters as exact descent, and as stage 4's loop."""
     x, _, labels = post_data(seed=0)
     params = dict(zip(NAMES, np.random.default_rng(1000).normal(size=7).tolist(), strict=True))
     given_ = "train_deep_model_reverse on the post's data (seed 0), params ~ N(0, 1) (seed 1000), lr=0.1, iters=30"
     new, history, given_ = run_reverse_training(kata, x, labels, dict(params), 0.1, 30, given_)
-    if len(backward_calls) < 30:
-        fail("both_ways", given_, "at least one backward() per iteration", f"{len(backward_calls)} in 30 iterations",
+    if len(sweep_calls) < 30:
+        fail("both_ways", given_, "at least one backward() per iteration", f"{len(sweep_calls)} sweeps in 30 iterations",
              "take every iteration's gradients from a sweep of your Nodes")
     if operator_calls:
         fail("both_ways", given_, "no stage-1 Variable at all (reverse mode only)",
@@ -986,8 +1180,9 @@ def test_reverse_training_reaches_the_same_parameters(kata, backward_calls, oper
 @pytest.mark.exercise("both_ways")
 def test_reverse_training_leaves_params_alone_and_starts_at_zero(kata):
     params = dict(POINT)
-    new, history, given_ = run_reverse_training(kata, [0.5, 1.5], [1.0, 0.0], params, 0.3, 2)
-    if params != POINT or new is params:
+    given_ = f"train_deep_model_reverse(x=[0.5, 1.5], y=[1.0, 0.0], params={POINT}, lr=0.3, iters=2)"
+    result = kata.reverse.train_deep_model_reverse([0.5, 1.5], [1.0, 0.0], params, lr=0.3, iters=2)
+    if params != POINT or (isinstance(result, tuple) and len(result) == 2 and result[0] is params):
         fail("both_ways", given_, f"params still {POINT}, and a new dict returned", f"{params}",
              "copy the parameters into a new dict first and update the copy")
     new, history, given_ = run_reverse_training(kata, [0.5, 1.5], [1.0, 0.0], {"b1": 0.5}, 0.1, 0)
@@ -1012,18 +1207,24 @@ def test_both_ways_bad_input_is_a_value_error(kata, call, what):
 # ---------------------------------------------------------------- jacrev
 
 
-def expect_shape(given_, received, shape):
-    if not (isinstance(received, np.ndarray) and received.shape == shape):
-        fail("jacrev", given_, f"a numpy array of shape {shape} (m outputs, n inputs)",
-             f"{type(received).__name__} of shape {np.shape(received)}",
+def expect_shape(given_: str, received: object, shape: tuple[int, int]) -> np.ndarray:
+    """jacrev's result: a numpy array of real numbers (a float array, or integers) of this shape, returned as floats."""
+    found = real_array(received, shape)
+    if found is None:
+        shaped = isinstance(received, np.ndarray) and received.shape == shape
+        fail("jacrev", given_, f"a numpy array of numbers of shape {shape} (m outputs, n inputs)",
+             f"{type(received).__name__} of shape {np.shape(received)}"
+             + (f", dtype {received.dtype}" if isinstance(received, np.ndarray) else ""),
+             "fill a float array, np.zeros((m, n)), with the leaves' grads: numbers, not Nodes" if shaped else
              "row i holds the partials of output i: shape (m, n), never transposed")
+    return found
 
 
-def expect_matrix(given_, received, expected, hint=None):
+def expect_matrix(given_: str, received: object, expected, hint: str | None = None) -> None:
     expected = np.asarray(expected, dtype=float)
-    expect_shape(given_, received, expected.shape)
+    received = expect_shape(given_, received, expected.shape)
     if not close(received, expected):
-        fail("jacrev", given_, f"{expected.tolist()}", f"{np.asarray(received).tolist()}", hint)
+        fail("jacrev", given_, f"{expected.tolist()}", f"{received.tolist()}", hint)
 
 
 JACOBIAN_CASES = [
@@ -1055,7 +1256,7 @@ def test_jacrev_finite_differences(kata, point):
 
     received = kata.reverse.jacrev(lambda *xs: f(kata.reverse, *xs))(*point)
     given_ = f"jacrev of three functions of (x, y, z) at {point}"
-    expect_shape(given_, received, (3, 3))
+    received = expect_shape(given_, received, (3, 3))
     for i in range(3):
         for k in range(3):
             def along(t, i=i, k=k):
@@ -1107,7 +1308,7 @@ def test_jacrev_reads_the_sweeps(kata, doubled_sweeps):
     r = kata.reverse
     received = r.jacrev(lambda x, y, z: [x * y, r.exp(z) - x, y / z])(1.5, -2.0, 0.5)
     jacobian = np.array([[-2.0, 1.5, 0.0], [-1.0, 0.0, math.exp(0.5)], [0.0, 2.0, 8.0]])
-    expect_shape(given_, received, (3, 3))
+    received = expect_shape(given_, received, (3, 3))
     if not close(received, 2 * jacobian):
         fail("jacrev", given_, f"the doubled grads of your leaves: {(2 * jacobian).tolist()}",
              f"{np.asarray(received).tolist()}",
