@@ -4,7 +4,7 @@ The class: the reference; the reference with a known arrays mistake patched into
 one with a known nested mistake patched into primitives.py (their mistakes live outside their
 stage's module: the report must apply each patch to its own module); a folder without kata
 modules (refused); the pristine stubs; and the reference with a variable.py that does not parse
-(both stages import it: they cannot run). And what a failing report does to the grading: the
+(the exercises whose runs take it cannot run; the others run on the reference's). And what a failing report does to the grading: the
 gradebook, the results and the summary stay, the error comes after them.
 """
 
@@ -103,13 +103,17 @@ def test_the_summary_counts_the_refused_and_the_stage_that_could_not_run(graded_
 
 @pytest.mark.parametrize("exercise", [e.name for e in EXERCISES])
 def test_each_exercise_counts_each_graded_submission_once_in_its_column(graded_class, exercise):
-    """stubs is not started, unparseable could not run; done and failing are the gradebook's."""
+    """stubs is not started; unparseable could not run where the exercise's run takes its variable.py (isolated
+    mode grades jvp on the reference's, where it is done); done and failing are the gradebook's."""
     rows, points = graded_class["rows"], next(e.points for e in EXERCISES if e.name == exercise)
     done = sum(int(rows[sid][exercise]) == points for sid in GRADED)
     failing = sum(int(rows[sid][exercise]) != points for sid in ("arrays_slip", "nested_slip", "reference"))
+    stage = MANIFEST.stage(MANIFEST.exercise(exercise).stage)
+    could_not_run = "1" if "variable" in MANIFEST.learner_modules(stage, [exercise]) else "0"
+    assert could_not_run == "1" or int(rows["unparseable"][exercise]) == points, rows["unparseable"]
     cells = exercise_cells(graded_class["html"], exercise)
     assert (cells["done"], cells["failing"], cells["not-started"], cells["could-not-run"]) == \
-        (str(done), str(failing), "1", "1"), cells
+        (str(done), str(failing), "1", could_not_run), cells
     assert cells["pass-rate"] == f"{100 * done / len(GRADED):.0f}%"
 
 
