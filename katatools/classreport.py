@@ -378,7 +378,7 @@ def write_report(path: Path, grader: ReportGrader, graded: list[Graded], jobs: i
     mode = grader.modes[0]
     summaries = summarize_class(graded, grader.exercises, mode)
     # A learner's edition has neither mistakes/ nor the reference their signatures are run on.
-    known = mistakes.is_dir() and getattr(grader, "reference", None) is not None
+    known = mistakes.is_dir() and REFERENCE_DIR.is_dir()
     groups = mistake_groups(summaries, mistake_signature(grader), jobs, mistakes) if known else None
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(page(graded, grader.exercises, mode, groups), encoding="utf-8", newline="\n")

@@ -33,8 +33,9 @@ GUARD_MARK = "kata grading guard"
 SYSTEM_READ = ("/usr", "/lib", "/lib32", "/lib64", "/libx32", "/bin", "/sbin", "/etc", "/dev/urandom", "/dev/random",
                "/dev/zero")
 SYSTEM_WRITE = ("/dev/null",)
-READ_EVENTS = {"open", "os.listdir", "os.scandir", "os.chdir", "glob.glob", "glob.glob/2", "shutil.copyfile",
-               "shutil.copytree", "os.chflags", "os.lchflags"}
+# (glob's patterns are no paths: glob lists folders with os.scandir, which is checked, and finds nothing outside)
+READ_EVENTS = {"open", "os.listdir", "os.scandir", "os.chdir", "shutil.copyfile", "shutil.copytree", "os.chflags",
+               "os.lchflags"}
 WRITE_EVENTS = {"os.mkdir", "os.remove", "os.rmdir", "os.rename", "os.replace", "os.truncate", "os.chmod",
                 "os.chown", "os.utime", "os.mkfifo", "os.mknod", "shutil.rmtree", "shutil.move", "shutil.make_archive"}
 REFUSED_EVENTS = {"subprocess.Popen", "os.system", "os.exec", "os.posix_spawn", "os.spawn", "os.startfile",

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from .parsing import check_compiles
+
 
 class CorpusError(ValueError):
     """An entry of a corpus that cannot be run: malformed, stale, a no-op, or naming an unknown thing."""
@@ -43,7 +45,7 @@ def apply_patches(source: str, patches: Sequence[Patch], where: str = "the modul
 def check_syntax(text: str, where: str) -> None:
     """CorpusError unless ``text`` is valid Python."""
     try:
-        compile(text, where, "exec")
+        check_compiles(text, where)  # one thread at a time (parsing.py): the class report patches on several
     except SyntaxError as exc:
         raise CorpusError(f"the patched module is not valid Python: {exc.msg} (line {exc.lineno})") from None
 

@@ -5,8 +5,9 @@ kata has no business doing and carries on silently when it fails: write to the i
 write to /tmp outside its scratch folder, reach a server on the grading machine, leave a process
 running, read another submission or the grader's files. Graded together with two honest
 submissions, in the sandbox each attack leaves no trace, and the honest submissions' rows are
-exactly those of a grading without the hostile ones. Graded without the sandbox, every attack
-leaves its trace: the checks can fail. Only the first stage is graded: the attacks run on import.
+exactly those of a grading without the hostile ones. Graded without the sandbox, the grading guard
+still stops the reads and writes, and the network and the leftover process happen: the checks can
+fail. Only the first stage is graded: the attacks run on import.
 """
 
 from __future__ import annotations
@@ -80,16 +81,30 @@ class Listener:
 
 
 def processes_with(marker: str) -> list[int]:
-    """The ids of the processes whose command line holds ``marker``."""
+    """The ids of the processes whose command line holds ``marker``, or that hold a file open whose path does."""
     found = []
     for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if marker.encode() in (entry / "cmdline").read_bytes():
-                    found.append(int(entry.name))
-            except OSError:
-                continue
+        if not entry.name.isdigit():
+            continue
+        try:
+            holds = marker.encode() in (entry / "cmdline").read_bytes()
+            if not holds:
+                holds = any(marker in os.readlink(fd) for fd in (entry / "fd").iterdir())
+        except OSError:
+            continue
+        if holds:
+            found.append(int(entry.name))
     return found
+
+
+# A process that outlives its test: the guard refuses to start another program, so it is a fork of the
+# test process, in a session of its own, holding a file named with the marker open in its scratch folder.
+OUTLIVE = ("import os, time\n"
+           "if os.fork() == 0:\n"
+           "    os.setsid()\n"
+           "    _held = open(os.path.join(os.environ['HOME'], {marker!r}), 'w')\n"
+           "    time.sleep(120)\n"
+           "    os._exit(0)\n")
 
 
 def end_processes(pids: list[int]) -> None:
@@ -109,11 +124,7 @@ def attacks(where: dict) -> dict[str, str]:
         "writes_tmp": silently.format(indent(f"open({str(where['outside'])!r}, 'w').write('x')")),
         "opens_socket": silently.format(indent(
             f"import socket\nsocket.create_connection(('127.0.0.1', {where['port']}), timeout=3).sendall(b'escaped')")),
-        "outlives": silently.format(indent(
-            "import subprocess, sys\n"
-            f"subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(120)', {where['marker']!r}],\n"
-            "                 start_new_session=True, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,\n"
-            "                 stderr=subprocess.DEVNULL)")),
+        "outlives": silently.format(indent(OUTLIVE.format(marker=where["marker"]))),
         # Reading succeeds without the sandbox: then the module refuses to import, and its stage earns 0.
         "reads_others": (
             "import glob as _glob\nimport os as _os\n_stolen = []\n"
@@ -121,8 +132,10 @@ def attacks(where: dict) -> dict[str, str]:
             "    try:\n        with open(_path, 'rb') as _f:\n            _stolen.append(_f.read(1))\n"
             "    except OSError:\n        pass\n"
             f"_runs = _glob.glob({str(where['grader_tmp'])!r} + '/kata-grade-*/*/*')\n"
-            "_stolen += [p for p in _runs if not p.startswith(_os.environ['HOME']) and '/ws-' not in p]\n"
-            f"_stolen += _glob.glob({str(where['grader_tmp'])!r} + '/kata-grade-*/ws-*/katas/variable.py')[1:]\n"
+            "_own = _os.path.dirname(_os.getcwd())  # this run's folder: its workspace and its scratch folder\n"
+            "_stolen += [p for p in _runs if not p.startswith(_own + _os.sep)]\n"
+            f"_stolen += [p for p in _glob.glob({str(where['grader_tmp'])!r} + '/kata-grade-*/*/ws/katas/variable.py')\n"
+            "            if not p.startswith(_own + _os.sep)]\n"
             "if _stolen:\n    raise RuntimeError('read what it should not: %r' % (_stolen,))\n"),
     }
 
@@ -207,25 +220,35 @@ def test_the_sandbox_leaves_no_trace_of_any_attack(hostile):
     assert hostile["traces"] == {"home": [], "outside": False, "received": [], "orphans": []}
 
 
-def test_without_the_sandbox_every_attack_leaves_its_trace(hostile):
-    """What the sandbox stops really happens without it (the checks above can fail)."""
+def test_without_the_sandbox_the_guard_stops_the_reads_and_writes_and_the_rest_happens(hostile):
+    """Without bwrap the grading guard (katatools/guard.py) still refuses the reads and writes outside the
+    run's folders; the network and a forked process are bwrap's to stop, and happen without it (so the
+    checks above can fail)."""
     loose = hostile["loose"]
-    assert [p.name for p in loose["home"]] == ["kata-hostile"]
-    assert loose["outside"]
+    assert loose["home"] == [] and not loose["outside"]
+    assert int(hostile["unsandboxed"]["reads_others"]["total"]) == FIRST_POINTS  # it found nothing to read
     assert loose["received"] == [b"escaped"]
     assert len(loose["orphans"]) == 1
-    assert int(hostile["unsandboxed"]["reads_others"]["total"]) == 0
     assert all(row["sandbox"] == "none (--no-sandbox)" for row in hostile["unsandboxed"].values())
+
+
+def test_without_the_sandbox_and_the_guard_the_writes_leave_their_trace(tmp_path):
+    """The trace checks see a write to the home folder and outside, as plain Python does them."""
+    where = {"home": tmp_path / "home", "outside": tmp_path / "outside" / "written", "port": 9}
+    where["home"].mkdir()
+    where["outside"].parent.mkdir()
+    for case in ("writes_home", "writes_tmp"):
+        code = attacks({**where, "marker": "m", "other": "", "gradebook": "", "grader_tmp": tmp_path})[case]
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+    assert [p.name for p in where["home"].iterdir()] == ["kata-hostile"] and where["outside"].exists()
 
 
 def test_the_sandbox_dies_with_the_grader(tmp_path):
     """A grader killed outright (SIGKILL, no clean-up) takes every sandboxed process with it."""
     require_sandbox()
     marker = f"kata-orphan-{uuid.uuid4().hex}"
-    code = ("import signal, subprocess, sys\n"
-            f"subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(120)', {marker!r}],\n"
-            "                 start_new_session=True, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,\n"
-            "                 stderr=subprocess.DEVNULL)\n"
+    code = (OUTLIVE.format(marker=marker) + "import signal\n"
             "signal.signal(signal.SIGALRM, signal.SIG_IGN)\nsignal.signal(signal.SIGPROF, signal.SIG_IGN)\nwhile True:\n    pass\n")
     write_submission(tmp_path / "subs" / "hangs", hostile_module(code))
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "KATA_BWRAP")}
