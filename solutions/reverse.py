@@ -20,18 +20,12 @@ millions of parameters) runs on reverse mode, there called backpropagation.
 
 The balance turns over when the outputs outnumber the inputs. The Jacobian of f: R^n -> R^m
 takes forward mode n passes (one per input direction, each giving a column) and reverse mode one
-recording and m sweeps (one per output, each giving a row), and recording plus sweeping cost
-about 4 forward passes here. `nox -s bench -- --only reverse` measures it and draws
-bench-output/reverse.png (benchmarks/bench_reverse.py). **The rule it shows: reverse mode wins
-once the inputs outnumber the outputs about 3 or 4 to 1 (with one output it overtook forward
-mode between n = 2 and 4 inputs, measured crossings n = 3.3 to 3.7, and was 37 to 96 times
-faster at n = 256), and forward mode wins whenever there are fewer inputs than that (with one
-input, at every m: 2.4 to 4 times faster at m = 1, 30 to 46 times at m = 256).** A gradient is
-the case m = 1: at P = 256 parameters one sweep took 1/30 to 1/55 of stage 4's 256 passes, and
-stage 5's 256 tangents carried through numpy in one pass were as fast or faster (reverse mode
-took 1.3 to 1.5 times as long: numpy's arrays against one Python Node per operation).
+recording and m sweeps (one per output, each giving a row). Which costs less, and from how many
+inputs on? Predict it, then measure it: exercise crossover counts the operations each mode does
+(``OperationCount``) for the same Jacobian, and finds the number of inputs at which reverse mode
+starts to win. `nox -s bench -- --only reverse` measures the same in seconds.
 
-Exercises, in order: graph, backward, grad, both_ways, jacrev. Run one with
+Exercises, in order: graph, backward, grad, both_ways, jacrev, crossover. Run one with
 ``pytest --exercise graph``.
 """
 
@@ -39,6 +33,7 @@ from __future__ import annotations
 
 import math  # noqa: F401 - for your code: math.log, math.exp, math.tanh
 import numbers
+import sys
 from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
@@ -463,3 +458,166 @@ def jacrev(f: Callable[..., Sequence[Node]]) -> Callable[..., np.ndarray]:
 
     return jacobian
     # END jacrev
+
+
+# ---------------------------------------------------------------- exercise crossover
+
+
+class OperationCount:
+    """Ready-made: counts the primitive operations done while it is active (``with OperationCount() as count:``).
+
+    - ``forward``: every operation on a stage-1 Variable (an operator, or a primitive of
+      primitives.py): one value and one tangent computed. An operation that hands its work to another
+      (``2 * x`` calling ``__mul__``) counts once.
+    - ``recorded``: every Node made by an operation (leaves and constants are none).
+    - ``swept``: every (parent, local) pair through which a ``backward()`` hands a grad on: a sweep
+      from ``out`` counts the pairs of every node ``out`` depends on, each node once.
+
+    Forward mode's cost is ``forward``; reverse mode's is ``recorded + swept`` (``reverse``). Only
+    the classes it finds are counted: your Variable (variable.py) and the Node above.
+    """
+
+    OPERATORS = ("__add__", "__radd__", "__sub__", "__rsub__", "__mul__", "__rmul__", "__truediv__",
+                 "__rtruediv__", "__pow__", "__rpow__", "__neg__", "log", "exp", "sigmoid", "tanh", "relu")
+
+    def __init__(self) -> None:
+        self.forward = self.recorded = self.swept = 0
+        self._saved: list[tuple[object, str, object]] = []
+        self._depth = self._sweeping = 0
+
+    @property
+    def reverse(self) -> int:
+        return self.recorded + self.swept
+
+    def __enter__(self) -> OperationCount:
+        from .variable import Variable
+
+        for name in self.OPERATORS:
+            if name in vars(Variable) or hasattr(Variable, name):
+                self._wrap(Variable, name, self._counted(getattr(Variable, name)))
+        node_init, backward = Node.__init__, Node.backward
+
+        def init(node: Node, value: float, parents: tuple = (), *args: object, **kwargs: object) -> None:
+            if parents:
+                self.recorded += 1
+            node_init(node, value, parents, *args, **kwargs)
+
+        def sweep(out: Node, *args: object, **kwargs: object) -> object:
+            if self._sweeping == 0:  # a backward that calls itself is one sweep
+                self.swept += pairs_below(out)
+            self._sweeping += 1
+            try:
+                return backward(out, *args, **kwargs)
+            finally:
+                self._sweeping -= 1
+
+        self._wrap(Node, "__init__", init)
+        module = sys.modules[__name__]  # a sweep under another name (sweep = Node.backward) is a sweep too
+        for owner in [module, *(v for v in vars(module).values() if isinstance(v, type) and v.__module__ == __name__)]:
+            for name, value in list(vars(owner).items()):
+                if value is backward:
+                    self._wrap(owner, name, sweep)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for owner, name, original in reversed(self._saved):
+            setattr(owner, name, original)
+        self._saved.clear()
+
+    def _wrap(self, owner: object, name: str, replacement: object) -> None:
+        self._saved.append((owner, name, vars(owner)[name] if name in vars(owner) else getattr(owner, name)))
+        setattr(owner, name, replacement)
+
+    def _counted(self, operation: Callable[..., object]) -> Callable[..., object]:
+        def counted(*args: object, **kwargs: object) -> object:
+            if self._depth == 0:
+                self.forward += 1
+            self._depth += 1
+            try:
+                return operation(*args, **kwargs)
+            finally:
+                self._depth -= 1
+
+        return counted
+
+
+def pairs_below(out: Node) -> int:
+    """Ready-made: the (parent, local) pairs of every node ``out`` depends on (``out`` too), each node once."""
+    seen, stack, pairs = {id(out)}, [out], 0
+    while stack:
+        node = stack.pop()
+        pairs += len(node.parents)
+        for parent, _ in node.parents:
+            if id(parent) not in seen:
+                seen.add(id(parent))
+                stack.append(parent)
+    return pairs
+
+
+def as_forward_outputs(result: object) -> list[object]:
+    """Ready-made: the outputs of f on Variables as a list: TypeError unless a sequence of Variables."""
+    if not isinstance(result, Sequence) or not all(hasattr(out, "grad") for out in result):
+        raise TypeError(f"f must return a sequence (a list or tuple) of results, one per output, got "
+                        f"{type(result).__name__}")
+    return list(result)
+
+
+def jacfwd(f: Callable[..., Sequence[object]]) -> Callable[..., np.ndarray]:
+    """Exercise crossover: the function ``xs -> J``, the (m, n) Jacobian of f: R^n -> R^m by forward mode.
+
+    The counterpart of jacrev, with your stage-1 Variable: n passes, one per input, each a column
+    J[:, k] = d f / d x_k. f takes n Variables and returns a sequence of m of them
+    (``as_forward_outputs``); the inputs are checked as for jacrev (``as_inputs``). It evaluates f
+    exactly n times and does no Variable operation of its own. Returns a float array of shape (m, n).
+    """
+    # BEGIN crossover
+    def jacobian(*xs: float) -> np.ndarray:
+        from .variable import Variable
+
+        values = as_inputs(xs)
+        columns = []
+        for k in range(len(values)):
+            outputs = as_forward_outputs(f(*(Variable(x, 1.0 if i == k else 0.0) for i, x in enumerate(values))))
+            columns.append([float(out.grad) for out in outputs])
+        return np.array(columns, dtype=float).reshape(len(values), -1).T
+
+    return jacobian
+    # END crossover
+
+
+def costs(f: Callable[..., Sequence[object]], *xs: float) -> tuple[int, int]:
+    """Exercise crossover: ``(forward, reverse)``, the operations each mode takes for the Jacobian of f at xs.
+
+    ``forward``: what OperationCount counts as forward operations while your jacfwd builds it;
+    ``reverse``: its ``reverse`` (recorded + swept) while your jacrev builds it. f takes n numbers'
+    stand-ins (Variables or Nodes) and returns a sequence of m results. Measured, not predicted:
+    predict which is smaller before you run it.
+    """
+    # BEGIN crossover
+    with OperationCount() as forward:
+        jacfwd(f)(*xs)
+    with OperationCount() as reverse:
+        jacrev(f)(*xs)
+    return forward.forward, reverse.reverse
+    # END crossover
+
+
+def crossover(family: Callable[[int], Callable[..., Sequence[object]]], largest: int = 32) -> int | None:
+    """Exercise crossover: the smallest n in 1..largest at which reverse mode takes fewer operations than forward mode.
+
+    ``family(n)`` is a function of n inputs with ONE output (a sequence of one result): a gradient.
+    Count both modes with ``costs`` at the point (1.0, ..., 1.0), n = 1, 2, ... in turn, and return
+    the first n for which reverse mode's count is strictly smaller; None if it never is up to
+    ``largest``. TypeError if family is not callable, ValueError unless largest is a positive integer.
+    """
+    if not callable(family):
+        raise TypeError(f"family must be a function of n, got {type(family).__name__}")
+    if isinstance(largest, bool) or not isinstance(largest, int) or largest < 1:
+        raise ValueError(f"largest must be a positive integer, got {largest!r}")
+    # BEGIN crossover
+    for n in range(1, largest + 1):
+        forward, reverse = costs(family(n), *([1.0] * n))
+        if reverse < forward:
+            return n
+    return None
+    # END crossover

@@ -1326,3 +1326,189 @@ def test_jacrev_bad_input_is_a_type_error(kata, given_, call):
     expect_error("jacrev", given_, TypeError, lambda: call(kata.reverse), "TypeError",
                  "check the inputs with as_inputs(xs) and f's result with as_outputs(...)",
                  "the inputs must be real numbers and f must return a list of Nodes")
+
+
+# ---------------------------------------------------------------- crossover
+# The cost model the counts must follow. Forward mode: n passes, each doing f's operations on your Variables
+# (the test's functions are built from operators only, so the same f runs on Variables and on Nodes, and
+# the number of operations of one pass is the number of operators f applies). Reverse mode: one Node
+# recorded per operation, and per sweep the (parent, local) pairs of every node the output depends on.
+# How many pairs an operation records is your graph's business (a constant operand recorded or not, -x as
+# x * -1): the test reads them off a recording of your own Nodes (``reverse_cost``), as OperationCount does.
+
+
+def product_of(n: int):
+    """f(x_1, ..., x_n) = (x_1 x_2 ... x_n,): n - 1 operations."""
+    def f(*x):
+        p = x[0]
+        for v in x[1:]:
+            p = p * v
+        return (p,)
+    f.operations = n - 1
+    return f
+
+
+def negated_sum_of(n: int, negations: int = 40):
+    """f = (-(-...-(x_1 + ... + x_n)),): n - 1 sums, then a chain of one-operand operations."""
+    def f(*x):
+        s = x[0]
+        for v in x[1:]:
+            s = s + v
+        for _ in range(negations):
+            s = -s
+        return (s,)
+    f.operations = n - 1 + negations
+    return f
+
+
+def scaled_copies(m: int):
+    """f(x) = (1.5 x, 2.5 x, ..., (m + 0.5) x): one input, m outputs, m operations."""
+    f = lambda x: tuple(x * (k + 1.5) for k in range(m))  # noqa: E731
+    f.operations = m
+    return f
+
+
+def reverse_cost(kata, f, xs) -> int:
+    """Reverse mode's count for the Jacobian of f at xs, read off a recording of your own Nodes: the Nodes
+    made by operations, plus, for each output, the (parent, local) pairs of every node it depends on."""
+    outputs = list(f(*[kata.reverse.Node(x) for x in xs]))
+    made, pairs = set(), 0
+    for out in outputs:
+        seen, stack = {id(out)}, [out]
+        while stack:
+            node = stack.pop()
+            if node.parents:
+                made.add(id(node))
+            pairs += len(node.parents)
+            for parent, _ in node.parents:
+                if id(parent) not in seen:
+                    seen.add(id(parent))
+                    stack.append(parent)
+    return len(made) + pairs
+
+
+def expected_crossover(kata, family, largest: int) -> int | None:
+    for n in range(1, largest + 1):
+        f = family(n)
+        if reverse_cost(kata, f, [1.0] * n) < n * f.operations:
+            return n
+    return None
+
+
+CROSSOVER_HINT = ("count, do not compute: run your jacfwd and your jacrev each inside its own OperationCount, and "
+                  "return its .forward and its .reverse")
+
+
+@pytest.mark.exercise("crossover")
+@pytest.mark.parametrize("given_, f, xs, jacobian", [
+    ("f(x, y) = (x * y, x + y * y, x / y) at (2, 3)", lambda x, y: (x * y, x + y * y, x / y), (2.0, 3.0),
+     [[3.0, 2.0], [1.0, 6.0], [1 / 3, -2 / 9]]),
+    ("f(x, y, z) = (x * y * z,) at (2, 3, 4)", lambda x, y, z: (x * y * z,), (2.0, 3.0, 4.0), [[12.0, 8.0, 6.0]]),
+    ("f(x) = (1.5 x, 2.5 x, 3.5 x) at 2", scaled_copies(3), (2.0,), [[1.5], [2.5], [3.5]]),
+    ("f(x, y) = (y - x, -x) at (1, 1)", lambda x, y: [y - x, -x], (1.0, 1.0), [[-1.0, 1.0], [-1.0, 0.0]]),
+], ids=["three-by-two", "product", "tall", "list"])
+def test_jacfwd_exact(kata, given_, f, xs, jacobian):
+    kata.reverse.costs(product_of(2), 1.0, 1.0)  # a stub stops here
+    received = real_array(kata.reverse.jacfwd(f)(*xs), np.shape(jacobian))
+    if received is None or not close(received, jacobian):
+        fail("crossover", f"jacfwd(f)(*xs) for {given_}", f"the (m, n) Jacobian {jacobian}",
+             f"{np.asarray(kata.reverse.jacfwd(f)(*xs)).tolist()}",
+             "pass k seeds input k with 1 and the others with 0: the outputs' grads are column k, J[:, k]")
+
+
+@pytest.mark.exercise("crossover")
+@given(st.lists(st.floats(0.5, 3.0), min_size=3, max_size=3))
+def test_jacfwd_agrees_with_jacrev_and_finite_differences(kata, point):
+    r = kata.reverse
+    f = lambda x, y, z: (x * y - z, x / (y + z), z * z * y)  # noqa: E731
+    forward = real_array(r.jacfwd(f)(*point), (3, 3))
+    given_ = f"jacfwd(f) for f(x, y, z) = (x y - z, x / (y + z), z z y) at {point}"
+    plain = lambda *v: np.array(f(*v), dtype=float)  # noqa: E731
+    for k in range(3):
+        estimate = central_difference(lambda t, k=k: plain(*[t if i == k else point[i] for i in range(3)]), point[k])
+        if forward is None or not close(forward[:, k], estimate, 1e-5, 1e-6):
+            fail("crossover", given_, f"column {k} ~ {estimate.tolist()} (central finite difference)",
+                 f"{None if forward is None else forward[:, k].tolist()}",
+                 "column k holds the derivatives of every output by input k")
+    backward = r.jacrev(f)(*point)
+    if not close(forward, backward, MODES_REL, MODES_ABS):
+        fail("crossover", given_, f"jacrev's {np.asarray(backward).tolist()} (the two modes agree to rounding)",
+             f"{forward.tolist()}", "jacfwd and jacrev compute the same Jacobian, a column or a row at a time")
+
+
+@pytest.mark.exercise("crossover")
+@pytest.mark.parametrize("n", [1, 3, 5])
+def test_jacfwd_runs_one_pass_per_input_of_your_variable(kata, n, operator_calls):
+    f = counted(product_of(n))
+    given_ = f"jacfwd(f) for f = (x_1 ... x_{n},), n = {n}"
+    kata.reverse.jacfwd(f)(*([2.0] * n))
+    if f.calls != n:
+        fail("crossover", given_, f"{n} evaluations of f (one pass per input)", f"{f.calls}",
+             "forward mode gets one column per pass: seed input k alone in pass k")
+    if not all(issubclass(kind, kata.Variable) for kind in f.arguments):
+        fail("crossover", given_, "f called on your Variables (stage 1)",
+             f"f called on {sorted({kind.__name__ for kind in f.arguments})}", "jacfwd is forward mode: Variables")
+    if len(operator_calls) != n * (n - 1):
+        fail("crossover", given_, f"{n * (n - 1)} operations of your Variable ({n} passes of f's {n - 1})",
+             f"{len(operator_calls)}", "jacfwd itself does no Variable operation: it seeds, calls f, reads grads")
+
+
+@pytest.mark.exercise("crossover")
+@pytest.mark.parametrize("given_, f, xs", [
+    *[(f"f = (x_1 x_2 ... x_{n},) at ones", product_of(n), [1.0] * n) for n in (1, 2, 4, 7)],
+    *[(f"f = 40 negations of x_1 + ... + x_{n} at ones", negated_sum_of(n), [1.0] * n) for n in (1, 3)],
+    *[(f"f(x) = (1.5 x, ..., {m + 0.5} x) at 2", scaled_copies(m), [2.0]) for m in (1, 4)],
+], ids=lambda v: v if isinstance(v, str) else None)
+def test_costs_follow_the_cost_model(kata, given_, f, xs):
+    forward, reverse = len(xs) * f.operations, reverse_cost(kata, f, xs)
+    operations, f = f.operations, counted(f)
+    received = kata.reverse.costs(f, *xs)
+    pair = [real_number(v) for v in received] if isinstance(received, tuple) and len(received) == 2 else None
+    if pair != [forward, reverse]:
+        fail("crossover", f"costs(f, *xs) for {given_}",
+             f"(forward {forward}, reverse {reverse}) operations: {len(xs)} passes of f's {operations}; your graph's "
+             f"recorded Nodes and the pairs each output's sweep goes through", f"{received!r}", CROSSOVER_HINT)
+    if f.calls != len(xs) + 1:
+        fail("crossover", f"costs(f, *xs) for {given_}", f"{len(xs) + 1} evaluations of f: {len(xs)} passes of your "
+             "jacfwd, 1 recording of your jacrev", f"{f.calls}", CROSSOVER_HINT)
+
+
+@pytest.mark.exercise("crossover")
+@pytest.mark.parametrize("given_, family, largest", [
+    ("products x_1 ... x_n (two operands each)", product_of, 32),
+    ("40 negations of a sum (one operand each)", negated_sum_of, 32),
+    ("products x_1 ... x_n, largest = 3", product_of, 3),
+], ids=["products", "negations", "none"])
+def test_crossover_comes_from_your_counts(kata, given_, family, largest):
+    """With the reference's graph: 4 for the products, 3 for the negations, None up to 3: your graph may differ."""
+    expected = expected_crossover(kata, family, largest)
+    asked: list[int] = []
+
+    def watched(n):
+        asked.append(n)
+        return family(n)
+
+    received = kata.reverse.crossover(watched, largest)
+    if received != expected:
+        fail("crossover", f"crossover(family, {largest}) for {given_}",
+             f"{expected}: the first n where reverse mode's count is strictly smaller", f"{received!r}",
+             "compare costs(family(n), 1.0, ..., 1.0) for n = 1, 2, ... in turn: the answer is measured, not known")
+    if asked != list(range(1, (expected or largest) + 1)):
+        fail("crossover", f"crossover(family, {largest}) for {given_}", f"family asked for n = 1 ... {expected or largest}",
+             f"family asked for {asked}", "try n = 1, 2, 3, ... in order and stop at the first win")
+
+
+@pytest.mark.exercise("crossover")
+@pytest.mark.parametrize("given_, call, error", [
+    ("crossover(42)", lambda r: r.crossover(42), TypeError),
+    ("crossover(family, 0)", lambda r: r.crossover(product_of, 0), ValueError),
+    ("crossover(family, 2.5)", lambda r: r.crossover(product_of, 2.5), ValueError),
+    ("jacfwd(f)('a')", lambda r: r.jacfwd(lambda x: (x,))("a"), TypeError),
+    ("jacfwd(lambda x: x * 2)(1.0): f returns one result, not a sequence", lambda r: r.jacfwd(lambda x: x * 2)(1.0),
+     TypeError),
+], ids=["family", "largest-0", "largest-float", "jacfwd-str", "jacfwd-single"])
+def test_crossover_bad_input(kata, given_, call, error):
+    kata.reverse.crossover(product_of, 1)  # a stub stops here
+    expect_error("crossover", given_, error, lambda: call(kata.reverse), error.__name__,
+                 "the ready-made checks (as_inputs, as_forward_outputs, and crossover's own) say what is wrong",
+                 "check the inputs before anything else")
