@@ -225,6 +225,8 @@ def tangent(result: object, tag: int) -> object:
       (an inner derivative's seed kept aside, and used after that call returned). Nobody will
       read its tangent any more, but it is still there: return the tangent of its value and of
       its grad along ``tag``, kept together under its own (newer) tag.
+    - Anything else (a string, None, a list): TypeError, f must return a number, an array or a
+      Variable.
     """
     # BEGIN derivative
     if isinstance(result, Variable):
@@ -280,7 +282,8 @@ def hvp(f: Function, x: object, v: object) -> np.ndarray:
     stage 5); outside, the direction v, shaped like x (one tangent, no tangent axis). f's result
     carries grad f . v at the outer level, and its n inner tangents are d/dx_k (grad f . v), the
     entries of H v. Return H v with the shape of x; ValueError when x and v differ in shape or
-    f(x) is not a single number (its value has a shape, even (1,)).
+    f(x) is not a single number computed from x: its value has a shape, even (1,), or f returned
+    no Variable at all.
     """
     # BEGIN hessian
     x, v = as_point(x, "x"), as_point(v, "v")

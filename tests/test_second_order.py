@@ -744,6 +744,10 @@ def test_derivative_bad_input(kata):
     expect_error("derivative", "derivative(u -> u * u)('2')", TypeError, lambda: d(lambda u: u * u)("2"),
                  "TypeError (the point must be a number or a Variable)", "call check_point(x) first",
                  "the function you return checks its point with check_point(x) before seeding it")
+    expect_error("derivative", "derivative(u -> 'three')(1.0)", TypeError, lambda: d(lambda u: "three")(1.0),
+                 "TypeError (f must return a number, an array or a Variable)",
+                 "tangent raises TypeError for a result that is no number, array or Variable",
+                 "tangent: a result that is no number, array or Variable has no tangent; raise TypeError")
 
 
 def polynomial(coefficients):
@@ -984,6 +988,11 @@ def test_hessian_bad_input(kata):
         expect_error("hessian", f"{name}(u -> u * u, a vector x): f is vector-valued", ValueError, call,
                      "ValueError (f must return a single number)", "check the shape of f's result's value",
                      "a Hessian belongs to a scalar-valued f: raise ValueError when f(x) is not a single number")
+    for name, call in (("hvp", lambda: hvp(lambda u: 3.0, X3, V3)), ("hessian", lambda: hessian(lambda u: 3.0, X3))):
+        expect_error("hessian", f"{name}(u -> 3.0, x): f returns no Variable", ValueError, call,
+                     "ValueError (f must return a single number computed from x)",
+                     "check that f's result is a Variable before reading its value",
+                     "f must build its result from x with your operations: raise ValueError when it is no Variable")
 
 
 # ---------------------------------------------------------------- newton
