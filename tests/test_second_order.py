@@ -699,6 +699,35 @@ def test_derivative_at_a_numpy_number(kata, x):
     expect_number("derivative", given_, got, 12.0)
 
 
+W_TAGGED = np.array([1.0, -2.0, 0.5])
+
+
+def through_arrays(u, w=W_TAGGED):
+    return (u * u * w).sum() + (u * w)[1] * u + w @ (w * u) + (u * w) @ w
+
+
+@pytest.mark.exercise("derivative")
+def test_derivative_through_array_operations(kata):
+    """x[i], .sum() and @ on tagged Variables, w a constant vector; the index goes through apply_tagged as it is.
+
+    f(u) = (u^2 w).sum() + (u w)[1] u + w @ (w u) + (u w) @ w: f' = 2 u sum(w) + 2 w[1] u + 2 w.w (3 at 1.5),
+    f'' = 2 sum(w) + 2 w[1] (-5). The array-valued u -> u^2 w has the array derivative 2 u w.
+    """
+    d = kata.second_order.derivative
+    hint = ("x[i], x.sum() and @ go through apply_tagged like the other operations; an argument that is no "
+            "Variable (the index i) passes through as it is")
+    for times, expected in ((1, 3.0), (2, -5.0)):
+        given_ = f"{'derivative(' * times}u -> (u^2 w).sum() + (u w)[1] u + w @ (w u) + (u w) @ w{')' * times}(1.5), " \
+                 f"w = {W_TAGGED.tolist()}"
+        g = through_arrays
+        for _ in range(times):
+            g = d(g)
+        expect_number("derivative", given_, run(kata, "derivative", given_, lambda g=g: g(1.5)), expected, hint)
+    given_ = f"derivative(u -> u * u * w)(1.5), w = {W_TAGGED.tolist()}"
+    got = run(kata, "derivative", given_, lambda: d(lambda u: u * u * W_TAGGED)(1.5))
+    expect_array("derivative", given_, "2 u w", got, 3.0 * W_TAGGED, hint)
+
+
 @pytest.mark.exercise("derivative")
 def test_derivative_evaluates_f_once_on_a_variable(kata):
     seen = []
@@ -723,6 +752,13 @@ def test_derivative_of_a_constant_is_zero(kata):
         given_ = f"derivative(u -> {description})(1.5)"
         expect_number("derivative", given_, run(kata, "derivative", given_, lambda f=f: d(f)(1.5)), 0.0,
                       "f's result does not carry your tag: it does not move with x, so its tangent is 0")
+    given_ = f"derivative(u -> w)(1.5), w = {W_TAGGED.tolist()}: an array that ignores u"
+    got = run(kata, "derivative", given_, lambda: d(lambda u: W_TAGGED)(1.5))
+    hint = "an array that does not move with x has the tangent 0: zeros shaped like it, or the number 0 (it broadcasts)"
+    if real_number(got) is None:
+        expect_array("derivative", given_, "zeros shaped like w (or the number 0)", got, np.zeros(3), hint)
+    else:
+        expect_number("derivative", given_, got, 0.0, hint)
 
 
 @pytest.mark.exercise("derivative")
