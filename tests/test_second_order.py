@@ -182,7 +182,7 @@ def _scalar_cases():
     sn = 1.0 / (1.0 + math.exp(3.0))
     t = math.tanh(0.6)
     s3 = 1.0 / (1.0 + math.exp(-0.3))
-    uu, lu = 1.5**1.5, math.log(1.5) + 1.0  # u ** u at 1.5, and ln(u) + 1
+    uu, lu = 1.5**3.0, 2.0 * math.log(1.5) + 2.0  # u ** (2 u) at 1.5, and the derivative of its exponent 2 u ln(u)
     return [
         # description, f(u, primitives), x, f(x), f'(x), f''(x), hint
         ("u ** 3", lambda u, p: u**3, 2.0, 8.0, 12.0, 12.0,
@@ -205,7 +205,7 @@ def _scalar_cases():
         ("relu(u) at u = 0", lambda u, p: p.relu(u), 0.0, 0.0, 0.0, 0.0,
          "relu's step is 0 at exactly u = 0, as in stage 2: compare the innermost number with > 0"),
         ("2 ** u", lambda u, p: 2.0**u, 1.5, 2**1.5, math.log(2) * 2**1.5, math.log(2) ** 2 * 2**1.5, None),
-        ("u ** u", lambda u, p: u**u, 1.5, uu, uu * lu, uu * (lu * lu + 1 / 1.5),
+        ("u ** (2 u)", lambda u, p: u ** (2.0 * u), 1.5, uu, uu * lu, uu * (lu * lu + 2 / 1.5),
          "a ** b with a varying exponent adds a^b ln(a) b': where a is a Variable, ln(a) is your own log one level "
          "down (self.value.log())"),
     ]
@@ -259,7 +259,7 @@ def _first_derivatives():
         "tanh(u)": lambda x: 1 - math.tanh(x) ** 2,
         "exp(2 u)": lambda x: 2 * math.exp(2 * x),
         "log(sigmoid(u))": lambda x: 1 - sigmoid(x),
-        "u ** u": lambda x: x**x * (math.log(x) + 1),
+        "u ** (2 u)": lambda x: x ** (2 * x) * (2 * math.log(x) + 2),
     }
 
 
