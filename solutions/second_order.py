@@ -73,8 +73,10 @@ def check_function(f: object) -> None:
 
 
 def check_point(x: object) -> None:
-    """TypeError unless x is a real number or a Variable (an outer derivative's perturbed point)."""
-    if isinstance(x, bool) or not isinstance(x, (numbers.Real, Variable)):
+    """TypeError unless x is a real number (a numpy scalar or 0-d array too) or a Variable (an outer
+    derivative's perturbed point)."""
+    zero_d = isinstance(x, np.ndarray) and x.ndim == 0 and x.dtype.kind in "iuf"
+    if isinstance(x, (bool, np.bool_)) or not (zero_d or isinstance(x, (numbers.Real, Variable))):
         raise TypeError(f"the point must be a real number (or a Variable, when derivatives nest), "
                         f"got {type(x).__name__} ({x!r})")
 
@@ -93,9 +95,12 @@ def second_derivative(f: Function, x: object) -> object:
 
     Seed x at two levels, ``Variable(Variable(x, 1.0), Variable(1.0, 0.0))``: the inner Variable
     moves with x, and so does the outer level, whose grad (1, 0) is itself a Variable. f's result
-    is then Variable(Variable(f, f'), Variable(f', f'')): return the grad of its grad (0 where a
-    level is a plain number: f does not curve). x is a number, or an array for an elementwise f;
-    anything else (a string...) is a TypeError, which ``as_point(x, "x")`` raises for you.
+    is then Variable(Variable(f, f'), Variable(f', f'')): return the grad of its grad, a number
+    (a float, a numpy scalar or a 0-d array) at a number x, an array shaped like x at an array x.
+    Where a level is a plain number (f returned one, or its outer grad is one), f does not curve
+    there: f'' is 0, the number 0 or zeros shaped like x (0 broadcasts: either one). x is a number,
+    or an array for an elementwise f; anything else (a string...) is a TypeError, which
+    ``as_point(x, "x")`` raises for you.
     Most of this exercise is elsewhere: your primitives (and x[i], x.sum(), @) must take values
     that are Variables.
     """
@@ -187,7 +192,9 @@ def apply_tagged(rule: Callable[..., Variable], *operands: object) -> Variable:
     constant at that level: its tangent along t is 0, and it enters as a value, whatever older
     perturbations it holds. Apply ``rule`` (your own untagged operator or primitive) to those
     untagged stand-ins and tag its result with t. Arguments that are no Variable (an index)
-    pass through as they are. A plain constant (tag 0, grad 0: the Variable(3, 0) that
+    pass through as they are. A plain Variable that moves (tag 0, a grad that is not 0: stage 1's
+    anonymous perturbation, held by a Variable f closes over) is an older perturbation like any
+    other, kept inside its constant. A plain constant (tag 0, grad 0: the Variable(3, 0) that
     ``u ** 3`` makes of its exponent) enters as its bare value: wrapped one level deeper, it would
     leave Variable(c, 0) levels in every result, and derivative(u -> u ** 3)(2.0) would answer
     Variable(12.0, 0.0) instead of the number 12.0.
@@ -212,9 +219,14 @@ def tangent(result: object, tag: int) -> object:
 
     - A Variable tagged ``tag``: its grad.
     - A Variable with an older (smaller) tag, or a plain number or array: it does not move with
-      that perturbation, so 0 (zeros shaped like the value, for an array).
-    - A Variable with a newer tag (a perturbation that outlived its derivative): the tangent of
-      its value and of its grad, kept together under its own tag.
+      that perturbation, so 0 (for an array, zeros shaped like the value or the number 0, which
+      broadcasts: either one).
+    - A Variable with a newer tag: a perturbation that outlived the derivative call that made it
+      (an inner derivative's seed kept aside, and used after that call returned). Nobody will
+      read its tangent any more, but it is still there: return the tangent of its value and of
+      its grad along ``tag``, kept together under its own (newer) tag.
+    - Anything else (a string, None, a list): TypeError, f must return a number, an array or a
+      Variable.
     """
     # BEGIN derivative
     if isinstance(result, Variable):
@@ -237,6 +249,16 @@ def derivative(f: Function) -> Callable[[object], object]:
     x seeded with that tag (``Tagged(x, 1.0, tag)``), and returns the tangent of f's result along
     that tag. x is a real number, or a Variable when the derivative sits inside another one
     (``check_point``). The operators and primitives do the rest through ``apply_tagged``.
+
+    The tag must be new at every call, and larger than every tag before it: larger than those
+    inside x (an inner derivative evaluated at the outer one's perturbed point), and never one a
+    finished call used (its perturbation may live on, in a closure f kept aside). Sibling calls
+    get different tags too. Tags that merely differ (id(), say) or that repeat by nesting depth
+    mix perturbations up.
+
+    The answer is a number (a float, a numpy scalar or a 0-d array) when f's result moves with x
+    alone; a Variable when it also moves with other perturbations: an outer derivative's (the
+    point's own), or one that outlived its call (see ``tangent``).
     """
     check_function(f)
     # BEGIN derivative
@@ -260,7 +282,8 @@ def hvp(f: Function, x: object, v: object) -> np.ndarray:
     stage 5); outside, the direction v, shaped like x (one tangent, no tangent axis). f's result
     carries grad f . v at the outer level, and its n inner tangents are d/dx_k (grad f . v), the
     entries of H v. Return H v with the shape of x; ValueError when x and v differ in shape or
-    f(x) is not a single number (its value has a shape, even (1,)).
+    f(x) is not a single number computed from x: its value has a shape, even (1,), or f returned
+    no Variable at all.
     """
     # BEGIN hessian
     x, v = as_point(x, "x"), as_point(v, "v")
@@ -282,7 +305,8 @@ def hessian(f: Function, x: object) -> np.ndarray:
 
     H[i, j] = d^2 f / dx_i dx_j, the entries of x counted in numpy's (C) order. Column k is
     H e_k, one hvp along the k-th one-hot direction, shaped like x. ValueError when f does not
-    return a single number (as hvp raises it).
+    return a single number (as hvp raises it). An x without entries (n = 0) has the empty (0, 0)
+    Hessian: no column to compute, so f is not evaluated.
     """
     # BEGIN hessian
     point = as_point(x, "x")
@@ -300,14 +324,18 @@ def fit_logistic_regression_newton(x: Sequence[float], y: Sequence[float], iters
 
     From theta = (m, b) = (0, 0), each iteration takes one Newton step on the mean log loss,
 
-        theta <- theta - H^-1 g,   g = gradient(loss, theta),  H = hessian(loss, theta),
+        theta <- theta - H^-1 g,   g and H the gradient and Hessian of loss at theta,
 
-    with YOUR gradient (stage 5) and hessian, where loss(theta) is the mean over the samples of
-    -(y log s + (1 - y) log(1 - s)), s = sigmoid(theta[0] x + theta[1]), written with your
-    operators, sigmoid and log (they handle nested Variables now; stage 3's clipped logloss and
-    stage 6's softplus build their Variables from numbers, so they do not). ``np.linalg.solve``
-    solves H d = g. Return (m, b) as floats. Check the input with ``as_batch(x, y, labels=True)``
-    and ``check_iterations(iters)``.
+    where loss(theta) is the mean over the samples of -(y log s + (1 - y) log(1 - s)),
+    s = sigmoid(theta[0] x + theta[1]), written with your operators, sigmoid and log (they handle
+    nested Variables now; stage 3's clipped logloss and stage 6's softplus build their Variables
+    from numbers, so they do not). g and H come from YOUR forward mode over that loss: stage 5's
+    gradient(loss, theta) and hessian(loss, theta), or fewer evaluations that read g from the
+    same nested passes as H (each column's pass carries g in the inner tangents of its value).
+    Not from a formula worked out by hand, finite differences or another library: forward mode
+    is linear in its seeds, and the tests check that your steps follow them. ``np.linalg.solve``
+    solves H d = g. Return (m, b) as floats (numpy scalars and 0-d arrays are numbers too).
+    Check the input with ``as_batch(x, y, labels=True)`` and ``check_iterations(iters)``.
     """
     # BEGIN newton
     xs, ys = as_batch(x, y, labels=True)

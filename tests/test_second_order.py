@@ -10,13 +10,19 @@
 - derivative: exact first, second and third derivatives; perturbation confusion (the classic
   d/dx [x * d/dy (x + y)] = 1, which naive nesting gets as 2, and its cousins); one evaluation
   of f per call; a hypothesis property nesting derivative three deep on random polynomials
-  against numpy's exact polyder.
+  against numpy's exact polyder. Tags are checked through their effect, never read: inner
+  derivatives evaluated at the outer perturbed point of f's that are not symmetric (two and three
+  levels, and random polynomials), a perturbation that escapes its call in a closure and is
+  differentiated later, one that outlives its call inside f's result, and sibling calls.
 - hessian: hvp and hessian against closed-form Hessians and central differences of the
   closed-form gradients; hvp evaluates f once (counted); the Hessian's symmetry as a property;
   a matrix-shaped x (entries in C order).
 - newton: exact Newton steps against a numpy Newton; scikit-learn's unpenalised optimum
   (C = inf) within NEWTON_LOSS_ABS in at most NEWTON_ITERATIONS steps on stage 4's data; the
-  steps come from your gradient and hessian (scaled stand-ins change them as they must).
+  steps follow your forward mode's seeds (4 times larger seeds, a step 4 times smaller: g
+  grows with one level of seeds, H with two), whichever route g and H take.
+
+A result that is a number may be a float, a numpy scalar or a 0-d array (``checks.real_number``).
 
 Expected values come from math, numpy and scikit-learn, never from your other functions: the
 finite differences of hessian's tests differentiate the tests' own closed-form gradients, not
@@ -26,7 +32,6 @@ your stage-5 gradient, so a slip there cannot fail (or pass) this stage.
 from __future__ import annotations
 
 import math
-import numbers
 import traceback
 from pathlib import Path
 
@@ -41,6 +46,7 @@ from checks import (
     POLYNOMIAL_REL,
     PROPERTY_ABS,
     PROPERTY_REL,
+    SEED_RATIO_REL,
     STEP_ABS,
     STEP_REL,
     close,
@@ -49,13 +55,23 @@ from checks import (
     expect_error,
     expect_matches_difference_quotient,
     fail,
+    real_number,
     show,
     tangent_arrays,
 )
 from hypothesis import given
 from hypothesis import strategies as st
 from sklearn_oracle import dataset_column, logistic_regression
-from test_training import mean_logloss, post_data, sigmoid, standardise
+from test_training import (
+    SEED_SCALE,
+    expect_pair,
+    mean_logloss,
+    post_data,
+    runs_on_a_variable,
+    seeds_scaled,
+    sigmoid,
+    standardise,
+)
 
 # ---------------------------------------------------------------- failures that name the line
 
@@ -166,6 +182,7 @@ def _scalar_cases():
     sn = 1.0 / (1.0 + math.exp(3.0))
     t = math.tanh(0.6)
     s3 = 1.0 / (1.0 + math.exp(-0.3))
+    uu, lu = 1.5**3.0, 2.0 * math.log(1.5) + 2.0  # u ** (2 u) at 1.5, and the derivative of its exponent 2 u ln(u)
     return [
         # description, f(u, primitives), x, f(x), f'(x), f''(x), hint
         ("u ** 3", lambda u, p: u**3, 2.0, 8.0, 12.0, 12.0,
@@ -188,6 +205,9 @@ def _scalar_cases():
         ("relu(u) at u = 0", lambda u, p: p.relu(u), 0.0, 0.0, 0.0, 0.0,
          "relu's step is 0 at exactly u = 0, as in stage 2: compare the innermost number with > 0"),
         ("2 ** u", lambda u, p: 2.0**u, 1.5, 2**1.5, math.log(2) * 2**1.5, math.log(2) ** 2 * 2**1.5, None),
+        ("u ** (2 u)", lambda u, p: u ** (2.0 * u), 1.5, uu, uu * lu, uu * (lu * lu + 2 / 1.5),
+         "a ** b with a varying exponent adds a^b ln(a) b': where a is a Variable, ln(a) is your own log one level "
+         "down (self.value.log())"),
     ]
 
 
@@ -208,12 +228,26 @@ def test_nested_second_derivative_exact(kata, description, f, x, value, first, s
     expect_parts("nested", given_, result, (value, first, first, second), hint)
 
 
-def expect_second(given_: str, got: object, expected: object, hint: str | None = None) -> None:
-    """second_derivative's answer: a number (an array for an elementwise f at an array x)."""
-    if hasattr(got, "value") and hasattr(got, "grad"):
-        fail("nested", given_, f"the number {show(expected)}", f"a Variable: {show(got)}"[:300],
-             "f(X) is Variable(Variable(f, f'), Variable(f', f'')): return the grad of its grad, a number")
-    expect_close("nested", given_, "f''", got, expected, hint or SECOND_ORDER_HINT, rel=EXACT_REL, abs_=EXACT_ABS)
+def expect_a_number(exercise: str, given_: str, got: object, expected: str, hint: str) -> float:
+    """``got`` as a float when it is a number (``checks.real_number``: a float, a numpy scalar or a 0-d array)."""
+    number = real_number(got)
+    if number is None:
+        fail(exercise, given_, expected, f"{type(got).__name__}: {show(got)}"[:300], hint)
+    return number
+
+
+def second_as_number(given_: str, got: object, expected: object) -> float:
+    """second_derivative's answer at a number x: one number."""
+    hint = ("f(X) is Variable(Variable(f, f'), Variable(f', f'')): return the grad of its grad, a number"
+            if hasattr(got, "value") and hasattr(got, "grad") else
+            "at a number x, f'' is one number (a float, a numpy scalar or a 0-d array)")
+    return expect_a_number("nested", given_, got, f"the number {show(expected)}", hint)
+
+
+def expect_second(given_: str, got: object, expected: float, hint: str | None = None) -> None:
+    """second_derivative's answer at a number x: the number ``expected``."""
+    expect_close("nested", given_, "f''", second_as_number(given_, got, expected), expected, hint or SECOND_ORDER_HINT,
+                 rel=EXACT_REL, abs_=EXACT_ABS)
 
 
 def _first_derivatives():
@@ -225,6 +259,7 @@ def _first_derivatives():
         "tanh(u)": lambda x: 1 - math.tanh(x) ** 2,
         "exp(2 u)": lambda x: 2 * math.exp(2 * x),
         "log(sigmoid(u))": lambda x: 1 - sigmoid(x),
+        "u ** (2 u)": lambda x: x ** (2 * x) * (2 * math.log(x) + 2),
     }
 
 
@@ -239,7 +274,7 @@ def test_nested_second_derivative_finite_difference(kata, description, f, x, val
     got = run(kata, "nested", given_, lambda: kata.second_order.second_derivative(lambda u: f(u, kata.primitives), x))
     derivative_of = FIRST[description]
     estimate = (derivative_of(x + FD_STEP) - derivative_of(x - FD_STEP)) / (2 * FD_STEP)
-    expect_matches_difference_quotient("nested", given_, float(np.asarray(got, dtype=float)), estimate,
+    expect_matches_difference_quotient("nested", given_, second_as_number(given_, got, estimate), estimate,
                                        SECOND_ORDER_HINT)
 
 
@@ -266,11 +301,13 @@ def test_second_derivative_evaluates_f_once_on_x_perturbed_twice(kata, x):
 @pytest.mark.exercise("nested")
 @pytest.mark.parametrize("x", [2.0, np.array([0.5, -1.0, 2.0])], ids=["number", "array"])
 def test_second_derivative_of_an_f_that_ignores_x_is_0(kata, x):
+    """f'' of an f that returns a plain number is 0: at an array x, the number 0 or zeros shaped like x."""
     given_ = f"second_derivative(u -> 3.0, {np.asarray(x).tolist()})"
     got = run(kata, "nested", given_, lambda: kata.second_order.second_derivative(lambda u: 3.0, x))
-    hint = "f may return a plain number: a level that is no Variable does not curve, its f'' is 0 (zeros for an array x)"
-    if np.ndim(x):
-        expect_array("nested", given_, "f''", got, np.zeros(np.shape(x)), hint)
+    hint = ("f may return a plain number: a level that is no Variable does not curve, its f'' is 0 (at an array x, "
+            "the number 0 or zeros shaped like x)")
+    if np.ndim(x) and real_number(got) is None:
+        expect_array("nested", given_, "f'' (or the number 0)", got, np.zeros(np.shape(x)), hint)
     else:
         expect_second(given_, got, 0.0, hint)
 
@@ -300,8 +337,9 @@ def test_nested_three_levels(kata, primitive):
     got = result
     for _ in range(3):
         got = got.grad if hasattr(got, "grad") else 0.0
-    expect_close("nested", given_, "third derivative (result.grad.grad.grad)", float(np.asarray(got, dtype=float)),
-                 third, "each level applies the rule one level further down: call your own primitive on u.value",
+    hint = "each level applies the rule one level further down: call your own primitive on u.value"
+    got = expect_a_number("nested", given_, got, f"third derivative (result.grad.grad.grad) {show(third)}", hint)
+    expect_close("nested", given_, "third derivative (result.grad.grad.grad)", got, third, hint,
                  rel=EXACT_REL, abs_=EXACT_ABS)
 
 
@@ -421,20 +459,20 @@ TAG_HINT = ("the inner derivative read the outer perturbation as its own: give e
 
 
 def is_number(x: object) -> bool:
-    return isinstance(x, numbers.Real) or (isinstance(x, np.ndarray) and x.ndim == 0)
+    return real_number(x) is not None
 
 
 def expect_number(exercise: str, given_: str, got: object, expected: float, hint: str | None = None,
                   rel: float = EXACT_REL, abs_: float = EXACT_ABS) -> None:
     """A derivative at a plain number is a plain number (no Variable) equal to ``expected``."""
     if not is_number(got):
-        hint = ("at a plain number x, derivative(f)(x) is the number f'(x): the tangent of f's result along your "
-                "tag, with the tag's level taken off")
-        if isinstance(getattr(got, "grad", None), numbers.Real) and got.grad == 0:
+        shape_hint = ("at a plain number x, derivative(f)(x) is the number f'(x): the tangent of f's result along "
+                      "your tag, with the tag's level taken off")
+        if real_number(getattr(got, "grad", None)) == 0:
             hint = ("a Variable with grad 0 is a plain constant wrapped one level too deep: in apply_tagged, a "
                     "constant (tag 0, grad 0, such as the exponent of u ** 3) enters as its bare value")
-        fail(exercise, given_, f"the number {show(expected)}", f"{type(got).__name__}: {show(got)}"[:300], hint)
-    expect_close(exercise, given_, "derivative", float(got), expected, hint, rel=rel, abs_=abs_)
+        expect_a_number(exercise, given_, got, f"the number {show(expected)}", hint or shape_hint)
+    expect_close(exercise, given_, "derivative", real_number(got), expected, hint, rel=rel, abs_=abs_)
 
 
 def derive(kata, f, times: int):
@@ -483,7 +521,7 @@ CONFUSIONS = _confusions()
 def test_derivative_perturbation_confusion(kata, description, thunk, expected, naive):
     got = run(kata, "derivative", description, lambda: thunk(kata.second_order.derivative, kata.primitives))
     hint = TAG_HINT
-    if naive is not None and is_number(got) and close(float(got), naive):
+    if naive is not None and is_number(got) and close(real_number(got), naive):
         hint = f"{naive:g} is what naive nesting gives (perturbation confusion): {TAG_HINT}"
     expect_number("derivative", description, got, expected, hint)
 
@@ -507,6 +545,188 @@ def test_derivative_tags_are_made_per_call(kata):
     expect_number("derivative", given_, got, 1.0,
                   "make the tag inside the function you return, at each call: a tag made when derivative(f) is "
                   "built can be older than the perturbations of the point it is later called on")
+
+
+# ---------------------------------------------------------------- derivative: tags, seen through their effect
+# Each call's tag must be new and larger than every tag before it. The tests never read a tag: they look
+# for the answers that other tags give.
+# - An inner derivative evaluated AT the outer one's perturbed point, of an f that is not symmetric: a tag
+#   not larger than those inside its point (tags counting down, or id() of the seed) wraps the newer
+#   perturbation inside an older level, where apply_tagged takes it for a constant.
+# - A perturbation that escapes its call (a closure over the seeded point, kept aside) and meets a later
+#   call, or one sibling call's seed kept for the next: a tag used again (the depth of the nesting, or
+#   of the point) takes it for its own.
+# - A perturbation that outlives its call inside f's result: tangent keeps it, under its own tag.
+
+POINT_HINT = ("the inner derivative is evaluated at the outer one's perturbed x: its tag must be larger than "
+              "every tag inside its point, or apply_tagged takes the point's own perturbation for a constant. "
+              "new_tag() at every call gives a tag larger than all before it")
+ESCAPE_HINT = ("a perturbation can outlive its derivative call (f kept the seeded point, or a closure over it, "
+               "aside): a later call must never take the same tag again, even at the same depth. new_tag() at "
+               "every call gives a tag no call has had")
+OUTLIVED_HINT = ("tangent: a Variable with a NEWER tag than yours is a perturbation that outlived its call; it still "
+                 "moves, so return the tangents of its value and of its grad along your tag, kept together under "
+                 "its own tag")
+
+
+def _at_perturbed_points():
+    e = math.exp(0.25)
+    return [
+        # description, thunk(derivative, primitives), expected
+        ("d/dx [d/dy (x y^2) at y = x] at x = 1.25, that is d/dx 2 x^2",
+         lambda d, p: d(lambda x: d(lambda y: x * y * y)(x))(1.25), 5.0),
+        ("d/dx [d/dy (y x^2) at y = x] at x = 1.25, that is d/dx x^2",
+         lambda d, p: d(lambda x: d(lambda y: y * x * x)(x))(1.25), 2.5),
+        ("d/dx [d/dy exp(x y) at y = x] at x = 0.5, that is d/dx x exp(x^2)",
+         lambda d, p: d(lambda x: d(lambda y: p.exp(x * y))(x))(0.5), 1.5 * e),
+        ("d/dx [d/dy [d/dz (x y^2 z^3) at z = y] at y = x] at x = 1.25, that is d/dx 12 x^4",
+         lambda d, p: d(lambda x: d(lambda y: d(lambda z: x * y * y * z * z * z)(y))(x))(1.25), 93.75),
+        ("d/dx [d/dy [d/dz (y exp(z x)) at z = y] at y = x] at x = 0.5, that is d/dx (x + x^3) exp(x^2)",
+         lambda d, p: d(lambda x: d(lambda y: d(lambda z: y * p.exp(z * x))(y))(x))(0.5), 2.375 * e),
+    ]
+
+
+AT_PERTURBED_POINTS = _at_perturbed_points()
+
+
+@pytest.mark.exercise("derivative")
+@pytest.mark.parametrize("description, thunk, expected", AT_PERTURBED_POINTS, ids=[c[0] for c in AT_PERTURBED_POINTS])
+def test_derivative_inside_another_at_its_perturbed_point(kata, description, thunk, expected):
+    got = run(kata, "derivative", description, lambda: thunk(kata.second_order.derivative, kata.primitives))
+    expect_number("derivative", description, got, expected, POINT_HINT)
+
+
+def expect_still_perturbed(given_: str, got: object, value: float, grad: float, hint: str) -> None:
+    """A derivative that still moves with a perturbation no call reads any more: Variable(value, grad)."""
+    parts = (real_number(getattr(got, "value", None)), real_number(getattr(got, "grad", None)))
+    if None in parts or not close(parts, (value, grad)):
+        fail("derivative", given_, f"Variable({show(value)}, {show(grad)}): the derivative {show(value)}, moving at "
+             f"{show(grad)} with the perturbation that outlived its call", show(got)[:300], hint)
+
+
+@pytest.mark.exercise("derivative")
+def test_derivative_of_a_closure_that_escaped_its_call(kata):
+    """Closures over the seeded x, kept aside by derivative(x -> x^2)(1.25), differentiated after that call.
+
+    x still carries the finished call's perturbation; a later call's own must not be taken for it:
+    d/dy (y^3 + x) = 3 y^2, a number, and d/dy (x y^2) = 2 x y, which moves with x's perturbation at 2 y.
+    """
+    d, kept = kata.second_order.derivative, {}
+
+    def f(x):
+        kept["sum"] = lambda y: y * y * y + x
+        kept["product"] = lambda y: x * y * y
+        return x * x
+
+    given_ = "derivative(x -> x^2)(1.25), which keeps y -> y^3 + x and y -> x y^2 aside (x is its seeded point)"
+    run(kata, "derivative", given_, lambda: d(f)(1.25))
+    later = f"{given_}; after it, derivative(y -> y^3 + x)(0.5)"
+    expect_number("derivative", later, run(kata, "derivative", later, lambda: d(kept["sum"])(0.5)), 0.75, ESCAPE_HINT)
+    later = f"{given_}; after it, derivative(y -> x y^2)(0.5)"
+    expect_still_perturbed(later, run(kata, "derivative", later, lambda: d(kept["product"])(0.5)), 1.25, 1.0,
+                           ESCAPE_HINT)
+
+
+@pytest.mark.exercise("derivative")
+def test_derivative_sibling_calls_get_their_own_tags(kata):
+    """Two derivative calls side by side inside a third, the first keeping its seeded point y for the second.
+
+    At x: a = d/dy (x y^2) at y = x is 2 x^2; b = d/dz (z^2 + y) at z = x is 2 z = 2 x, y being the first
+    call's point, whose perturbation is not the second call's. f(x) = a b = 4 x^3, f'(1.25) = 12 x^2 = 18.75.
+    """
+    d = kata.second_order.derivative
+
+    def f(x):
+        kept = {}
+
+        def first(y):
+            kept["y"] = y
+            return x * y * y
+
+        a = d(first)(x)
+        b = d(lambda z: z * z + kept["y"])(x)
+        return a * b
+
+    given_ = ("d/dx [a b] at x = 1.25, a = d/dy (x y^2) at y = x, then b = d/dz (z^2 + y) at z = x with the first "
+              "call's seeded y")
+    got = run(kata, "derivative", given_, lambda: d(f)(1.25))
+    expect_number("derivative", given_, got, 18.75, ESCAPE_HINT)
+
+
+@pytest.mark.exercise("derivative")
+def test_derivative_keeps_a_perturbation_that_outlived_its_call(kata):
+    """An inner call's seeded point y, kept aside and used after that call: f(x) = x^2 y^3 still moves with y.
+
+    d/dx f = 2 x y^3 = 0.3125 at x = 1.25, y = 0.5, moving with y's perturbation at 6 x y^2 = 1.875:
+    Variable(0.3125, 1.875), under y's own (newer) tag. A later derivative takes it like any Variable:
+    d/dw (w^2 times it) at w = 3 is 2 w times it, Variable(1.875, 11.25).
+    """
+    d, kept = kata.second_order.derivative, {}
+
+    def inner(y):
+        kept["y"] = y
+        return y
+
+    def f(x):
+        d(inner)(0.5)
+        y = kept["y"]
+        return x * x * y * y * y
+
+    given_ = "derivative(x -> x^2 y^3)(1.25), y = 0.5 the seeded point of derivative(y -> y)(0.5), called inside f"
+    got = run(kata, "derivative", given_, lambda: d(f)(1.25))
+    expect_still_perturbed(given_, got, 0.3125, 1.875, OUTLIVED_HINT)
+    later = f"derivative(w -> w^2 g)(3.0), g = {given_}"
+    expect_still_perturbed(later, run(kata, "derivative", later, lambda: d(lambda w: w * w * got)(3.0)), 1.875, 11.25,
+                           OUTLIVED_HINT)
+
+
+@pytest.mark.exercise("derivative")
+def test_derivative_keeps_the_perturbation_of_a_plain_variable_f_closes_over(kata):
+    """w = Variable(2, 1) moves with stage 1's anonymous perturbation (tag 0): d/du (u^2 w) = 2 u w moves with it."""
+    w = kata.Variable(2.0, 1.0)
+    given_ = "derivative(u -> u * u * w)(3.0) with w = Variable(2.0, 1.0)"
+    got = run(kata, "derivative", given_, lambda: kata.second_order.derivative(lambda u: u * u * w)(3.0))
+    expect_dual("derivative", given_, got, 12.0, 6.0,
+                "a plain Variable that moves (tag 0, grad not 0) is an older perturbation: in apply_tagged it is a "
+                "constant at your level that keeps its own tangent inside; only a plain constant (grad 0) enters as "
+                "its bare value")
+
+
+@pytest.mark.exercise("derivative")
+@pytest.mark.parametrize("x", [np.float64(2.0), np.array(2.0)], ids=["numpy-scalar", "0-d-array"])
+def test_derivative_at_a_numpy_number(kata, x):
+    given_ = f"derivative(u -> u * u * u)({x!r})"
+    got = run(kata, "derivative", given_, lambda: kata.second_order.derivative(lambda u: u * u * u)(x))
+    expect_number("derivative", given_, got, 12.0)
+
+
+W_TAGGED = np.array([1.0, -2.0, 0.5])
+
+
+def through_arrays(u, w=W_TAGGED):
+    return (u * u * w).sum() + (u * w)[1] * u + w @ (w * u) + (u * w) @ w
+
+
+@pytest.mark.exercise("derivative")
+def test_derivative_through_array_operations(kata):
+    """x[i], .sum() and @ on tagged Variables, w a constant vector; the index goes through apply_tagged as it is.
+
+    f(u) = (u^2 w).sum() + (u w)[1] u + w @ (w u) + (u w) @ w: f' = 2 u sum(w) + 2 w[1] u + 2 w.w (3 at 1.5),
+    f'' = 2 sum(w) + 2 w[1] (-5). The array-valued u -> u^2 w has the array derivative 2 u w.
+    """
+    d = kata.second_order.derivative
+    hint = ("x[i], x.sum() and @ go through apply_tagged like the other operations; an argument that is no "
+            "Variable (the index i) passes through as it is")
+    for times, expected in ((1, 3.0), (2, -5.0)):
+        given_ = f"{'derivative(' * times}u -> (u^2 w).sum() + (u w)[1] u + w @ (w u) + (u w) @ w{')' * times}(1.5), " \
+                 f"w = {W_TAGGED.tolist()}"
+        g = through_arrays
+        for _ in range(times):
+            g = d(g)
+        expect_number("derivative", given_, run(kata, "derivative", given_, lambda g=g: g(1.5)), expected, hint)
+    given_ = f"derivative(u -> u * u * w)(1.5), w = {W_TAGGED.tolist()}"
+    got = run(kata, "derivative", given_, lambda: d(lambda u: u * u * W_TAGGED)(1.5))
+    expect_array("derivative", given_, "2 u w", got, 3.0 * W_TAGGED, hint)
 
 
 @pytest.mark.exercise("derivative")
@@ -533,6 +753,13 @@ def test_derivative_of_a_constant_is_zero(kata):
         given_ = f"derivative(u -> {description})(1.5)"
         expect_number("derivative", given_, run(kata, "derivative", given_, lambda f=f: d(f)(1.5)), 0.0,
                       "f's result does not carry your tag: it does not move with x, so its tangent is 0")
+    given_ = f"derivative(u -> w)(1.5), w = {W_TAGGED.tolist()}: an array that ignores u"
+    got = run(kata, "derivative", given_, lambda: d(lambda u: W_TAGGED)(1.5))
+    hint = "an array that does not move with x has the tangent 0: zeros shaped like it, or the number 0 (it broadcasts)"
+    if real_number(got) is None:
+        expect_array("derivative", given_, "zeros shaped like w (or the number 0)", got, np.zeros(3), hint)
+    else:
+        expect_number("derivative", given_, got, 0.0, hint)
 
 
 @pytest.mark.exercise("derivative")
@@ -554,6 +781,10 @@ def test_derivative_bad_input(kata):
     expect_error("derivative", "derivative(u -> u * u)('2')", TypeError, lambda: d(lambda u: u * u)("2"),
                  "TypeError (the point must be a number or a Variable)", "call check_point(x) first",
                  "the function you return checks its point with check_point(x) before seeding it")
+    expect_error("derivative", "derivative(u -> 'three')(1.0)", TypeError, lambda: d(lambda u: "three")(1.0),
+                 "TypeError (f must return a number, an array or a Variable)",
+                 "tangent raises TypeError for a result that is no number, array or Variable",
+                 "tangent: a result that is no number, array or Variable has no tangent; raise TypeError")
 
 
 def polynomial(coefficients):
@@ -569,7 +800,7 @@ def polynomial(coefficients):
 def expect_polynomial(given_: str, got: object, coefficients: list[float], x: float, order: int) -> None:
     exact = float(np.polyval(np.polyder(coefficients, order), x))
     scale = float(np.polyval(np.polyder(np.abs(coefficients), order), abs(x))) + 1.0  # the terms' sizes
-    if not is_number(got) or abs(float(got) - exact) > POLYNOMIAL_REL * scale:
+    if not is_number(got) or abs(real_number(got) - exact) > POLYNOMIAL_REL * scale:
         fail("derivative", given_, f"{show(exact)} (numpy's polyder, exact)", show(got),
              "each derivative call seeds its own tag; nested three deep, every level reads its own tag only")
 
@@ -599,8 +830,31 @@ def test_derivative_nested_closures_on_random_polynomials(kata, p_coefficients, 
     P, Q1, Q2, P1 = (np.polyval(c, x) for c in (p_coefficients, dq, ddq, dp))
     exact = float(P1 * x * Q1 + P * Q1 + P * x * Q2)
     scale = float(sum(abs(np.polyval(np.abs(c), abs(x))) for c in (p_coefficients, dq, ddq, dp)) ** 2) + 1.0
-    if not is_number(got) or abs(float(got) - exact) > POLYNOMIAL_REL * scale:
+    if not is_number(got) or abs(real_number(got) - exact) > POLYNOMIAL_REL * scale:
         fail("derivative", given_, f"{show(exact)} (p' x q' + p q' + p x q'', by numpy's polyder)", show(got), TAG_HINT)
+
+
+@pytest.mark.exercise("derivative")
+@given(a=coefficient_lists, b=coefficient_lists, c=coefficient_lists, x=st.floats(-2.0, 2.0))
+def test_derivative_three_deep_at_perturbed_points_on_random_polynomials(kata, a, b, c, x):
+    """d/du [d/dv [d/dw a(w) b(v) c(u) at w = v] at v = u], each inner derivative at the outer perturbed point.
+
+    The innermost is a'(v) b(v) c(u); the middle (a'' b + a' b')(u) c(u); the outer its derivative.
+    """
+    A, B, C = polynomial(a), polynomial(b), polynomial(c)
+    d = kata.second_order.derivative
+    given_ = f"d/du [d/dv [d/dw a(w) b(v) c(u) at w = v] at v = u] at u = {x!r}, a = {a}, b = {b}, c = {c}"
+    got = run(kata, "derivative", given_, lambda: d(lambda u: d(lambda v: d(lambda w: A(w) * B(v) * C(u))(v))(u))(x))
+
+    def outer(a, b, c, at):
+        middle = np.polyadd(np.polymul(np.polyder(a, 2), b), np.polymul(np.polyder(a), np.polyder(b)))
+        return float(np.polyval(np.polyder(np.polymul(middle, c)), at))
+
+    exact = outer(a, b, c, x)
+    scale = outer(np.abs(a), np.abs(b), np.abs(c), abs(x)) + 1.0  # the terms' sizes: no cancellation
+    if not is_number(got) or abs(real_number(got) - exact) > POLYNOMIAL_REL * scale:
+        fail("derivative", given_, f"{show(exact)} ((a'' b + a' b') c, differentiated by numpy's polyder)",
+             show(got)[:300], POINT_HINT)
 
 
 # ---------------------------------------------------------------- hessian
@@ -751,6 +1005,15 @@ def test_hvp_of_a_linear_f_is_zero(kata):
 
 
 @pytest.mark.exercise("hessian")
+def test_hessian_of_an_x_without_entries_is_empty(kata):
+    given_ = "hessian(u -> (u * u).sum(), x = np.zeros(0))"
+    got = run(kata, "hessian", given_, lambda: kata.second_order.hessian(lambda u: (u * u).sum(), np.zeros(0)))
+    expect_array("hessian", given_, "H", got, np.zeros((0, 0)),
+                 "an x without entries has n = 0: no column to compute, and the (n, n) Hessian is the empty (0, 0) "
+                 "matrix (numpy's stacking functions refuse an empty list of columns)")
+
+
+@pytest.mark.exercise("hessian")
 def test_hessian_bad_input(kata):
     hvp, hessian = kata.second_order.hvp, kata.second_order.hessian
     expect_error("hessian", "hvp(f, x of shape (3,), v of shape (2,))", ValueError,
@@ -762,6 +1025,11 @@ def test_hessian_bad_input(kata):
         expect_error("hessian", f"{name}(u -> u * u, a vector x): f is vector-valued", ValueError, call,
                      "ValueError (f must return a single number)", "check the shape of f's result's value",
                      "a Hessian belongs to a scalar-valued f: raise ValueError when f(x) is not a single number")
+    for name, call in (("hvp", lambda: hvp(lambda u: 3.0, X3, V3)), ("hessian", lambda: hessian(lambda u: 3.0, X3))):
+        expect_error("hessian", f"{name}(u -> 3.0, x): f returns no Variable", ValueError, call,
+                     "ValueError (f must return a single number computed from x)",
+                     "check that f's result is a Variable before reading its value",
+                     "f must build its result from x with your operations: raise ValueError when it is no Variable")
 
 
 # ---------------------------------------------------------------- newton
@@ -780,10 +1048,8 @@ def numpy_newton(x: np.ndarray, labels: np.ndarray, iters: int) -> np.ndarray:
 
 
 def expect_fit(given_: str, result) -> tuple[float, float]:
-    if not (isinstance(result, tuple) and len(result) == 2 and all(isinstance(v, numbers.Real) for v in result)):
-        fail("newton", given_, "a tuple (m, b) of two floats", f"{type(result).__name__}: {result!r}"[:300],
-             "return float(theta[0]), float(theta[1])")
-    return float(result[0]), float(result[1])
+    """A tuple (m, b) of two numbers (floats, numpy scalars or 0-d arrays), as stage 4's fits return."""
+    return expect_pair("newton", given_, result)
 
 
 NEWTON_HINT = ("one Newton step from theta: theta - solve(H, g), with g = gradient(loss, theta) and "
@@ -801,31 +1067,90 @@ def test_newton_exact_steps(kata, iters):
                  rel=STEP_REL, abs_=STEP_ABS)
 
 
+# Forward mode is linear in its seeds, as stages 4 and 6 check: with every seed 4 times larger, g (one level of
+# tangents) comes out 4 times larger and H (where two levels meet) 16 times, so the step H^-1 g is exactly 4
+# times SMALLER (a power of 2: no rounding changes). That holds whichever route g and H take through your
+# forward mode: gradient and hessian, the module tangents.gradient, or one set of nested passes for both. A
+# step from a formula by hand, finite differences or scikit-learn does not move; one whose g or H alone
+# follows the seeds moves by 4 or 1/16 (H from differences of your gradient: by 1). A seed is a Variable built,
+# or given a grad, outside your operations with a tangent of 0s and 1s at every level: stage 5's seeded,
+# hvp's Variable(inner, v), derivative's Tagged(x, 1.0, tag), or nested seeds of your own. The operations:
+# primitives.py, losses.py, every method of variable.py or second_order.py running on a Variable (but
+# Tagged's constructor), apply_tagged and tangent, with whatever they call. A Variable your code derives from
+# seeded ones already carries 4x tangents, so it is not scaled again.
+TAGGED_OPERATIONS = ("apply_tagged", "tangent")
+
+
+def zeros_and_ones(tangent: object) -> bool:
+    """True for a tangent whose numbers are all 0 or 1, at every level of a nested one."""
+    if hasattr(tangent, "value") and hasattr(tangent, "grad"):
+        return zeros_and_ones(tangent.value) and zeros_and_ones(tangent.grad)
+    try:
+        entries = np.asarray(tangent, dtype=float)
+    except (TypeError, ValueError):
+        return False
+    return bool(np.all((entries == 0) | (entries == 1)))
+
+
+def nested_seeds_of(kata):
+    """``is_seed`` for seeds_scaled: tangents of 0s and 1s (at every level), given outside every operation."""
+    operations = (vars(kata.primitives), vars(kata.losses))
+    variable, second_order, cls = vars(kata.variable), vars(kata.second_order), kata.Variable
+
+    def operation(frame) -> bool:
+        home, name = frame.f_globals, frame.f_code.co_name
+        if any(home is module for module in operations):
+            return True
+        if home is variable:
+            return runs_on_a_variable(frame, cls)
+        return home is second_order and (name in TAGGED_OPERATIONS or
+                                         (name != "__init__" and runs_on_a_variable(frame, cls)))
+
+    def is_seed(frame, grad) -> bool:
+        if not zeros_and_ones(grad):
+            return False
+        while frame is not None:
+            if operation(frame):
+                return False
+            frame = frame.f_back
+        return True
+
+    return is_seed
+
+
+def seed_ratio_hint(ratio: float) -> str:
+    """What a first step that moved by ``ratio`` (instead of 1/4) with 4x seeds says about g and H."""
+    if math.isclose(ratio, 1.0, rel_tol=SEED_RATIO_REL):
+        return ("neither g nor H moved with your seeds in the right proportion: take both from forward mode over your "
+                "own loss (your gradient and hessian, or nested passes of your own); a formula by hand, finite "
+                "differences (of the loss, or of your gradient for H) and scikit-learn do not follow the seeds")
+    if math.isclose(ratio, SEED_SCALE, rel_tol=SEED_RATIO_REL):
+        return ("g follows your seeds but H does not: take H from forward over forward mode (your hessian), not "
+                "from a formula or differences")
+    if math.isclose(ratio, SEED_SCALE**-2, rel_tol=SEED_RATIO_REL):
+        return ("H follows your seeds but g does not: take g from forward mode over your loss (your gradient, or "
+                "the inner tangents of the value in hessian's passes), not from a formula or differences")
+    return ("the step moved, but not as H^-1 g of seeded tangents does: g and H must both be tangents of seeded "
+            "evaluations of the same loss, g from one level of seeds and H from two")
+
+
 @pytest.mark.exercise("newton")
-def test_newton_steps_come_from_your_gradient_and_hessian(kata, monkeypatch):
-    """Stand-ins return 3 g and 2 H: a step that uses them is -(2 H)^-1 3 g, 1.5 times the true one."""
-    module = kata.second_order
-    calls = {"gradient": 0, "hessian": 0}
-    real = {"gradient": module.gradient, "hessian": module.hessian}
-
-    def scaled(name, factor):
-        def stand_in(f, theta):
-            calls[name] += 1
-            return factor * np.asarray(real[name](f, theta), dtype=float)
-        return stand_in
-
-    monkeypatch.setattr(module, "gradient", scaled("gradient", 3.0))
-    monkeypatch.setattr(module, "hessian", scaled("hessian", 2.0))
+def test_newton_steps_follow_your_seeds(kata):
+    fit, is_seed = kata.second_order.fit_logistic_regression_newton, nested_seeds_of(kata)
     x, _, labels = post_data(seed=3, n=20)
-    given_ = "fit_logistic_regression_newton(post data, seed 3, n = 20, iters=1) with gradient -> 3 g, hessian -> 2 H"
-    got = expect_fit(given_, run(kata, "newton", given_, lambda: module.fit_logistic_regression_newton(x, labels, iters=1)))
-    missing = [name for name, count in calls.items() if count == 0]
-    if missing:
-        fail("newton", given_, "calls of gradient and hessian (the names in second_order.py)",
-             f"no call of {' and '.join(missing)}",
-             "the step must come from YOUR gradient (stage 5) and hessian of the loss, not from a formula by hand")
-    expect_close("newton", given_, "(m, b)", got, tuple(1.5 * numpy_newton(x, labels, 1)),
-                 "theta - solve(H, g) with the g and H that gradient and hessian return", rel=STEP_REL, abs_=STEP_ABS)
+    given_ = "fit_logistic_regression_newton(post data, seed 3, n = 20, iters=1)"
+    with seeds_scaled(kata, 1.0, is_seed):
+        plain = expect_fit(given_, run(kata, "newton", given_, lambda: fit(x, labels, iters=1)))
+    given_ = f"{given_}, once as written and once with every seed {SEED_SCALE:g}x larger"
+    with seeds_scaled(kata, SEED_SCALE, is_seed):
+        scaled = expect_fit(given_, run(kata, "newton", given_, lambda: fit(x, labels, iters=1)))
+    expected = tuple(step / SEED_SCALE for step in plain)
+    if not close(scaled, expected, STEP_REL, STEP_ABS):
+        ratio = scaled[0] / plain[0] if plain[0] else math.nan
+        fail("newton", given_,
+             f"(m, b) = {show(expected[0])}, {show(expected[1])}: the step {SEED_SCALE:g} times smaller (g grows "
+             f"{SEED_SCALE:g}x with one level of seeds, H {SEED_SCALE**2:g}x with two)",
+             f"{show(scaled[0])}, {show(scaled[1])} (the step times {ratio:.4g})", seed_ratio_hint(ratio))
 
 
 def expect_optimum(kata, given_: str, x: np.ndarray, labels: np.ndarray) -> None:
