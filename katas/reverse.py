@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import math  # noqa: F401 - for your code: math.log, math.exp, math.tanh
 import numbers
-import sys
 from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
@@ -435,6 +434,7 @@ class OperationCount:
         return self.recorded + self.swept
 
     def __enter__(self) -> OperationCount:
+        from . import reverse as module  # this module: a sweep under another name is a sweep too
         from .variable import Variable
 
         for name in self.OPERATORS:
@@ -457,7 +457,6 @@ class OperationCount:
                 self._sweeping -= 1
 
         self._wrap(Node, "__init__", init)
-        module = sys.modules[__name__]  # a sweep under another name (sweep = Node.backward) is a sweep too
         for owner in [module, *(v for v in vars(module).values() if isinstance(v, type) and v.__module__ == __name__)]:
             for name, value in list(vars(owner).items()):
                 if value is backward:
