@@ -72,7 +72,8 @@ def logloss(true_val: Variable | float, pred_val: Variable | float) -> Variable:
     # BEGIN logloss
     y, p = true_val, pred_val
     check_label(y.value)
-    p = Variable(min(max(p.value, EPSILON), 1.0 - EPSILON), p.grad)
+    clipped = min(max(p.value, EPSILON), 1.0 - EPSILON)
+    p = Variable(clipped, p.grad)
     one = Variable(1.0, 0.0)
     return Variable(-1.0, 0.0) * (y * log(p) + (one - y) * log(one - p))
     # END logloss

@@ -466,6 +466,11 @@ ONE_TANGENT_REDUCTIONS = [
     ("m @ y (both Variables)", lambda o: o.m @ o.y, M @ Y, MV @ Y + M @ YV),
     ("k @ A (k = Variable(M, 0.5), A a numpy vector)", lambda o: o.k @ A, M @ A, np.full(M.shape, 0.5) @ A),
     ("W3 @ k (k = Variable(M, 0.5))", lambda o: W3 @ o.k, W3 @ M, W3 @ np.full(M.shape, 0.5)),
+    # M + x carries x's one tangent as it is, shape (3,): a row that broadcasts over the (2, 3) value
+    ("(M + x)[1]", lambda o: (M + o.x)[1], (M + X)[1], XV),
+    ("(M + x).sum()", lambda o: (M + o.x).sum(), (M + X).sum(), 2 * XV.sum()),
+    ("(M + x) @ A (A a numpy vector)", lambda o: (M + o.x) @ A, (M + X) @ A, np.broadcast_to(XV, M.shape) @ A),
+    ("W3 @ (M + x)", lambda o: W3 @ (M + o.x), W3 @ (M + X), W3 @ np.broadcast_to(XV, M.shape)),
 ]
 
 
