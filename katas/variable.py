@@ -197,9 +197,9 @@ class Variable:
         """Exercise reductions: the sum of every element, a Variable with a scalar value.
 
         Its P tangents are the sums of the P tangents (shape (P,)); one tangent without the axis
-        (shaped like the value, or a number that broadcasts to it) sums to one number. Exercise
-        nested (stage 7): a value that is a Variable comes with ONE tangent, shaped like it
-        (``one_tangent``): sum it.
+        (shaped like the value, or a number or smaller array that broadcasts to it) sums to one
+        number, over the whole value. Exercise nested (stage 7): a value that is a Variable comes
+        with ONE tangent, shaped like it (``one_tangent``): sum it.
         """
         raise NotImplementedError(
             "exercise 'reductions': x[i], x.sum() and @, carrying the tangents. "

@@ -140,12 +140,11 @@ class Variable:
         # BEGIN arrays when _holds_array(self, other)
         if _holds_array(self, other):  # entry by entry, numpy's way at a base of 0
             self, other = lined_up(self, other)
-            varying = not _is_zero(other.grad)
-            if varying and np.any(self.value <= 0):
-                raise ValueError(f"a ** b with a varying exponent needs every a > 0, got a = {self.value!r}")
             value = (self.value * 1.0) ** other.value
             grad = other.value * (self.value * 1.0) ** (other.value - 1) * self.grad
-            if varying:
+            if not _is_zero(other.grad):
+                if np.any(self.value <= 0):
+                    raise ValueError(f"a ** b with a varying exponent needs every a > 0, got a = {self.value!r}")
                 grad = grad + value * np.log(self.value) * other.grad
             return Variable(value, grad)
         # END arrays
@@ -245,9 +244,9 @@ class Variable:
         """Exercise reductions: the sum of every element, a Variable with a scalar value.
 
         Its P tangents are the sums of the P tangents (shape (P,)); one tangent without the axis
-        (shaped like the value, or a number that broadcasts to it) sums to one number. Exercise
-        nested (stage 7): a value that is a Variable comes with ONE tangent, shaped like it
-        (``one_tangent``): sum it.
+        (shaped like the value, or a number or smaller array that broadcasts to it) sums to one
+        number, over the whole value. Exercise nested (stage 7): a value that is a Variable comes
+        with ONE tangent, shaped like it (``one_tangent``): sum it.
         """
         # BEGIN reductions
         # BEGIN nested when isinstance(self.value, Variable)
