@@ -281,23 +281,6 @@ POWER_BASES = [
 
 
 @pytest.mark.exercise("arrays")
-def test_arrays_a_0d_array_base_is_a_number_with_a_varying_exponent(kata):
-    """A 0-d array (what np.asarray or np.zeros(()) make of a number) is a number: a ** b works, and refuses a <= 0."""
-    V = kata.Variable
-    given_ = "Variable(np.array(2.0), 1.0) ** Variable(np.array(1.5), 2.0): a 0-d array base, the exponent varies"
-    result = evaluate("arrays", given_, lambda: V(np.array(2.0), 1.0) ** V(np.array(1.5), 2.0))
-    expect_tangents("arrays", given_, result, 2.0**1.5, 1.5 * 2.0**0.5 + 2.0**1.5 * math.log(2.0) * 2.0,
-                    "a 0-d array holds one number: compute with it as with a float (math.log takes it, np.log too)",
-                    one=True)
-    for base, exponent in ((0.0, 1.5), (-2.0, 2.0)):
-        expect_error("arrays", f"Variable(np.array({base}), 1.0) ** Variable({exponent}, 1.0): a 0-d array base <= 0, "
-                     "the exponent varies", ValueError,
-                     lambda base=base, exponent=exponent: V(np.array(base), 1.0) ** V(exponent, 1.0),
-                     "ValueError (ln(a) needs a > 0)", "check the base as for a float: a <= 0 is a ValueError",
-                     "a 0-d array holds one number: a base <= 0 with a varying exponent is a ValueError, as for a float")
-
-
-@pytest.mark.exercise("arrays")
 @pytest.mark.parametrize("description, base, exponent", POWER_BASES, ids=["a base entry 0", "a base entry < 0",
                                                                            "a negative base, an array exponent"])
 def test_arrays_pow_with_a_varying_exponent_needs_every_base_entry_positive(kata, description, base, exponent):
