@@ -137,7 +137,8 @@ class Variable:
           Variable(0.5, -0.25) (numpy refuses np.int64(2) ** -1 itself).
 
         Exercise pow_variable, later, extends this method to an exponent that carries a grad of
-        its own.
+        its own. Exercise arrays (stage 5): entry by entry; where the exponent varies, ln(a) needs
+        every entry of the base > 0: raise ValueError if any entry is 0 or below, as for a number.
         """
         other = as_variable(other, "**")
         if _holds_array(self, other):
@@ -206,11 +207,15 @@ class Variable:
     # as the value, one tangent at a time, behind the tangent axis.
 
     def __getitem__(self, index: object) -> Variable:
-        """Exercise reductions: ``x[index]``, an element or a slice of an array Variable, as numpy indexes.
+        """Exercise reductions: ``x[index]``, an element or a slice of an array Variable, as numpy indexes
+        (integers, slices, integer arrays, ``...`` and ``None``, i.e. ``np.newaxis``).
 
-        Each of the P tangents is indexed like the value: the tangent axis in front stays whole.
-        Exercise nested (stage 7): a value that is a Variable comes with ONE tangent, shaped like
-        it (``one_tangent``): index it like the value.
+        Each of the P tangents is indexed like the value: the tangent axis stays whole, and first
+        (``x[None]`` carries tangents of shape (P, 1) + x.shape, ``x[..., 0]`` picks entries, never
+        tangents). A grad without the tangent axis is one tangent (stages 1-4's form, as jvp may
+        seed): shaped like the value, or a number or smaller array that broadcasts to it; index it
+        like the value too. Exercise nested (stage 7): a value that is a Variable comes with ONE
+        tangent, shaped like it (``one_tangent``): index it like the value.
         """
         if isinstance(self.value, Variable):
             raise NotImplementedError(
@@ -226,8 +231,10 @@ class Variable:
     def sum(self) -> Variable:
         """Exercise reductions: the sum of every element, a Variable with a scalar value.
 
-        Its P tangents are the sums of the P tangents (shape (P,)). Exercise nested (stage 7): a
-        value that is a Variable comes with ONE tangent, shaped like it (``one_tangent``): sum it.
+        Its P tangents are the sums of the P tangents (shape (P,)); one tangent without the axis
+        (shaped like the value, or a number or smaller array that broadcasts to it) sums to one
+        number, over the whole value. Exercise nested (stage 7): a value that is a Variable comes
+        with ONE tangent, shaped like it (``one_tangent``): sum it.
         """
         if isinstance(self.value, Variable):
             raise NotImplementedError(
@@ -245,9 +252,10 @@ class Variable:
 
         The product rule holds for matrix products too, each factor kept on its own side of @.
         Mind the tangent axis when the right operand is a vector: its P tangents form a (P, n)
-        array, and numpy's ``@`` would read that as a matrix with n columns. Exercise nested
-        (stage 7): where a value is a Variable, each grad is ONE tangent shaped like its value
-        (``one_tangent``).
+        array, and numpy's ``@`` would read that as a matrix with n columns. A grad without the
+        tangent axis is one tangent (shaped like its value, or a number or smaller array that
+        broadcasts to it): the result then carries one tangent too. Exercise nested (stage 7):
+        where a value is a Variable, each grad is ONE tangent shaped like its value (``one_tangent``).
         """
         other = as_variable(other, "@")
         if _holds_variable(self, other):
@@ -296,9 +304,13 @@ def lined_up(u: Variable, v: Variable) -> tuple[Variable, Variable]:
     """Exercise arrays (stage 5): u and v with their tangents lined up for numpy's broadcasting.
 
     The values broadcast as numpy does, to a shape S. A grad that holds P tangents, of shape
-    (P,) + value.shape, must become (P,) + S: the new axes go after the tangent axis, never
-    before it (numpy's own broadcasting lines shapes up from the right, so it would put P
-    against a value axis). A constant's grad, a number, stays as it is. After this, the stage-1
+    (P,) + value.shape, must become (P,) + S, in full: the new axes go after the tangent axis,
+    never before it (numpy's own broadcasting lines shapes up from the right, so it would put P
+    against a value axis), and every tangent is broadcast to the whole of S, not left as
+    (P, 1, ..., 1) + value.shape. Why in full: a grad of P tangents is always (P,) + value.shape,
+    the form x[i], x.sum() and @ read (a (P, 1) grad would sum to the wrong number). A grad
+    without the tangent axis, a constant's number 0 or one tangent (stages 1-4's form), stays as
+    it is: numpy's broadcasting from the right is already right for it. After this, the stage-1
     rules work unchanged, and give grads of shape (P,) + S.
     """
     raise NotImplementedError(

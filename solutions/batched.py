@@ -17,6 +17,11 @@ The tests check that your loops take the same steps as stage 4's, and that they 
 loss once per iteration, whatever the number of samples or parameters: they count your Variable's
 operations, which must be the same for 6 samples or 12, 3 features or 6, 2 hidden units or 4.
 So no Python loop over the samples, the features or the hidden units: whole arrays, and ``@``.
+And every gradient must be the one your operations compute: while a check runs, each Variable
+you seed (tangents of 0s and 1s, built outside your operations) sits 0.25 further along every
+entry and carries 4 times its tangents, so with lr / 4 each step must be the gradient of your
+loss at the parameters + 0.25. A gradient worked out by hand follows neither, however it is
+carried (``(Variable(0, g) + 0).grad``, ``seeded(zeros) @ g``).
 
 ``logloss_from_logits`` is the loss to use from here on wherever a probability comes out of a
 sigmoid; ``deep_model_batched`` gives all seven partials of the post's network in one pass, the
@@ -96,8 +101,9 @@ def logloss_from_logits(true_val: Variable | float, logit: Variable | float) -> 
 
         -(y log p + (1 - y) log(1 - p))  =  softplus(z) - y z
 
-    exactly, for any z: no p, no clip, no log(0). Elementwise on arrays, like stage 3's logloss;
-    labels y in [0, 1] (call ``check_label``). Its derivative along z is p - y, the error itself.
+    exactly, for any z: no p, no clip, no log(0). Elementwise on arrays (where stage 3's logloss
+    takes one sample); labels y in [0, 1] (call ``check_label``). Its derivative along z is
+    p - y, the error itself.
 
     Why not stage 3's clipped logloss(y, sigmoid(z))? Take y = 1 and z = -40, a confident
     mistake. p = sigmoid(-40) = 4.2e-18 is clipped to 1e-15, and the grad passed through the
@@ -140,8 +146,9 @@ def fit_logistic_regression_batched(x: Sequence[float], y: Sequence[float], lr: 
                                     iters: int = 1000) -> tuple[float, float]:
     """Exercise batched_fits: stage 4's classifier, P(y = 1) = sigmoid(m x + b), one evaluation per iteration.
 
-    The loss is the mean of logloss_from_logits over all samples, with labels 0 or 1 only
-    (``as_batch(x, y, labels=True)``). Return (m, b) as floats.
+    The loss is the mean of logloss_from_logits over all samples, with labels 0 or 1 only,
+    checked before the loop (``as_batch(x, y, labels=True)``): a bad label is a ValueError even
+    with iters = 0. Return (m, b) as floats.
     """
     # BEGIN batched_fits
     xs, ys = as_batch(x, y, labels=True)
@@ -183,7 +190,9 @@ def train_deep_model_batched(x: Sequence[float], y: Sequence[float], params: Map
     """Exercise batched_fits: stage 4's train_deep_model, one evaluation (deep_model_batched) per iteration.
 
     ``history[i]`` is the mean loss at iteration i, before its update; return
-    ``(new_params, history)`` with all seven names, leaving ``params`` as it was.
+    ``(new_params, history)`` with all seven names, leaving ``params`` as it was. Check the input
+    before the loop (``as_batch(x, y, labels=True)``, ``check_settings``, ``check_parameters``):
+    a bad label is a ValueError even with iters = 0, as in stage 4.
     """
     # BEGIN batched_fits
     xs, ys = as_batch(x, y, labels=True)
@@ -246,8 +255,9 @@ def network_logits(params: Mapping[str, object], X: np.ndarray, activation: str 
 
         z = act(X @ W1 + b1) @ w2 + b2,   act = your tanh or relu (``activation``)
 
-    One ``@`` per layer, as written: every hidden unit at once, no loop over them. ``params``
-    maps the names in NETWORK to Variables (training) or plain arrays (prediction).
+    One ``@`` per layer, as written: every hidden unit at once, no loop over them (the hidden
+    layer's layout is yours: (n, hidden) as written, or its transpose). ``params`` maps the
+    names in NETWORK to Variables (training) or plain arrays (prediction).
     """
     check_activation(activation)
     # BEGIN real_data

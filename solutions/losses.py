@@ -53,6 +53,11 @@ def logloss(true_val: Variable | float, pred_val: Variable | float) -> Variable:
     the predicted probability that y = 1. Both terms count: with y = 0 only log(1 - p) remains,
     with y = 1 only log p, and a label in between weighs the two.
 
+    One sample: y and p's value are single numbers (a float, a numpy scalar or a 0-d array). p's
+    grad is whatever its Variable carries (one derivative, or, from stage 5 on, P tangents) and
+    passes through unchanged. Arrays of samples are not this function's job: stage 6 computes the
+    loss of a whole batch from the logits, elementwise (``logloss_from_logits``).
+
     log(0) is undefined, so clip p's value to [EPSILON, 1 - EPSILON] first: p = 0 or 1 then gives
     a large but finite loss. Keep p's grad as it is (the exact derivative of a clipped p would be
     0 outside the interval).
@@ -67,10 +72,7 @@ def logloss(true_val: Variable | float, pred_val: Variable | float) -> Variable:
     # BEGIN logloss
     y, p = true_val, pred_val
     check_label(y.value)
-    if type(p.value) is float or isinstance(p.value, numbers.Real):
-        clipped = min(max(p.value, EPSILON), 1.0 - EPSILON)
-    else:
-        clipped = np.clip(p.value, EPSILON, 1.0 - EPSILON)
+    clipped = min(max(p.value, EPSILON), 1.0 - EPSILON)
     p = Variable(clipped, p.grad)
     one = Variable(1.0, 0.0)
     return Variable(-1.0, 0.0) * (y * log(p) + (one - y) * log(one - p))

@@ -15,10 +15,14 @@ evaluation of f, where stage 4 ran one pass per parameter.
 The conventions every stage from here on relies on (stage 6, and the nested and reverse-mode
 stages, use them):
 
-- value: a number or a numpy array; grad: the value's tangents, either shape (P,) + value.shape
-  (P tangents, the axis in front), or a number 0 for a constant, or (stages 1-4) a single
-  tangent shaped like the value. An operation on operands with P tangents returns P tangents.
-- ``x[i]``, ``x[a:b]``, ``x.sum()`` and ``@`` (exercise reductions) carry the tangent axis too.
+- value: a number or a numpy array; grad: the value's tangents, in one of three forms:
+  P tangents, of shape (P,) + value.shape exactly (the axis in front, every tangent whole: not
+  (P, 1) for a value of shape (3,)); the number 0 for a constant; or one tangent without the
+  axis (stages 1-4's form: shaped like the value, or a number or smaller array that numpy's
+  broadcasting from the right takes to it). Every operation takes all three; one on operands
+  with P tangents returns P tangents, of shape (P,) + its value's shape.
+- ``x[i]``, ``x[a:b]``, ``x[..., i]``, ``x[None]``, ``x.sum()`` and ``@`` (exercise reductions)
+  carry the tangent axis too, in front.
 - ``jvp(f, x, v)``, ``gradient(f, x)`` and ``jacobian(f, x)`` take any f that maps one Variable
   to one Variable through those operations and the primitives, and evaluate it exactly once.
   ``seeded(*arrays)`` gives the Variables of several parameter arrays seeded together, as the
@@ -121,8 +125,9 @@ def seeded(*arrays: object) -> tuple[Variable, ...]:
 
     P is the number of entries of all the arrays together. Tangent k is 1 at entry k and 0
     everywhere else, counting the entries array after array, each in numpy's (C) order: the
-    Variable of an array a gets a grad of shape (P,) + a.shape. A 0-d array (a single number)
-    gives a Variable whose value is a float and whose grad has shape (P,).
+    Variable of an array a gets a grad of shape (P,) + a.shape. A number (or 0-d array) gives a
+    Variable whose value is a single number (a float, a numpy scalar or a 0-d array) and whose
+    grad has shape (P,).
 
     Any result computed from these Variables then carries P tangents, and for a scalar result
     they are its partial derivatives, in the same order: ``loss.grad[k]`` = d loss / d entry k.
@@ -159,10 +164,13 @@ def gradient(f: Function, x: object) -> np.ndarray:
 
 
 def jacobian(f: Function, x: object) -> np.ndarray:
-    """Exercise gradient: the (m, n) Jacobian of f at x, from ONE evaluation of f.
+    """Exercise gradient: the Jacobian of f at x, an array of shape (m, n), from ONE evaluation of f.
 
-    n is the number of entries of x, m that of f(x) (a vector, usually). Row i holds the partial
-    derivatives of output i: J[i, k] = d f_i / d x_k. The one-hot seeding gives you the columns.
+    n is the number of entries of x and m that of f(x), both counted in numpy's (C) order, as
+    ``seeded`` counts them: row i holds the partial derivatives of entry i of f(x), J[i, k] =
+    d f(x).flat[i] / d x.flat[k]. So a vector f: R^n -> R^m gives (m, n), a matrix-valued f one
+    row per entry (row by row, in C order), and a scalar f a single row, shape (1, n). The one-hot
+    seeding gives you the columns.
     """
     # BEGIN gradient
     (point,) = seeded(x)

@@ -335,14 +335,36 @@ def shape_of(x: object) -> tuple[int, ...]:
     return tuple(np.shape(x))
 
 
+TANGENT_AXIS_HINT = ("every operation keeps the tangent axis in front: shape (P,) + value.shape; numpy's broadcasting "
+                     "lines shapes up from the right, so the tangent axis must be moved out of the way first")
+WHOLE_TANGENTS_HINT = ("P tangents are kept whole, shape (P,) + value.shape, not a shape that only broadcasts to it: "
+                       "after moving the tangent axis out of the way, np.broadcast_to the grad to (P,) + the result's "
+                       "shape (x[i], x.sum() and @ read every entry of every tangent)")
+
+
+def broadcasts(grad: object, shape: tuple[int, ...]) -> bool:
+    """True when numpy broadcasts ``grad`` to ``shape`` (lining shapes up from the right, as it always does)."""
+    try:
+        np.broadcast_to(np.asarray(grad, dtype=float), shape)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
 def expect_tangents(exercise: str, given: str, received: object, value: object, tangents: np.ndarray,
-                    hint: str | None = None, rel: float = EXACT_REL, abs_: float = EXACT_ABS) -> None:
+                    hint: str | None = None, rel: float = EXACT_REL, abs_: float = EXACT_ABS,
+                    one: bool = False) -> None:
     """The result must be a Variable with this value and these P tangents, its grad of shape (P,) + value.shape.
 
-    A scalar result whose tangents are all 0 may carry the number 0 as its grad (a constant).
+    A scalar result whose tangents are all 0 may carry the number 0 as its grad (a constant). With
+    ``one``, ``tangents`` is ONE tangent shaped like the value, and the grad may be it without the
+    tangent axis (stages 1-4's form: shaped like the value, or a number or smaller array that
+    broadcasts to it) or with an axis of 1 in front.
     """
     expect_variable(exercise, given, received)
     tangents = np.asarray(tangents, dtype=float)
+    if one:
+        tangents = tangents[np.newaxis]
     expected_shape = shape_of(tangents)
     if not close(received.value, value, rel, abs_) or shape_of(received.value) != shape_of(value):
         fail(exercise, given, f"value {np.array2string(np.asarray(value), precision=10)}",
@@ -350,13 +372,16 @@ def expect_tangents(exercise: str, given: str, received: object, value: object, 
              f"(shape {shape_of(received.value)})", hint)
     grad = received.grad
     if shape_of(grad) != expected_shape:
+        without_axis = one and np.ndim(grad) <= len(expected_shape) - 1 and broadcasts(grad, expected_shape[1:])
         constant_zero = shape_of(grad) == () and not np.any(tangents) and shape_of(value) == ()
-        if not constant_zero:
-            fail(exercise, given, f"a grad of shape {expected_shape}: {expected_shape[0]} tangent(s) of a value of "
-                 f"shape {expected_shape[1:]}, the tangent axis first", f"a grad of shape {shape_of(grad)}",
-                 "every operation keeps the tangent axis in front: shape (P,) + value.shape; numpy's broadcasting "
-                 "lines shapes up from the right, so the tangent axis must be moved out of the way first")
-        grad = np.broadcast_to(grad, expected_shape)
+        if not (without_axis or constant_zero):
+            smaller = np.ndim(grad) == len(expected_shape) and broadcasts(grad, expected_shape)
+            wanted = ("one tangent of the value's shape, without a tangent axis (or with one of length 1)" if one
+                      else f"{expected_shape[0]} tangent(s) of a value of shape {expected_shape[1:]}, the tangent "
+                           "axis first")
+            fail(exercise, given, f"a grad of shape {expected_shape}: {wanted}", f"a grad of shape {shape_of(grad)}",
+                 WHOLE_TANGENTS_HINT if smaller else TANGENT_AXIS_HINT)
+        grad = np.broadcast_to(np.asarray(grad, dtype=float), expected_shape)
     if not close(grad, tangents, rel, abs_):
         wrong = np.argwhere(~np.isclose(np.asarray(grad, dtype=float), tangents, rtol=rel, atol=abs_))
         first = tuple(int(i) for i in wrong[0]) if len(wrong) else ()

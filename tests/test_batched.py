@@ -34,7 +34,9 @@ Settings, and why they hold (measured with plain gradient descent, as stage 4's 
 
 from __future__ import annotations
 
+import contextlib
 import math
+import sys
 import warnings
 
 import numpy as np
@@ -56,6 +58,7 @@ from checks import (
     fail,
     learning_rates,
     network_values,
+    real_number,
     sample_xs,
     shape_of,
     show,
@@ -361,13 +364,19 @@ def training_run(kata, x, y, params, lr, iters) -> Run:
 
 
 def run_batched_training(kata, x, y, params, lr, iters, given_=None):
+    """train_deep_model_batched's (new parameters, history) as numbers: as stage 4's train_deep_model, the history
+    may be a list, a tuple or a 1-d array, and every number a float, a numpy scalar or a 0-d array."""
     given_ = given_ or f"train_deep_model_batched(x={x}, y={y}, params={params}, lr={lr}, iters={iters})"
     result = kata.batched.train_deep_model_batched(x, y, dict(params), lr=lr, iters=iters)
-    if not (isinstance(result, tuple) and len(result) == 2 and isinstance(result[0], dict)
-            and set(result[0]) == set(NAMES) and isinstance(result[1], list)):
-        fail("batched_fits", given_, "a tuple (new_params with the 7 names, history list)", f"{result!r}"[:300],
-             "return the new parameters and the list of mean losses")
-    return result[0], result[1], given_
+    new, history = result if isinstance(result, tuple) and len(result) == 2 else (None, None)
+    if isinstance(history, np.ndarray) and history.ndim == 1:
+        history = list(history)
+    values = {name: real_number(new[name]) for name in NAMES} if isinstance(new, dict) and set(new) == set(NAMES) else {}
+    losses = [real_number(h) for h in history] if isinstance(history, (list, tuple)) else [None]
+    if not values or None in values.values() or None in losses:
+        fail("batched_fits", given_, "a tuple (new_params: a dict of the 7 names, history: a list of mean losses), "
+             "all numbers", f"{result!r}"[:300], "return the new parameters and the list of mean losses, as numbers")
+    return values, losses, given_
 
 
 @pytest.mark.exercise("batched_fits")
@@ -424,6 +433,16 @@ def test_batched_classifiers_need_labels_0_or_1(kata, function):
                        "a classifier learns 0/1 labels: as_batch(x, y, labels=True)")
 
 
+@pytest.mark.exercise("batched_fits")
+@pytest.mark.parametrize("function", ["fit_logistic_regression_batched", "train_deep_model_batched"])
+def test_batched_labels_are_checked_before_any_iteration(kata, function):
+    """With iters=0 no loss is ever computed, so only the input check can refuse a label 0.5 (as in stage 4)."""
+    expect_value_error("batched_fits", f"{function} with a label 0.5 and iters=0: y=[0.0, 0.5, 1.0]",
+                       lambda: BATCHED_TRAINERS[function](kata.batched, [0.5, 1.0, 1.5], [0.0, 0.5, 1.0], 0.1, 0),
+                       "check the input before the loop, with as_batch(x, y, labels=True): a bad label is an error "
+                       "even when no iteration runs")
+
+
 # ---------------------------------------------------------------- forward mode with tangents, one evaluation per iteration
 
 OPERATORS = VARIABLE_OPERATORS + ("__matmul__", "__rmatmul__", "__getitem__", "sum")  # with stage 5's
@@ -468,15 +487,26 @@ ONE_PASS_HINT = ("one evaluation per iteration: seed every parameter together (s
                  "whole batch at once; no loop over the samples, none over the parameters, no gradient by hand")
 
 
-def expect_one_pass(exercise: str, given_: str, small: list, large: list, wanted: tuple[int, ...], iterations: int,
-                    large_wanted: tuple[int, ...]) -> None:
-    """The same count of operator calls for a small and a large problem, one of which carries every tangent."""
+def carries(shapes: list[tuple[int, ...]], tangents: int, entries: int) -> bool:
+    """True when one of the grads holds ``tangents`` tangents of ``entries`` numbers each: (P,) + any value shape
+    of that size, so that any layout of the batch (n, hidden) or (hidden, n), flat or not, counts."""
+    return any(shape[:1] == (tangents,) and math.prod(shape[1:]) == entries for shape in shapes)
+
+
+def expect_one_pass(exercise: str, given_: str, small: list, large: list, wanted: tuple[int, int], iterations: int,
+                    large_wanted: tuple[int, int], what: str = "sample") -> None:
+    """The same count of operator calls for a small and a large problem, one of which carries every tangent.
+
+    ``wanted`` is (P, entries): some operation's grad must hold the P tangents of a value with that many
+    entries (every ``what`` of the batch), in whatever layout the learner chose.
+    """
     if len(small) < iterations or len(small) != len(large):
         fail(exercise, given_, f"the same number of calls of your Variable's operators for both sizes, at least "
              f"{iterations}", f"{len(small)} calls, then {len(large)} for the larger problem", ONE_PASS_HINT)
-    if wanted not in small or large_wanted not in large:
+    if not (carries(small, *wanted) and carries(large, *large_wanted)):
         seen = sorted(set(small))[:8]
-        fail(exercise, given_, f"an operation whose grad holds every tangent over the whole batch: shape {wanted}",
+        fail(exercise, given_, f"an operation whose grad holds every tangent over the whole batch: shape (P,) + a "
+             f"value of {wanted[1]} entries (every {what}), with P = {wanted[0]}, in any layout",
              f"grad shapes {seen}", ONE_PASS_HINT)
 
 
@@ -549,10 +579,10 @@ def run_l2(kata, X, y, C, lr, iters, given_=None):
     given_ = given_ or f"fit_logistic_regression_l2(X of shape {np.shape(X)}, y, C={C}, lr={lr}, iters={iters})"
     result = kata.batched.fit_logistic_regression_l2(X, y, C=C, lr=lr, iters=iters)
     if not (isinstance(result, tuple) and len(result) == 2 and shape_of(result[0]) == (np.shape(X)[1],)
-            and np.ndim(result[1]) == 0):
+            and real_number(result[1]) is not None):
         fail("real_data", given_, f"a tuple (w of shape ({np.shape(X)[1]},), b a float)", f"{result!r}"[:300],
-             "return the weights as an array of d floats and the intercept as a float")
-    return np.concatenate([np.asarray(result[0], dtype=float), [float(result[1])]]), given_
+             "return the weights as an array of d floats and the intercept as a number (not a Variable)")
+    return np.concatenate([np.asarray(result[0], dtype=float), [real_number(result[1])]]), given_
 
 
 @pytest.mark.exercise("real_data")
@@ -870,6 +900,206 @@ def test_network_is_one_pass_of_your_tangents(kata, tracer):
     plain, small = tracer.run(lambda: kata.batched.network_loss(two, X, y, "tanh"))
     _, large = tracer.run(lambda: kata.batched.network_loss(four, X, y, "tanh"))
     given_ = "network_loss on 6 samples with 2 hidden units (P = 9 parameters), then 4 (P = 17)"
-    expect_one_pass("real_data", given_, small, large, (9, 6, 2), 1, (17, 6, 4))
+    expect_one_pass("real_data", given_, small, large, (9, 6 * 2), 1, (17, 6 * 4), "sample and hidden unit")
     perturbed, _ = tracer.run(lambda: kata.batched.network_loss(two, X, y, "tanh"), scale=1 + 2**-10)
     expect_tangents_used("real_data", given_, list(plain[1].values()), list(perturbed[1].values()))
+
+
+# ---------------------------------------------------------------- every gradient follows your own forward computation
+# Last in the file: a loop that is wrong in an ordinary way fails the exact-step tests above first.
+# Forward mode evaluates your loss at the values of the Variables you seed, and their tangents come out as the
+# derivatives of what your operations computed there. While this check runs, each seed (seeds_of: a Variable built,
+# or given a grad, outside your operations, with tangents of 0s and 1s, at least one 1) sits SEED_SHIFT further
+# along every entry of its value and carries SEED_SCALE times its tangents; with lr / SEED_SCALE, a step (or a
+# gradient, divided by SEED_SCALE) must then be the one at the parameters + SEED_SHIFT, whatever loss formula and
+# layout your operations use. A gradient worked out by hand stays the gradient at the parameters themselves,
+# however it is carried: (Variable(0, g) + 0).grad, or seeded(zeros) @ g (forward mode of the linear function
+# theta . g, which scales with its seed but does not move with it). Scaling the tangents too keeps a Variable your
+# code derives from a seed (tangents of 0s and 4s) from being taken for a new seed and moved twice. A parameter
+# read back from its seed's value (t.value - lr * loss.grad) carries that seed's move: after one step, up to two
+# whole moves (the seed of the step and the seed of the next parameters) are accepted, entry by entry; a gradient
+# taken anywhere else is never a whole number of moves away.
+SEED_SHIFT = 0.25
+READ_BACK_MOVES = (0, 1, 2)
+
+
+def moved_seeds(kata):
+    """``is_seed`` for a Variable to move: tangents of 0s and 1s with at least one 1, given outside your operations."""
+    is_seed = seeds_of(kata)
+
+    def moves(frame, grad) -> bool:
+        try:
+            if not np.any(np.asarray(grad, dtype=float)):  # a constant (grad 0), even one built in batched.py
+                return False
+        except (TypeError, ValueError):
+            return False
+        return is_seed(frame, grad)
+
+    return moves
+
+
+@contextlib.contextmanager
+def seeds_moved(kata, scale: float = SEED_SCALE, shift: float = SEED_SHIFT):
+    """While active, each seed your code builds has ``shift`` added to its value and ``scale`` times its tangents."""
+    cls, moves = kata.Variable, moved_seeds(kata)
+    saved = {name: cls.__dict__[name] for name in ("__init__", "__setattr__") if name in cls.__dict__}
+    original_init, original_setattr = cls.__init__, cls.__setattr__
+    seeds: dict[int, object] = {}  # id -> the seed itself (kept alive, so that ids stay unique)
+
+    def __init__(self, *args, **kwargs):
+        original_init(self, *args, **kwargs)
+        if not moves(sys._getframe(1), getattr(self, "grad", None)):  # built by your operations, or a constant
+            return
+        seeds[id(self)] = self
+        try:
+            object.__setattr__(self, "value", self.value + shift)
+            object.__setattr__(self, "grad", self.grad * scale)
+        except (AttributeError, TypeError):  # read-only attributes: build it again from moved arguments
+            names = ("value", "grad")
+            given = dict(zip(names, args, strict=False)) | {k: v for k, v in kwargs.items() if k in names}
+            rest = {k: v for k, v in kwargs.items() if k not in names}
+            original_init(self, given["value"] + shift, given["grad"] * scale, *args[2:], **rest)
+
+    def __setattr__(self, name, value):
+        if name == "grad" and id(self) not in seeds and moves(sys._getframe(1), value):  # seeded afterwards
+            seeds[id(self)] = self
+            original_setattr(self, "value", self.value + shift)
+            value = value * scale
+        elif name == "value" and id(self) in seeds and moves(sys._getframe(1), self.grad / scale):  # a new point
+            value = value + shift
+        original_setattr(self, name, value)
+
+    cls.__init__, cls.__setattr__ = __init__, __setattr__
+    try:
+        yield
+    finally:
+        for name in ("__init__", "__setattr__"):
+            if name in saved:
+                setattr(cls, name, saved[name])
+            else:
+                delattr(cls, name)
+
+
+FOLLOW_HINT = ("each step must be the grad of your one seeded evaluation of the loss: seed the parameters' Variables, "
+               "compute the loss from them with your operations, and step by loss.grad")
+UNMOVED_HINT = ("this is the gradient at the parameters themselves, not at the values your seeds hold: it does not "
+                "come from the tangents of your forward pass. A gradient worked out by hand (or in numpy) does not "
+                "follow your operations, however it is carried: (Variable(0, g) + 0).grad and seeded(zeros) @ g "
+                "included")
+
+
+def expect_follows(exercise: str, given_: str, names: list[str], received, at_shift, at_start,
+                   step: bool = True) -> None:
+    """``received`` must be ``at_shift`` entry by entry (for a ``step``, give or take READ_BACK_MOVES whole moves of
+    the seeds); ``at_start`` is what a gradient taken at the parameters themselves gives, named in the hint."""
+    received = np.asarray(received, dtype=float).reshape(-1)
+    at_shift = np.asarray(at_shift, dtype=float).reshape(-1)
+    ok = np.zeros(received.shape, dtype=bool)
+    for moves in READ_BACK_MOVES if step else (0,):
+        ok |= np.isclose(received, at_shift + moves * SEED_SHIFT, rtol=STEP_REL, atol=STEP_ABS)
+    if ok.all():
+        return
+    expected, got = differences(names, Run(list(received)), Run(list(at_shift)))
+    unmoved = close(received, np.asarray(at_start, dtype=float).reshape(-1), STEP_REL, STEP_ABS)
+    fail(exercise, given_ + (f", every Variable you seed sitting {SEED_SHIFT} further along each entry with "
+                             f"{SEED_SCALE:g}x its tangents"),
+         f"{expected} (forward mode: the gradient of your loss where your seeds are, at the parameters + {SEED_SHIFT})"
+         + (f"; a parameter read back from a moved seed may be a whole {SEED_SHIFT} or two further" if step else ""),
+         got, UNMOVED_HINT if unmoved else FOLLOW_HINT)
+
+
+def flat_names(params: dict) -> list[str]:
+    """One name per entry of the arrays of ``params``, in C order: W1[0, 1], b2..."""
+    return [f"{name}{list(index) if index else ''}" for name, array in params.items()
+            for index in np.ndindex(*np.shape(array))]
+
+
+def flatten(arrays: dict, names=NETWORK) -> np.ndarray:
+    return np.concatenate([np.reshape(np.asarray(arrays[name], dtype=float), -1) for name in names])
+
+
+FOLLOW_X, FOLLOW_Y, FOLLOW_LABELS = [0.5, 1.0, 2.0, -1.0, 1.5, -0.5], [1.0, 0.0, 3.0, 0.5, 2.0, -1.0], [1, 0, 1, 1, 0, 0]
+FOLLOW_LR = 0.5
+
+
+def follow_fit(kata, function: str) -> tuple[str, list[str], np.ndarray, np.ndarray, np.ndarray, bool]:
+    """One step of a batched fit from (m, b) = 0 under seeds_moved: (given, names, received, the step taken with the
+    gradient at the parameters + SEED_SHIFT, the step with the gradient at the parameters, True: a step)."""
+    which = "line" if function == "fit_linear_regression_batched" else "classifier"
+    y = FOLLOW_Y if which == "line" else FOLLOW_LABELS
+    gradient = FITS[which][1](FOLLOW_X, y)
+    with seeds_moved(kata):
+        received, given_ = run_batched_fit(kata, which, FOLLOW_X, y, FOLLOW_LR / SEED_SCALE, 1)
+    start = np.zeros(2)
+    step = start - FOLLOW_LR * gradient(start + SEED_SHIFT)[1]
+    return given_, ["m", "b"], np.array(received), step, start - FOLLOW_LR * gradient(start)[1], True
+
+
+def follow_deep_model(kata, function: str):
+    x, y = [-1.0, 0.3, 1.4, 2.2, 0.8], [0.0, 1.0, 0.0, 1.0, 1.0]
+    start = np.array([POINT[n] for n in NAMES])
+    gradient = network_loss_and_gradient(x, y)
+    if function == "deep_model_batched":
+        with seeds_moved(kata):
+            (_, grads), given_ = call_deep_model_batched(kata, x, y, POINT)
+        received = np.array([grads[n] for n in NAMES], dtype=float) / SEED_SCALE
+        return given_, list(NAMES), received, gradient(start + SEED_SHIFT)[1], gradient(start)[1], False
+    with seeds_moved(kata):
+        new, _, given_ = run_batched_training(kata, x, y, POINT, FOLLOW_LR / SEED_SCALE, 1)
+    step = start - FOLLOW_LR * gradient(start + SEED_SHIFT)[1]
+    return given_, list(NAMES), np.array([new[n] for n in NAMES]), step, start - FOLLOW_LR * gradient(start)[1], True
+
+
+FOLLOW_BATCHED = {"fit_linear_regression_batched": follow_fit, "fit_logistic_regression_batched": follow_fit,
+                  "deep_model_batched": follow_deep_model, "train_deep_model_batched": follow_deep_model}
+
+
+@pytest.mark.exercise("batched_fits")
+@pytest.mark.parametrize("function", list(FOLLOW_BATCHED))
+def test_batched_fits_follow_your_forward_computation(kata, function):
+    expect_follows("batched_fits", *FOLLOW_BATCHED[function](kata, function))
+
+
+def follow_l2(kata):
+    X, y = small_design(8, 3)
+    C, lr = 0.2, FOLLOW_LR
+    with seeds_moved(kata):
+        received, given_ = run_l2(kata, X, y, C, lr / SEED_SCALE, 1)
+    gradient, start = l2_loss_and_gradient(X, y, C), np.zeros(4)
+    step = start - lr * gradient(start + SEED_SHIFT)[1]
+    return given_, ["w0", "w1", "w2", "b"], received, step, start - lr * gradient(start)[1], True
+
+
+def follow_network_loss(kata):
+    X, y = small_design(7, 2, 8)
+    params = small_network(2, 3, 8)
+    with seeds_moved(kata):
+        (_, grads), given_ = call_network_loss(kata, params, X, y, "tanh")
+    moved = {k: v + SEED_SHIFT for k, v in params.items()}
+    return (given_, flat_names(params), flatten(grads) / SEED_SCALE, flatten(network_oracle(moved, X, y, "tanh")[1]),
+            flatten(network_oracle(params, X, y, "tanh")[1]), False)
+
+
+def follow_train_network(kata):
+    X, y = small_design(7, 2, 9)
+    given_ = f"train_network(X of shape (7, 2), y, hidden=3, activation='tanh', lr={FOLLOW_LR / SEED_SCALE:g}, iters=1)"
+    with seeds_moved(kata):
+        result = kata.batched.train_network(X, y, hidden=3, activation="tanh", lr=FOLLOW_LR / SEED_SCALE, iters=1,
+                                            seed=3)
+    if not (isinstance(result, tuple) and len(result) == 2 and isinstance(result[0], dict)):
+        fail("real_data", given_, "a tuple (params, history)", f"{result!r}"[:300], "return the parameters and the losses")
+    start = kata.batched.init_network(2, 3, 3)
+    moved = {k: v + SEED_SHIFT for k, v in start.items()}
+    step = flatten(start) - FOLLOW_LR * flatten(network_oracle(moved, X, y, "tanh")[1])
+    return (given_, flat_names(start), flatten(result[0]), step,
+            flatten(start) - FOLLOW_LR * flatten(network_oracle(start, X, y, "tanh")[1]), True)
+
+
+FOLLOW_REAL_DATA = {"fit_logistic_regression_l2": follow_l2, "network_loss": follow_network_loss,
+                    "train_network": follow_train_network}
+
+
+@pytest.mark.exercise("real_data")
+@pytest.mark.parametrize("function", list(FOLLOW_REAL_DATA))
+def test_real_data_follows_your_forward_computation(kata, function):
+    expect_follows("real_data", *FOLLOW_REAL_DATA[function](kata))

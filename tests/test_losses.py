@@ -194,6 +194,28 @@ def test_logloss_clips_p(kata, y, p, sp, value, grad):
     expect_unchanged("logloss", given_, [pred], [(p, sp)], result)
 
 
+# One sample: y and p's value are single numbers in any of numpy's forms (checks.real_number); a batch of samples
+# is stage 6's logloss_from_logits, so arrays are not logloss's contract.
+NUMPY_NUMBERS = [
+    # label, p's value, its seed (numpy scalars and 0-d arrays), value, grad
+    pytest.param(np.float64(1.0), np.float64(0.25), np.float64(2.0), math.log(4.0), -8.0, id="float64"),
+    pytest.param(np.array(0.0), np.array(0.75), np.array(1.0), math.log(4.0), 4.0, id="0-d-arrays"),
+    pytest.param(np.int64(1), np.array(0.0), 1.0, -math.log(CLIPPED_LOW), -1.0 / CLIPPED_LOW, id="0-d-p-at-0-clipped"),
+    pytest.param(np.array(0.0), np.float64(1.0), np.array(1.0), -math.log(1.0 - CLIPPED_HIGH),
+                 1.0 / (1.0 - CLIPPED_HIGH), id="float64-p-at-1-clipped"),
+]
+
+
+@pytest.mark.exercise("logloss")
+@pytest.mark.parametrize("y, p, sp, value, grad", NUMPY_NUMBERS)
+def test_logloss_takes_numpy_numbers(kata, y, p, sp, value, grad):
+    pred = kata.Variable(p, sp)
+    result, given_ = logloss_or_fail(kata, y, pred, CLIP_HINT)
+    given_ += f" with numpy's numbers: y a {type(y).__name__}, p's value a {type(p).__name__}"
+    expect_dual("logloss", given_, result, value, grad,
+                "numpy's scalars and 0-d arrays are single numbers: clip and compute with them as with floats")
+
+
 @pytest.mark.exercise("logloss")
 @pytest.mark.parametrize("make", [
     pytest.param(lambda V: 1.5, id="above-one"),

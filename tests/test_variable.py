@@ -122,6 +122,8 @@ def test_number_to_the_variable(kata, base, y, sy):
     pytest.param(lambda V: V(-2.0, 1.0) ** V(2.0, 1.0), id="variable-base"),
     pytest.param(lambda V: V(0.0, 1.0) ** V(2.0, 1.0), id="zero-base"),
     pytest.param(lambda V: (-2.0) ** V(2.0, 1.0), id="number-base"),
+    pytest.param(lambda V: V(np.array(0.0), 1.0) ** V(1.5, 1.0), id="0-d-array-zero-base"),
+    pytest.param(lambda V: V(np.array(-2.0), 1.0) ** V(2.0, 1.0), id="0-d-array-negative-base"),
 ])
 def test_varying_exponent_needs_positive_base(kata, make):
     expect_error("pow_variable", "a ** b with a <= 0 and b' != 0", ValueError, lambda: make(kata.Variable),
@@ -389,10 +391,12 @@ def test_operands_unchanged(kata, exercise, operation):
 
 
 @pytest.mark.exercise("pow_variable")
+@pytest.mark.parametrize("f", [np.float64, np.array], ids=["float64", "0-d-array"])
 @pytest.mark.parametrize("x, sx, y, sy", [(2.0, 1.0, 3.0, 1.0), (2.0, 0.0, 3.0, -1.0), (3.0, 1.0, 2.0, 0.0)])
-def test_pow_variable_with_numpy_scalars(kata, x, sx, y, sy):
-    f = np.float64
-    given_ = f"Variable(np.float64({x!r}), np.float64({sx!r})) ** Variable(np.float64({y!r}), np.float64({sy!r}))"
+def test_pow_variable_with_numpy_scalars(kata, f, x, sx, y, sy):
+    """numpy's scalars and 0-d arrays (what np.asarray makes of a number) are numbers, in the base and the exponent."""
+    name = f"np.{f.__name__}"
+    given_ = f"Variable({name}({x!r}), {name}({sx!r})) ** Variable({name}({y!r}), {name}({sy!r}))"
     expect_dual("pow_variable", given_, kata.Variable(f(x), f(sx)) ** kata.Variable(f(y), f(sy)),
                 x**y, y * x ** (y - 1) * sx + x**y * math.log(x) * sy,
                 "values and grads computed with numpy are np.float64: test the exponent's grad against 0 "
