@@ -44,7 +44,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .check import CHECK_TIMEOUT, RUN_MARGIN
+from .check import CHECK_TIMEOUT, RUN_MARGIN, run_limits
 from .manifest import ROOT, Manifest, ManifestError, Stage, load_manifest, split_cover
 from .patching import CorpusError, Patch, apply_patches, check_syntax, parse_patches, text_field
 from .report import ERROR, FAILED, PASSED, TIMEOUT, RunReport
@@ -236,7 +236,8 @@ def run_package(sources: dict[str, str], stages: tuple[Stage, ...], exercises: l
     """Write the package to a scratch folder and run its stages' tests there, cumulatively.
 
     After one test of an exercise times out the plugin fails the rest of it unrun, so a run can
-    take about ``timeout`` per exercise at worst: beyond that and a margin it is abandoned.
+    use about ``timeout`` of CPU time per exercise at worst: beyond that and a margin it is abandoned
+    (or at ten times that on the clock, as the check's runs are: ``check.run_limits``).
     """
     manifest = load_manifest()
     count = len(exercises) if exercises else sum(len(manifest.exercises_of(s.name)) for s in stages)
@@ -244,7 +245,7 @@ def run_package(sources: dict[str, str], stages: tuple[Stage, ...], exercises: l
         write_package(Path(scratch), sources)
         budget = timeout * count + RUN_MARGIN
         return run_suite(scratch, tests=[s.tests for s in stages], exercises=exercises, mode="cumulative",
-                         extra=[*PYTEST_ARGS, f"--kata-timeout={timeout:g}", *extra], timeout=budget)
+                         extra=[*PYTEST_ARGS, f"--kata-timeout={timeout:g}", *extra], **run_limits(budget))
 
 
 def warm_sklearn_answers(stages: list[Stage], reference: Path) -> str | None:
