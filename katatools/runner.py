@@ -16,6 +16,7 @@ a run's budget, like a test's limit, can count CPU time, which a busy machine do
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import math
 import os
@@ -24,7 +25,7 @@ import subprocess
 import sys
 import tempfile
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -140,6 +141,30 @@ def over_cpu_limit(returncode: int | None) -> bool:
 
 def cpu_limit_problem(seconds: float) -> str:
     return f"pytest used more than {seconds:g} s of CPU time"
+
+
+# A CPU-bound neighbour, as on a busy machine: it spins, and ends itself within a fraction of a second
+# once the process that started it (its argument) is gone, so that even a killed tool leaves none behind.
+NEIGHBOUR = ("import os, sys\nparent = int(sys.argv[1])\nwhile os.getppid() == parent:\n"
+             "    for _ in range(200000):\n        pass\n")
+
+
+@contextlib.contextmanager
+def cpu_bound_neighbours(count: int) -> Iterator[list[int]]:
+    """``count`` CPU-bound processes running for the block (their pids), as other work on a busy machine;
+    each is ended by its pid when the block ends, however it ends."""
+    processes: list[subprocess.Popen] = []
+    try:
+        for _ in range(max(0, count)):
+            processes.append(subprocess.Popen([sys.executable, "-c", NEIGHBOUR, str(os.getpid())], stdin=subprocess.DEVNULL,
+                                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        yield [process.pid for process in processes]
+    finally:
+        for process in processes:
+            with contextlib.suppress(OSError):
+                process.kill()
+        for process in processes:
+            process.wait()
 
 
 def available_cpus() -> int:
