@@ -10,6 +10,9 @@ real scikit-learn oracle with an empty store.
 
 from __future__ import annotations
 
+import inspect
+import json
+import os
 import shutil
 import subprocess
 import sys
@@ -61,6 +64,43 @@ def test_the_clock_runs_again_after_an_oracle():
             assert expected_answer(21) == 42 and calls == [21]
             burn(5.0)  # the test's own work: it runs out of time
     assert stopped.value.args[1] == "cpu"
+
+
+STARVED = """
+import json, os, time
+from katatools import plugin
+from katatools.runner import cpu_bound_neighbours
+
+os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+with cpu_bound_neighbours(2):  # on this process's one CPU (they inherit it), at the usual priority
+    os.nice(19)  # this process: about 1% of that CPU from now on
+    time.sleep(0.5)
+    seen = {}
+    for name, work in (("computing", lambda: burn(0.02)), ("sleeping", lambda: time.sleep(3.0))):
+        started, seen[name] = time.monotonic(), "passed"
+        try:
+            with plugin.deadline(0.05):  # 0.05 s of CPU time; the backstop: 0.5 s of waiting
+                work()
+        except plugin.KataTimeout as exc:
+            seen[name] = exc.args[1]
+        seen[name + " wall"] = time.monotonic() - started
+print(json.dumps(seen))
+"""
+
+
+@pytest.mark.skipif(plugin.waiting_clock() is None or not hasattr(os, "sched_setaffinity"),
+                    reason="the waiting clock reads Linux's schedstat; the test pins CPUs")
+def test_a_test_ready_to_run_on_a_busy_machine_is_not_waiting():
+    """The backstop counts only waiting: a test starved of its CPU far past ten times its limit, but
+    computing whenever it runs, is not stopped; a test that sleeps is, after ten times its limit."""
+    script = "import time\n" + inspect.getsource(burn) + STARVED
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=child_env(), capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    assert seen["computing wall"] > 1.0, f"not starved enough to prove anything: {seen}"
+    assert seen["computing"] == "passed", seen
+    assert seen["sleeping"] == "wall" and seen["sleeping wall"] < 2.5, seen
 
 
 def test_pauses_nest():
