@@ -5,10 +5,11 @@
 
 The slow package is the alternative ``training_with_a_10x_slower_variable`` of
 alternatives/training.toml, built by the corpus runner (katatools/corpus.py): its patches make
-every Variable operator, primitive and loss do its work nine times over, about 10x per forward
-pass with the wrappers' own cost, and the benchmark and the corpus measure the same code. First
-that slowdown is measured (one forward pass of the classifier's loss, the fastest of 15
-alternating rounds of each), then each
+every Variable operator, reduction, primitive and loss about 10x slower (the work done nine times
+over on numbers and small arrays; on large arrays the work once, then nine times its CPU time
+spun away), and the benchmark and the corpus measure the same code. First that slowdown is
+measured (one forward pass of the classifier's loss, and one of stage 6's network_loss on 200
+samples, the fastest of 15 alternating rounds of each), then each
 stage's suite runs with bare pytest, cumulative mode, at the check's default per-test limit
 (katatools/check.py's CHECK_TIMEOUT): the medians of the whole suite's time and of its slowest
 test, and how many tests failed or ran out of time (none may).
@@ -56,29 +57,38 @@ def slow_package(dest: Path) -> Path:
     return write_package(dest, entry.sources)
 
 
-def pass_seconds(targets: list[Path], passes: int = 1000, rounds: int = 15) -> list[float]:
-    """Seconds per forward pass of logloss(y, sigmoid(m x + b)) with m seeded, for each package.
+def pass_seconds(targets: list[Path], passes: int = 1000, rounds: int = 15, batched: bool = False) -> list[float]:
+    """Seconds per forward pass of logloss(y, sigmoid(m x + b)) with m seeded, for each package; with
+    ``batched``, per call of stage 6's network_loss (8 hidden units, 200 samples: 33 tangents of (200, 8)).
 
     One fresh interpreter times them all, in alternating rounds, and keeps each one's fastest
-    round: the ratio then compares like with like, even on a machine whose load changes.
+    round (of CPU time): the ratio then compares like with like, even on a machine whose load changes.
     """
+    passes = max(1, passes // 200) if batched else passes
     script = f"""
 import importlib, sys, time
+import numpy as np
 targets = {[(str(t.parent), t.name) for t in targets]!r}
+X = np.random.default_rng(0).normal(size=(200, 2))
+y = (X[:, 0] * X[:, 1] > 0).astype(float)
 passes = []
 for parent, name in targets:
     sys.path.insert(0, parent)
     V = importlib.import_module(name + ".variable").Variable
     sigmoid = importlib.import_module(name + ".primitives").sigmoid
     logloss = importlib.import_module(name + ".losses").logloss
-    passes.append(lambda V=V, sigmoid=sigmoid, logloss=logloss: logloss(1.0, sigmoid(V(0.3, 1.0) * 1.5 + V(-0.2, 0.0))))
+    if {batched!r}:
+        b = importlib.import_module(name + ".batched")
+        passes.append(lambda b=b, params=b.init_network(2, 8, 0): b.network_loss(params, X, y))
+    else:
+        passes.append(lambda V=V, sigmoid=sigmoid, logloss=logloss: logloss(1.0, sigmoid(V(0.3, 1.0) * 1.5 + V(-0.2, 0.0))))
 best = [float("inf")] * len(passes)
 for _ in range({rounds}):
     for i, one in enumerate(passes):
-        start = time.perf_counter()
+        start = time.process_time()
         for _ in range({passes}):
             one()
-        best[i] = min(best[i], (time.perf_counter() - start) / {passes})
+        best[i] = min(best[i], (time.process_time() - start) / {passes})
 print(" ".join(map(repr, best)))
 """
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
@@ -142,6 +152,9 @@ def main(repeats: int = 3, load: str = "both", stages: list[str] | None = None) 
         reference, slowed = pass_seconds([ROOT / "solutions", slow])
         print(f"one forward pass of the classifier's loss: reference {1e6 * reference:.1f} us, "
               f"slow Variable {1e6 * slowed:.1f} us ({slowed / reference:.1f}x)")
+        network, network_slowed = pass_seconds([ROOT / "solutions", slow], batched=True)
+        print(f"one network_loss on 200 samples (33 tangents): reference {1e3 * network:.2f} ms, "
+              f"slow Variable {1e3 * network_slowed:.2f} ms ({network_slowed / network:.1f}x)")
         print(f"per-test limit: {CHECK_TIMEOUT:g} s (the check's default); {os.cpu_count()} CPUs")
         targets = {"reference": ROOT / "solutions", f"{slowed / reference:.0f}x slower Variable": slow}
         for loaded in {"off": [False], "on": [True], "both": [False, True]}[load]:

@@ -41,7 +41,11 @@ from .worker import Run, Worker, ignore_stop_signals, raise_on_stop_signals
 # out, the plugin fails the rest of that exercise at once, so an infinite loop costs about this much
 # CPU per exercise it reaches.
 CHECK_TIMEOUT = 5.0
-RUN_MARGIN = 120.0  # seconds beyond the per-test budget before the whole child run is abandoned
+RUN_MARGIN = 120.0  # CPU seconds beyond the per-test budget before the whole child run is abandoned
+# A run's budget counts CPU time too, with a wall-clock backstop at WALL_FACTOR times it, as each test's
+# limit does (plugin.WALL_FACTOR; not imported from the plugin, which imports pytest): on a machine busy
+# with other work a run gets a fraction of a core, and must not be abandoned for it.
+WALL_FACTOR = 10.0
 OUTPUT_TAIL = 40  # lines of pytest output shown when it could not run the tests
 KATAS = ROOT / "katas"
 COSTS_FILE = ROOT / ".kata-cache" / "check-costs.json"  # seconds per exercise, measured by the last check
@@ -212,8 +216,14 @@ def pytest_options(plan: Plan) -> list[str]:
 
 
 def budget(plan: Plan, exercises: int) -> float:
-    """Seconds a run of ``exercises`` exercises may take before it is abandoned."""
+    """CPU seconds a run of ``exercises`` exercises may use before it is abandoned."""
     return plan.args.timeout * exercises + RUN_MARGIN
+
+
+def run_limits(cpu_seconds: float) -> dict[str, float]:
+    """A run's limits (``Worker.start``'s, ``runner.run_suite``'s): ``cpu_seconds`` of its CPU time, and
+    WALL_FACTOR times that on the clock, for a run that waits without computing."""
+    return {"cpu_limit": cpu_seconds, "timeout": WALL_FACTOR * cpu_seconds}
 
 
 def start_runs(worker: Worker, plan: Plan, exercises: list[Exercise], jobs: int | None = None) -> list[Run]:
@@ -222,7 +232,7 @@ def start_runs(worker: Worker, plan: Plan, exercises: list[Exercise], jobs: int 
     for group in share(exercises, jobs or plan.args.jobs, exercise_costs(plan.manifest)):
         stages = [s for s in plan.stages if any(e.stage == s.name for e in group)]
         runs.append(worker.start("katas", tests=[s.tests for s in stages], exercises=[e.name for e in group],
-                                 mode=plan.mode, extra=pytest_options(plan), timeout=budget(plan, len(group))))
+                                 mode=plan.mode, extra=pytest_options(plan), **run_limits(budget(plan, len(group)))))
     return runs
 
 

@@ -30,7 +30,10 @@ patches applied, and run in cumulative mode with the check's default time limit 
 stale ``find``, a body or patch that changes nothing and a duplicate name are corpus errors.
 Cheats are judged only after a control run of the reference on their exercises passes.
 
-``python -m katatools corpus [--jobs N] [--stage S]... [--name NAME]... [-v]``
+``--neighbours N`` runs N CPU-bound processes beside the whole corpus, as on a busy machine: the
+per-test limit counts CPU time, so no verdict may change (the project's tests run stages 5-8 so).
+
+``python -m katatools corpus [--jobs N] [--stage S]... [--name NAME]... [--neighbours N] [-v]``
 """
 
 from __future__ import annotations
@@ -44,11 +47,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .check import CHECK_TIMEOUT, RUN_MARGIN
+from .check import CHECK_TIMEOUT, RUN_MARGIN, run_limits
 from .manifest import ROOT, Manifest, ManifestError, Stage, load_manifest, split_cover
 from .patching import CorpusError, Patch, apply_patches, check_syntax, parse_patches, text_field
 from .report import ERROR, FAILED, PASSED, TIMEOUT, RunReport
-from .runner import PytestRun, available_cpus, run_parallel, run_suite
+from .runner import PytestRun, available_cpus, cpu_bound_neighbours, run_parallel, run_suite
 from .stubs import REFERENCE_DIR, MarkerError, replace_region, write_package
 
 if sys.version_info >= (3, 11):
@@ -236,7 +239,8 @@ def run_package(sources: dict[str, str], stages: tuple[Stage, ...], exercises: l
     """Write the package to a scratch folder and run its stages' tests there, cumulatively.
 
     After one test of an exercise times out the plugin fails the rest of it unrun, so a run can
-    take about ``timeout`` per exercise at worst: beyond that and a margin it is abandoned.
+    use about ``timeout`` of CPU time per exercise at worst: beyond that and a margin it is abandoned
+    (or at ten times that on the clock, as the check's runs are: ``check.run_limits``).
     """
     manifest = load_manifest()
     count = len(exercises) if exercises else sum(len(manifest.exercises_of(s.name)) for s in stages)
@@ -244,7 +248,7 @@ def run_package(sources: dict[str, str], stages: tuple[Stage, ...], exercises: l
         write_package(Path(scratch), sources)
         budget = timeout * count + RUN_MARGIN
         return run_suite(scratch, tests=[s.tests for s in stages], exercises=exercises, mode="cumulative",
-                         extra=[*PYTEST_ARGS, f"--kata-timeout={timeout:g}", *extra], timeout=budget)
+                         extra=[*PYTEST_ARGS, f"--kata-timeout={timeout:g}", *extra], **run_limits(budget))
 
 
 def warm_sklearn_answers(stages: list[Stage], reference: Path) -> str | None:
@@ -346,8 +350,14 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                         help=f"child pytest processes at once (default: the CPUs, {available_cpus()} here)")
     parser.add_argument("--timeout", type=float, default=CHECK_TIMEOUT, metavar="SECONDS",
                         help=f"time limit per test (default: the check's, {CHECK_TIMEOUT:g})")
+    parser.add_argument("--neighbours", type=int, default=0, metavar="N",
+                        help="N CPU-bound processes beside the whole run, as on a busy machine (default 0); "
+                             "they are ended with it")
     parser.add_argument("--verbose", "-v", action="store_true", help="one line per entry, with its time and catching test")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.neighbours < 0:
+        parser.error("--neighbours must be 0 or more")
+    return args
 
 
 def main(argv: list[str]) -> int:
@@ -374,17 +384,18 @@ def main(argv: list[str]) -> int:
             problems.append(f"{entry.kind} {entry.name!r}: a stage it runs has no tests yet")
     entries = [e for e in entries if not any(s in missing for s in e.stages)]
 
-    warm = warm_sklearn_answers(sorted({s for e in entries for s in e.stages}, key=lambda s: s.index), reference)
-    if warm:
-        problems.append(warm)
-    cheat_exercises = sorted({e.exercise for e in entries if e.kind == CHEAT and e.exercise})
-    tasks: list[Callable[[], object]] = []
-    if cheat_exercises:  # the corpus loaded cheats, so the reference has every stage module
-        base = reference_sources(manifest, reference)
-        tasks.append(lambda: control_run(manifest, base, cheat_exercises, args.timeout))
-    ordered = sorted(entries, key=lambda e: -e.cost())  # the longest first, so the workers end together
-    tasks += [(lambda e=e: check_entry(e, manifest, args.timeout)) for e in ordered]
-    results = run_parallel(args.jobs, tasks)
+    with cpu_bound_neighbours(args.neighbours):  # for the whole run, scikit-learn's answers included
+        warm = warm_sklearn_answers(sorted({s for e in entries for s in e.stages}, key=lambda s: s.index), reference)
+        if warm:
+            problems.append(warm)
+        cheat_exercises = sorted({e.exercise for e in entries if e.kind == CHEAT and e.exercise})
+        tasks: list[Callable[[], object]] = []
+        if cheat_exercises:  # the corpus loaded cheats, so the reference has every stage module
+            base = reference_sources(manifest, reference)
+            tasks.append(lambda: control_run(manifest, base, cheat_exercises, args.timeout))
+        ordered = sorted(entries, key=lambda e: -e.cost())  # the longest first, so the workers end together
+        tasks += [(lambda e=e: check_entry(e, manifest, args.timeout)) for e in ordered]
+        results = run_parallel(args.jobs, tasks)
     if cheat_exercises and results[0]:
         problems.append(str(results[0]))
     verdicts: list[Verdict] = list(results[1 if cheat_exercises else 0:])  # type: ignore[arg-type]
@@ -394,7 +405,9 @@ def main(argv: list[str]) -> int:
 def report(manifest: Manifest, args: argparse.Namespace, verdicts: list[Verdict], problems: list[str],
            missing: list[Stage], seconds: float) -> int:
     """Print the verdicts per stage, the corpus errors and a total; the exit code."""
-    print(f"Alternatives and cheats in {args.corpus.name}/ (cumulative, {args.timeout:g} s per test)")
+    beside = (f", beside {args.neighbours} CPU-bound process{'es' if args.neighbours > 1 else ''}"
+              if args.neighbours > 0 else "")
+    print(f"Alternatives and cheats in {args.corpus.name}/ (cumulative, {args.timeout:g} s of CPU time per test{beside})")
     for stage in manifest.stages:
         own = [v for v in verdicts if v.entry.stage == stage]
         if args.stage and stage.name not in args.stage:

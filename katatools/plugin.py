@@ -24,6 +24,7 @@ import signal
 import sys
 import tempfile
 import threading
+import time
 import traceback
 import types
 from collections.abc import Callable, Generator, Iterator
@@ -430,6 +431,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    waiting_clock()  # opened before the guard, which would refuse it (deadline's backstop counts only waiting)
     guard.install_from_environment()  # when grading: before any kata module is imported (guard.py)
     config.addinivalue_line("markers", "exercise(name): the manifest exercise this test belongs to (exactly one)")
     config.addinivalue_line("markers", "asks_sklearn: asks scikit-learn through tests/sklearn_oracle.py (the grader "
@@ -455,8 +457,10 @@ def kata(request: pytest.FixtureRequest) -> types.SimpleNamespace:
 # A test's time limit counts the CPU time of its process (ITIMER_PROF: user and system time, every
 # thread), not the wall clock: on a machine busy with other work a test gets a smaller share of a core,
 # but needs no more CPU, so its verdict does not depend on the load. A loop that never ends burns CPU
-# and still hits the limit. A test that waits without computing (a sleep, a lock) is stopped by the
-# wall clock instead, after WALL_FACTOR times the limit.
+# and still hits the limit. A test that waits without computing (a sleep, a lock) is stopped instead
+# once it has waited WALL_FACTOR times the limit: where the system tells how long a thread waited
+# (Linux: ``waiting_clock``), only that time counts, not the time the test was ready to run while
+# other work had the cores; elsewhere, the wall clock.
 WALL_FACTOR = 10.0
 
 
@@ -464,26 +468,86 @@ def _timers_usable(seconds: float = 1.0) -> bool:
     return seconds > 0 and hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
 
 
+_SCHEDSTAT: dict[tuple[int, int], int | None] = {}  # (process, thread) -> its open schedstat, None: not readable
+
+
+def waiting_clock() -> Callable[[], float] | None:
+    """A clock of the calling thread's waiting: seconds it spent neither running nor ready to run (asleep,
+    blocked on a lock, a pipe or input), up to an arbitrary origin; None where the system does not tell.
+
+    Linux's schedstat gives a thread's time on a CPU and its time ready in the run queue; the rest of the
+    wall clock it waited. On a busy machine the run queue grows, the waiting does not. The file is opened
+    once per process and thread and read again from its start each time; pytest_configure opens the main
+    thread's before the grading guard (guard.py), which refuses later opens outside the run's folders.
+    """
+    key = (os.getpid(), threading.get_native_id())
+    if key not in _SCHEDSTAT:
+        try:
+            _SCHEDSTAT[key] = os.open(f"/proc/self/task/{key[1]}/schedstat", os.O_RDONLY)
+        except OSError:
+            _SCHEDSTAT[key] = None
+    descriptor = _SCHEDSTAT[key]
+    if descriptor is None:
+        return None
+
+    def waited() -> float:
+        running, ready = os.pread(descriptor, 256, 0).split()[:2]
+        return time.monotonic() - (int(running) + int(ready)) / 1e9
+
+    try:
+        waited()
+    except (OSError, ValueError):
+        return None
+    return waited
+
+
+@dataclass
+class _Watch:
+    """What a running ``deadline`` knows of its waiting: the clock, its reading at the start, and how much of
+    the waiting since was inside ``clock_paused`` (an oracle's, not the test's)."""
+
+    clock: Callable[[], float] | None
+    start: float = 0.0
+    paused: float = 0.0
+    pausing: int = 0
+
+    def waited(self) -> float:
+        return self.clock() - self.start - self.paused if self.clock else 0.0
+
+
+_WATCHES: list[_Watch] = []
+
+
 @contextlib.contextmanager
 def deadline(seconds: float) -> Iterator[None]:
-    """Raise KataTimeout in the main thread once the block has used ``seconds`` of CPU time, or
-    ``WALL_FACTOR`` times that on the wall clock (where setitimer exists: not on Windows)."""
+    """Raise KataTimeout in the main thread once the block has used ``seconds`` of CPU time, or has waited
+    ``WALL_FACTOR`` times that (the wall clock, where no ``waiting_clock``), where setitimer exists: not on Windows."""
     if not _timers_usable(seconds):
         yield
         return
+    patience = seconds * WALL_FACTOR
+    clock = waiting_clock()
+    watch = _Watch(clock, clock() if clock else 0.0)
 
     def on_limit(signum: int, frame: object) -> None:
+        if signum == signal.SIGALRM and watch.clock is not None:
+            waited = watch.waited()
+            if waited < patience:  # the clock ran while the test was ready to run: a busy machine, not waiting
+                signal.setitimer(signal.ITIMER_REAL, max(patience - waited, 0.001))
+                return
         # how far the test got, read while its code still runs; and which clock ran out
         raise KataTimeout(progress_now(), "wall" if signum == signal.SIGALRM else "cpu")
 
     previous = {number: signal.signal(number, on_limit) for number in (signal.SIGPROF, signal.SIGALRM)}
+    _WATCHES.append(watch)
     signal.setitimer(signal.ITIMER_PROF, seconds)
-    signal.setitimer(signal.ITIMER_REAL, seconds * WALL_FACTOR)
+    signal.setitimer(signal.ITIMER_REAL, patience)
     try:
         yield
     finally:
         signal.setitimer(signal.ITIMER_PROF, 0)
         signal.setitimer(signal.ITIMER_REAL, 0)
+        _WATCHES.remove(watch)
         for number, handler in previous.items():
             signal.signal(number, handler)
 
@@ -491,15 +555,24 @@ def deadline(seconds: float) -> Iterator[None]:
 @contextlib.contextmanager
 def clock_paused() -> Iterator[None]:
     """Stop the running test's clock for the block: an oracle's cost (scikit-learn's import and fits,
-    the tests' own reference computations) is never the learner's. The clock resumes where it stopped."""
+    the tests' own reference computations), its CPU time and its waiting, is never the learner's. The
+    clock resumes where it stopped."""
     if not _timers_usable():
         yield
         return
     cpu = signal.setitimer(signal.ITIMER_PROF, 0)[0]
     wall = signal.setitimer(signal.ITIMER_REAL, 0)[0]
+    watch = _WATCHES[-1] if _WATCHES else None
+    before = watch.clock() if watch is not None and watch.clock is not None and not watch.pausing else None
+    if watch is not None:
+        watch.pausing += 1
     try:
         yield
     finally:
+        if watch is not None:
+            watch.pausing -= 1
+            if before is not None:
+                watch.paused += watch.clock() - before
         if cpu > 0:
             signal.setitimer(signal.ITIMER_PROF, cpu)
         if wall > 0:
@@ -581,8 +654,8 @@ def timeout_message(exercise: str, timeout: float, done: Progress | None, flag: 
     WALL_FACTOR times that without using them (a sleep, a lock, input)."""
     advice = f"`{flag} {more_time(timeout, done)}`"
     if clock == "wall":
-        return (f"[{exercise}] timed out: {timeout * WALL_FACTOR:g} s passed on the clock while the test used less "
-                f"than its {timeout:g} s of CPU time; does your code wait for something (sleep, input, a lock)?")
+        return (f"[{exercise}] timed out: the test waited {timeout * WALL_FACTOR:g} s without computing (it used less "
+                f"than its {timeout:g} s of CPU time); does your code wait for something (sleep, input, a lock)?")
     spent = f"{timeout:g} s of CPU time"
     if done is None:
         return (f"[{exercise}] timed out after {spent}: a loop that never ends, or code that is only slow? "

@@ -10,19 +10,22 @@ results of the tests that ended before then are still read (``PytestRun.partial`
 plugin writes each as it comes. The child's temporary files (e.g. isolated mode's reference
 layer) go inside the run's own scratch folder, unless ``env`` names a TMPDIR, so that a killed
 child leaves nothing behind. ``wrap`` turns the command into another that runs it, e.g. inside
-the grader's sandbox (katatools/sandbox.py).
+the grader's sandbox (katatools/sandbox.py). ``cpu_limit`` caps the child's CPU time (``limit_cpu``):
+a run's budget, like a test's limit, can count CPU time, which a busy machine does not stretch.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
+import math
 import os
 import signal
 import subprocess
 import sys
 import tempfile
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -102,6 +105,68 @@ def hypothesis_plugin() -> list[str]:
 AUTOLOAD_OFF = {"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}  # with hypothesis_plugin(): no stray plugins, no rewriting
 
 
+def limit_cpu(seconds: float | None, pid: int = 0) -> bool:
+    """Let process ``pid`` (0: this one) use at most ``seconds`` of CPU time; True where the system can.
+
+    The kernel counts it (RLIMIT_CPU, in whole seconds, rounded up) and then ends the process with
+    SIGXCPU, and with SIGKILL two seconds later should SIGXCPU be ignored; no core file is written.
+    Only this process's own time counts, not that of the processes it starts. ``pid`` other than 0
+    needs ``resource.prlimit`` (Linux); nothing is limited on Windows.
+    """
+    if seconds is None:
+        return False
+    try:
+        import resource
+    except ImportError:  # Windows
+        return False
+    limit = max(1, math.ceil(seconds))
+    try:
+        if pid == 0:
+            resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+            resource.setrlimit(resource.RLIMIT_CPU, (limit, limit + 2))
+        elif hasattr(resource, "prlimit"):
+            resource.prlimit(pid, resource.RLIMIT_CORE, (0, 0))
+            resource.prlimit(pid, resource.RLIMIT_CPU, (limit, limit + 2))
+        else:
+            return False
+    except (OSError, ValueError):  # a hard limit already lower, or the process is gone
+        return False
+    return True
+
+
+def over_cpu_limit(returncode: int | None) -> bool:
+    """Whether a child ended because it used up its CPU time (``limit_cpu``)."""
+    return hasattr(signal, "SIGXCPU") and returncode == -signal.SIGXCPU
+
+
+def cpu_limit_problem(seconds: float) -> str:
+    return f"pytest used more than {seconds:g} s of CPU time"
+
+
+# A CPU-bound neighbour, as on a busy machine: it spins, and ends itself within a fraction of a second
+# once the process that started it (its argument) is gone, so that even a killed tool leaves none behind.
+NEIGHBOUR = ("import os, sys\nparent = int(sys.argv[1])\nwhile os.getppid() == parent:\n"
+             "    for _ in range(200000):\n        pass\n")
+
+
+@contextlib.contextmanager
+def cpu_bound_neighbours(count: int) -> Iterator[list[int]]:
+    """``count`` CPU-bound processes running for the block (their pids), as other work on a busy machine;
+    each is ended by its pid when the block ends, however it ends."""
+    processes: list[subprocess.Popen] = []
+    try:
+        for _ in range(max(0, count)):
+            processes.append(subprocess.Popen([sys.executable, "-c", NEIGHBOUR, str(os.getpid())], stdin=subprocess.DEVNULL,
+                                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        yield [process.pid for process in processes]
+    finally:
+        for process in processes:
+            with contextlib.suppress(OSError):
+                process.kill()
+        for process in processes:
+            process.wait()
+
+
 def available_cpus() -> int:
     """The CPUs this process may run on (its affinity where the system reports one): the default --jobs."""
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
@@ -129,18 +194,20 @@ def run_suite(
     on_start: Callable[[subprocess.Popen], None] | None = None,
     scratch: Path | None = None,
     wrap: Callable[[list[str], Path], list[str]] | None = None,
+    cpu_limit: float | None = None,
 ) -> PytestRun:
     """Run pytest on ``tests`` (default: the configured testpaths) against ``target``.
 
     ``python_flags`` go to the interpreter (e.g. ``-s -B``); ``env`` replaces the environment;
     ``on_start`` is called with the child process once it runs (e.g. to end it from another thread).
     ``scratch``: an existing folder for the run's results file (default: a temporary folder,
-    removed after); ``wrap(command, scratch)``: the command actually started.
+    removed after); ``wrap(command, scratch)``: the command actually started. ``timeout`` is wall-clock
+    seconds; ``cpu_limit``, seconds of the child's CPU time (where ``limit_cpu`` can set one).
     """
     if scratch is None:
         with tempfile.TemporaryDirectory(prefix="kata-run-") as folder:
             return run_suite(target, tests, exercises, mode, extra, cwd, env, timeout, python_flags, output_limit,
-                             on_start, Path(folder), wrap)
+                             on_start, Path(folder), wrap, cpu_limit)
     report_path = Path(scratch) / "results.jsonl"
     args = [sys.executable, *(python_flags or []), "-m", "pytest",
             *pytest_arguments(target, tests, exercises, mode, report_path, extra)]
@@ -154,6 +221,7 @@ def run_suite(
                                stderr=subprocess.STDOUT, start_new_session=True)
     with _RUNNING_LOCK:
         _RUNNING.add(process)
+    limit_cpu(cpu_limit, process.pid)
     if on_start is not None:
         on_start(process)
     drain = _Drain(process.stdout, output_limit)
@@ -169,13 +237,13 @@ def run_suite(
     if returncode is None:
         process.wait()
     drain.join(5)
-    if returncode is None:
+    if returncode is None or (cpu_limit is not None and over_cpu_limit(returncode)):
         try:
             partial = read_report(report_path, partial=True)
         except MalformedReport:
             partial = None
-        return PytestRun(-1, drain.text(), None, f"pytest did not finish within {timeout:g} s", timed_out=True,
-                         partial=partial)
+        problem = f"pytest did not finish within {timeout:g} s" if returncode is None else cpu_limit_problem(cpu_limit)
+        return PytestRun(-1, drain.text(), None, problem, timed_out=True, partial=partial)
     return read_run(returncode, drain.text(), report_path)
 
 

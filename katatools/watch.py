@@ -208,7 +208,8 @@ class Watch:
             groups[emptiest].append(nodeid)
             loads[emptiest] += self.durations.get(nodeid, 0.0) or 0.01
         return [self.worker.start("katas", tests=group, exercises=[focus.name], mode=self.plan.mode,
-                                  extra=check.pytest_options(self.plan), timeout=check.budget(self.plan, 1))
+                                  extra=check.pytest_options(self.plan),
+                                  **check.run_limits(check.budget(self.plan, 1)))
                 for group in groups if group]
 
     # ------------------------------------------------------------ one round

@@ -39,7 +39,10 @@ from .runner import (
     PytestRun,
     _Drain,
     _kill_group,
+    cpu_limit_problem,
     hypothesis_plugin,
+    limit_cpu,
+    over_cpu_limit,
     pytest_arguments,
     read_run,
     run_suite,
@@ -82,8 +85,9 @@ class ForkedRun(Run):
     """A child forked from the warm worker, running ``pytest.main``."""
 
     def __init__(self, arguments: Callable[[Path], list[str]], cwd: Path, timeout: float | None,
-                 output_limit: int) -> None:
+                 output_limit: int, cpu_limit: float | None = None) -> None:
         super().__init__(timeout)
+        self.cpu_limit = cpu_limit
         self.scratch = Path(tempfile.mkdtemp(prefix="kata-run-"))
         self.report_path = self.scratch / "results.json"
         args = arguments(self.report_path)
@@ -96,7 +100,7 @@ class ForkedRun(Run):
             pid = os.fork()
         if pid == 0:  # pragma: no cover - the child; its work shows in the results it writes
             os.close(read_end)
-            _child(args, cwd, self.scratch, write_end)
+            _child(args, cwd, self.scratch, write_end, cpu_limit)
         os.close(write_end)
         self.pid = pid
         with contextlib.suppress(OSError):
@@ -123,6 +127,8 @@ class ForkedRun(Run):
                                timed_out=True)
         elif self.killed:
             result = PytestRun(code, self.drain.text(), None, "the run was stopped")
+        elif self.cpu_limit is not None and over_cpu_limit(code):
+            result = PytestRun(-1, self.drain.text(), None, cpu_limit_problem(self.cpu_limit), timed_out=True)
         else:
             result = read_run(code, self.drain.text(), self.report_path)
         shutil.rmtree(self.scratch, ignore_errors=True)
@@ -142,11 +148,14 @@ def _kill_group_of(pid: int) -> None:
         os.killpg(pid, signal.SIGKILL)
 
 
-def _child(args: list[str], cwd: Path, scratch: Path, output: int) -> None:  # pragma: no cover - runs in the child
-    """The forked child: its own process group, default signals, output to the pipe; pytest.main; exit."""
+def _child(args: list[str], cwd: Path, scratch: Path, output: int,
+           cpu_limit: float | None = None) -> None:  # pragma: no cover - runs in the child
+    """The forked child: its own process group, default signals, at most ``cpu_limit`` seconds of CPU time,
+    output to the pipe; pytest.main; exit."""
     code = 3
     try:
         os.setpgid(0, 0)
+        limit_cpu(cpu_limit)  # a forked child's CPU time starts at 0
         for signum in CHILD_SIGNALS:
             signal.signal(signum, signal.SIG_DFL)
         devnull = os.open(os.devnull, os.O_RDONLY)
@@ -175,7 +184,8 @@ class ThreadRun(Run):
     """The fallback: ``runner.run_suite`` in a thread, one ordinary child process per run."""
 
     def __init__(self, target: Path | str, tests: list[str] | None, exercises: list[str] | None, mode: str,
-                 extra: list[str], cwd: Path, timeout: float | None, output_limit: int) -> None:
+                 extra: list[str], cwd: Path, timeout: float | None, output_limit: int,
+                 cpu_limit: float | None = None) -> None:
         super().__init__(timeout)
         self.process = None
         self.killed = False
@@ -184,7 +194,8 @@ class ThreadRun(Run):
         def work() -> None:
             try:
                 result = run_suite(target, tests=tests, exercises=exercises, mode=mode, extra=extra, cwd=cwd, env=env,
-                                   timeout=timeout, output_limit=output_limit, on_start=self._started)
+                                   timeout=timeout, output_limit=output_limit, on_start=self._started,
+                                   cpu_limit=cpu_limit)
                 if self.killed and result.report is not None:
                     result = PytestRun(result.returncode, result.output, None, "the run was stopped")
             except BaseException as exc:  # noqa: BLE001 - reported as a run without results
@@ -247,7 +258,8 @@ class Worker:
         gc.freeze()  # what is imported stays put: the children's collections skip it, and share its pages
 
     def start(self, target: Path | str = "katas", tests: list[str] | None = None, exercises: list[str] | None = None,
-              mode: str = "cumulative", extra: list[str] | None = None, timeout: float | None = None) -> Run:
+              mode: str = "cumulative", extra: list[str] | None = None, timeout: float | None = None,
+              cpu_limit: float | None = None) -> Run:
         """Begin one run (the arguments are ``runner.run_suite``'s) and return at once.
 
         A stop signal arriving meanwhile waits until the run is recorded in ``runs``: whatever
@@ -259,9 +271,10 @@ class Worker:
                 def arguments(report: Path) -> list[str]:
                     return pytest_arguments(target, tests, exercises, mode, report, extra)
 
-                run: Run = ForkedRun(arguments, self.cwd, timeout, self.output_limit)
+                run: Run = ForkedRun(arguments, self.cwd, timeout, self.output_limit, cpu_limit)
             else:
-                run = ThreadRun(target, tests, exercises, mode, extra, self.cwd, timeout, self.output_limit)
+                run = ThreadRun(target, tests, exercises, mode, extra, self.cwd, timeout, self.output_limit,
+                                cpu_limit)
             self.runs = [r for r in self.runs if not r.done()] + [run]
         return run
 

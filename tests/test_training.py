@@ -92,6 +92,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sklearn_oracle import dataset_column, linear_regression, logistic_regression
 
+from katatools.plugin import oracle
+
 TRUE_M, TRUE_B = 3.0, -2.0
 NAMES = ("m0_0", "m0_1", "b0_0", "b0_1", "m1_0", "m1_1", "b1")
 EPSILON = 1e-15  # logloss's clip
@@ -224,8 +226,10 @@ def slip_hint(slip: Slip, names) -> str:
     return SLIP_HINTS[slip.kind]
 
 
+@oracle
 def descend(loss_and_gradient, start, lr, iters, n, slip: Slip | None = None):
-    """Full-batch gradient descent in plain numpy; with ``slip``, that wrong loop instead."""
+    """Full-batch gradient descent in plain numpy; with ``slip``, that wrong loop instead (an oracle: its time is
+    not the test's, so a learner's loop never pays for the exact descent it is compared with)."""
     kind = slip.kind if slip else None
     p = np.array(start, dtype=float)
     history, seen, total = [], [], 0.0

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 import textwrap
+import time
+from pathlib import Path
 
 import pytest
 
-from katatools import corpus, independence, stubs
-from katatools.manifest import load_manifest
+from katatools import corpus, independence, runner, stubs
+from katatools.manifest import ROOT, load_manifest
 from katatools.patching import CorpusError, Patch
 
 MANIFEST = load_manifest()
@@ -160,3 +165,70 @@ def test_independence_names_a_test_that_needs_a_later_exercise(tmp_path, capsys)
 
 def test_a_missing_corpus_directory_is_an_error(tmp_path):
     assert "no such corpus directory" in corpus.load_corpus(tmp_path / "nowhere", MANIFEST, REFERENCE).problems[0]
+
+
+# ---------------------------------------------------------------- --neighbours: the corpus beside CPU-bound work
+
+LINUX = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads the processes in /proc")
+
+
+def neighbours_of(pid):
+    """The pids of the live CPU-bound neighbours (runner.NEIGHBOUR) whose parent is ``pid``."""
+    found = []
+    for entry_ in Path("/proc").iterdir():
+        if not entry_.name.isdigit():
+            continue
+        try:
+            stat = (entry_ / "stat").read_text()
+            command = (entry_ / "cmdline").read_bytes().decode(errors="replace")
+        except OSError:
+            continue
+        fields = stat.rpartition(")")[2].split()  # after the command's name: state, ppid...
+        if fields[0] != "Z" and int(fields[1]) == pid and runner.NEIGHBOUR in command:
+            found.append(int(entry_.name))
+    return sorted(found)
+
+
+@LINUX
+@pytest.mark.parametrize("ending", ["normally", "by an exception"])
+def test_neighbours_run_beside_the_whole_corpus_and_are_ended(tmp_path, monkeypatch, capsys, ending):
+    directory = write_corpus(tmp_path / "c", "variable",
+                             entry("alternative", "neg_by_subtraction", "return Variable(0.0 - self.value, 0.0 - self.grad)"))
+    seen = []
+
+    def check_entry(entry_, manifest, timeout):  # instead of running pytest: who is running beside it
+        seen.append(neighbours_of(os.getpid()))
+        if ending != "normally":
+            raise KeyboardInterrupt
+        return corpus.Verdict(entry_, True, "passed")
+
+    monkeypatch.setattr(corpus, "check_entry", check_entry)
+    if ending == "normally":
+        assert corpus.main(["--corpus", str(directory), "--neighbours", "2", "--jobs", "1"]) == 0
+        assert "beside 2 CPU-bound processes" in capsys.readouterr().out
+    else:
+        with pytest.raises(KeyboardInterrupt):
+            corpus.main(["--corpus", str(directory), "--neighbours", "2", "--jobs", "1"])
+    assert len(seen) == 1 and len(seen[0]) == 2, seen
+    assert neighbours_of(os.getpid()) == [], "a neighbour outlived the run"
+    for pid in seen[0]:
+        assert not Path(f"/proc/{pid}").exists() or "Z" in (Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2][:3])
+
+
+@LINUX
+def test_a_neighbour_ends_itself_when_its_starter_is_killed(tmp_path):
+    """Even a tool killed before its clean-up leaves no neighbour spinning."""
+    script = ("import os, sys\nfrom katatools.runner import cpu_bound_neighbours\n"
+              "with cpu_bound_neighbours(1) as pids:\n    print(pids[0], flush=True)\n    os._exit(0)\n")
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    pid = int(done.stdout.split()[0])
+    deadline = time.monotonic() + 30
+    while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not Path(f"/proc/{pid}").exists(), "the orphaned neighbour kept spinning"
+
+
+def test_neighbours_must_not_be_negative(capsys):
+    with pytest.raises(SystemExit):
+        corpus.main(["--neighbours", "-1"])
+    assert "--neighbours must be 0 or more" in capsys.readouterr().err

@@ -174,6 +174,26 @@ def test_a_run_past_its_time_is_ended_and_says_so(repo):
     assert seen == {"timed_out": True, "problem": "pytest did not finish within 2 s"}
 
 
+CPU_LIMITS = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="runner.limit_cpu sets a child's limit on Linux")
+
+
+@CPU_LIMITS
+@pytest.mark.parametrize("fork", [pytest.param(True, marks=FORKS), False], ids=["forked", "separate"])
+def test_a_run_past_its_cpu_time_is_ended_and_says_so(repo, fork):
+    """A run's budget counts its CPU time, as a test's limit does: code that disarms the per-test limits
+    and spins is ended by the kernel once the run has used its CPU seconds, long before the clock's backstop."""
+    spin = "\n\nimport signal\nsignal.signal(signal.SIGPROF, signal.SIG_IGN)\nsignal.signal(signal.SIGALRM, signal.SIG_IGN)\n"
+    write_kata(repo, FIRST.module, reference(FIRST.module) + spin + "while True:\n    pass\n")
+    body = f"""
+    started = time.monotonic()
+    result = worker.start(tests=[{FIRST.tests!r}], exercises=["add"], timeout=120, cpu_limit=2).result()
+    print(json.dumps({{"timed_out": result.timed_out, "problem": result.problem, "report": result.report is None,
+                      "fast": time.monotonic() - started < 100}}))
+    """
+    seen = drive(repo, body, fork=fork)
+    assert seen == {"timed_out": True, "problem": "pytest used more than 2 s of CPU time", "report": True, "fast": True}
+
+
 def test_fork_can_be_turned_off(repo):
     seen = drive(repo, "print(json.dumps({'fork': worker.fork}))", fork=None, KATA_FORK="0")
     assert seen == {"fork": False}
