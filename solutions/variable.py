@@ -140,11 +140,12 @@ class Variable:
         # BEGIN arrays when _holds_array(self, other)
         if _holds_array(self, other):  # entry by entry, numpy's way at a base of 0
             self, other = lined_up(self, other)
+            varying = not _is_zero(other.grad)
+            if varying and np.any(self.value <= 0):
+                raise ValueError(f"a ** b with a varying exponent needs every a > 0, got a = {self.value!r}")
             value = (self.value * 1.0) ** other.value
             grad = other.value * (self.value * 1.0) ** (other.value - 1) * self.grad
-            if not _is_zero(other.grad):
-                if np.any(self.value <= 0):
-                    raise ValueError(f"a ** b with a varying exponent needs every a > 0, got a = {self.value!r}")
+            if varying:
                 grad = grad + value * np.log(self.value) * other.grad
             return Variable(value, grad)
         # END arrays
