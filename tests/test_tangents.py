@@ -487,9 +487,9 @@ def test_reductions_take_one_tangent_without_its_axis(kata, description, express
 
 REDUCTION_COMPOSITES = [
     ("(exp(x) @ W).sum()", lambda a, f: (f.exp(a.x) @ W).sum()),
-    ("tanh(m @ W)[1] * x[0:2]", lambda a, f: f.tanh(a.m @ W)[1] * a.x[0:2]),
+    ("tanh(m @ W)[1] @ x[0:2]", lambda a, f: f.tanh(a.m @ W)[1] @ a.x[0:2]),
     ("(W2 @ x) @ (W2 @ y) / c", lambda a, f: (W2 @ a.x) @ (W2 @ a.y) / a.c),
-    ("sigmoid(S @ x + c).sum() * m[0, 1]", lambda a, f: f.sigmoid(S @ a.x + a.c).sum() * a.m[0, 1]),
+    ("sigmoid(S @ x + c) @ m[0] - m[0, 1]", lambda a, f: f.sigmoid(S @ a.x + a.c) @ a.m[0] - a.m[0, 1]),
 ]
 
 
@@ -508,9 +508,10 @@ REDUCTION_PROPERTIES = [
     # description, on array Variables, on lists of your scalar Variables (one output entry each)
     ("x.sum()", lambda a: a.x.sum(), lambda s: [s.x[0] + s.x[1] + s.x[2]]),
     ("x @ W", lambda a: a.x @ W, lambda s: [sum(s.x[i] * W[i, j] for i in range(3)) for j in range(2)]),
-    ("S @ x", lambda a: S @ a.x, lambda s: [sum(S[i, j] * s.x[j] for j in range(3)) for i in range(3)]),
-    ("m @ y", lambda a: a.m @ a.y, lambda s: [sum(s.m[r][j] * s.y[j] for j in range(3)) for r in range(2)]),
-    ("m[1] * x[::-1]", lambda a: a.m[1] * a.x[::-1], lambda s: [s.m[1][i] * s.x[2 - i] for i in range(3)]),
+    ("S @ x", lambda a: S @ a.x, lambda s: [sum(s.x[j] * S[i, j] for j in range(3)) for i in range(3)]),
+    ("m @ W", lambda a: a.m @ W,  # the (2, 2) result's entries in C order
+     lambda s: [sum(s.m[r][j] * W[j, k] for j in range(3)) for r in range(2) for k in range(2)]),
+    ("m[1] - x[::-1]", lambda a: a.m[1] - a.x[::-1], lambda s: [s.m[1][i] - s.x[2 - i] for i in range(3)]),
 ]
 
 
