@@ -6,8 +6,11 @@ groups change; the sessions themselves use ``venv_backend="none"`` and call its 
 cannot share one virtualenv between sessions by itself, hence the helper below.
 
     nox -s "stage(variable, katas)"   one stage against your katas (or solutions)
-    nox -s test                       the project's tests: every stage against the reference,
-                                      every kata test failing on the pristine stubs, the tooling
+    nox -s test                       the project's quick proof (minutes): every stage against the
+                                      reference, every kata test failing on the pristine stubs, the
+                                      tooling tests that are not slow
+    nox -s proofs                     the tests of the tests (mutants, corpus, independence, slow
+                                      tooling tests), both cores
     nox -s lint                       ruff
 """
 
@@ -18,7 +21,9 @@ import json
 import logging
 import os
 import shutil
+import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
 import nox
@@ -121,26 +126,73 @@ def stage(session: nox.Session, stage: str, target: str) -> None:
 
 @nox.session(venv_backend="none")
 def test(session: nox.Session) -> None:
-    """Every stage against the reference, every kata test failing on the pristine stubs, the corpora, the tooling.
+    """The project's quick proof (minutes): katas/ is the generated stubs, every stage passes on the reference,
+    every kata test fails on the pristine stubs, and the tooling tests that are not slow.
 
-    In the grader's environment (.nox/_grade): the tooling tests grade, in bubblewrap."""
+    The slow proofs (mutants, the corpus, independence, the end-to-end tooling tests) are `nox -s proofs`.
+    In the grader's environment (.nox/_grade)."""
     needs_reference(session)
     run_python(session, "-m", "katatools", "stubs", "--check", grading=True)  # katas/ is exactly the generated stubs
     run_python(session, "-m", "pytest", "--target=solutions", "-q", "-p", "no:cacheprovider", *session.posargs,
                grading=True)
     run_python(session, "-m", "katatools", "prove-stubs", grading=True)
-    run_python(session, "-m", "katatools", "mutants", grading=True)
-    # Correct alternatives pass, cheats fail: the entries of stages 1-4 as ever, those of stages 5-8 beside a
-    # CPU-bound neighbour (a test's limit counts CPU time, so a busy machine changes no verdict); each entry once.
-    early, late = MANIFEST.stage_names[:CORPUS_QUIET_STAGES], MANIFEST.stage_names[CORPUS_QUIET_STAGES:]
-    run_python(session, "-m", "katatools", "corpus", *[f"--stage={name}" for name in early], grading=True)
-    run_python(session, "-m", "katatools", "corpus", *[f"--stage={name}" for name in late], "--neighbours", "1",
-               grading=True)
-    run_python(session, "-m", "katatools", "independence", grading=True)  # each exercise's tests need no later exercise
     tooling = ROOT / "tooling_tests"
-    if tooling.is_dir():  # the demo's test draws its figure with the demo's own python, which has matplotlib
-        run_python(session, "-m", "pytest", str(tooling), "-q", "-p", "no:cacheprovider",
-                   env={"KATA_DEMO_PYTHON": demo_python(session)}, grading=True)
+    if tooling.is_dir():
+        run_python(session, "-m", "pytest", str(tooling), "-q", "-p", "no:cacheprovider", "-m", "not slow",
+                   grading=True)
+
+
+@nox.session(venv_backend="none")
+def proofs(session: nox.Session) -> None:
+    """The tests of the tests (tens of minutes, both cores): every mistake caught, every alternative passing and
+    every cheat caught, each exercise's tests independent of later ones, and the slow end-to-end tooling tests.
+
+    Two lines of work side by side, each printed when it ends: the corpora, then the slow tooling tests."""
+    needs_reference(session)
+    python = shared_python(session, GRADE_ENV, GRADE_GROUPS)
+    early, late = MANIFEST.stage_names[:CORPUS_QUIET_STAGES], MANIFEST.stage_names[CORPUS_QUIET_STAGES:]
+    corpora = [
+        [python, "-m", "katatools", "mutants"],
+        # Correct alternatives pass, cheats fail: the entries of stages 1-4 quietly, those of stages 5-8 beside a
+        # CPU-bound neighbour (a test's limit counts CPU time, so a busy machine changes no verdict); each entry once.
+        [python, "-m", "katatools", "corpus", *[f"--stage={name}" for name in early]],
+        [python, "-m", "katatools", "corpus", *[f"--stage={name}" for name in late], "--neighbours", "1"],
+        [python, "-m", "katatools", "independence"],  # each exercise's tests need no later exercise
+    ]
+    tooling = [[python, "-m", "pytest", str(ROOT / "tooling_tests"), "-q", "-p", "no:cacheprovider", "-m", "slow",
+                *session.posargs]]
+    env = {"KATA_DEMO_PYTHON": demo_python(session)}  # the demo's test draws its figure with the demo's own python
+    side_by_side(session, {"corpora": corpora, "slow tooling tests": tooling}, env)
+
+
+def side_by_side(session: nox.Session, lines: dict[str, list[list[str]]], extra_env: dict[str, str]) -> None:
+    """Run each line of work (its commands one after another) beside the others, one process per line; print
+    each line's output when it ends, and fail the session if any command failed."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"} | extra_env
+    failed = []
+
+    def run_line(name: str, commands: list[list[str]]) -> tuple[str, str, bool]:
+        output, ok = [], True
+        for command in commands:
+            done = subprocess.run(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                  text=True)
+            output.append(f"$ {' '.join(Path(command[0]).name if i == 0 else a for i, a in enumerate(command))}\n"
+                          f"{done.stdout}")
+            if done.returncode != 0:
+                ok = False
+                output.append(f"(exit code {done.returncode})\n")
+                break
+        return name, "".join(output), ok
+
+    with ThreadPoolExecutor(max_workers=len(lines)) as pool:
+        for future in as_completed([pool.submit(run_line, n, c) for n, c in lines.items()]):
+            name, output, ok = future.result()
+            session.log(f"{name}: {'passed' if ok else 'FAILED'}")
+            print(output, flush=True)
+            if not ok:
+                failed.append(name)
+    if failed:
+        session.error(f"failed: {', '.join(failed)}")
 
 
 @nox.session(venv_backend="none")
