@@ -162,9 +162,9 @@ def deep_model_batched(x: Sequence[float], y: Sequence[float],
         h_0 = m0_0 x + b0_0,   h_1 = m0_1 x + b0_1,   z = m1_0 h_0 + m1_1 h_1 + b1
 
     Return ``(loss, grads)``: the mean over the samples of logloss_from_logits(y, z), a float,
-    and a dict of its 7 partial derivatives by name (PARAMETERS), from ONE forward pass (the
-    budget: the tests count your operations, the same for 6 samples as for 12). A missing
-    parameter is 0. Check the input with ``as_batch(x, y, labels=True)`` and
+    and a dict of its 7 partial derivatives by name (PARAMETERS). Budget: ONE forward pass, over
+    every sample at once (the tests count your operations: the same for 6 samples as for 12).
+    A missing parameter is 0. Check the input with ``as_batch(x, y, labels=True)`` and
     ``check_parameters(params, "params")``.
     """
     raise NotImplementedError(
@@ -178,7 +178,7 @@ def train_deep_model_batched(x: Sequence[float], y: Sequence[float], params: Map
                              iters: int = 100) -> tuple[dict[str, float], list[float]]:
     """Exercise batched_fits: stage 4's train_deep_model, one evaluation (deep_model_batched) per iteration.
 
-    ``history[i]`` is the mean loss at iteration i, before its update; return
+    Budget: ONE evaluation of the loss (one deep_model_batched) per iteration. ``history[i]`` is the mean loss at iteration i, before its update; return
     ``(new_params, history)`` with all seven names, leaving ``params`` as it was. Check the input
     before the loop (``as_batch(x, y, labels=True)``, ``check_settings``, ``check_parameters``):
     a bad label is a ValueError even with iters = 0, as in stage 4.
