@@ -178,10 +178,11 @@ def train_deep_model_batched(x: Sequence[float], y: Sequence[float], params: Map
                              iters: int = 100) -> tuple[dict[str, float], list[float]]:
     """Exercise batched_fits: stage 4's train_deep_model, one evaluation (deep_model_batched) per iteration.
 
-    Budget: ONE evaluation of the loss (one deep_model_batched) per iteration. ``history[i]`` is the mean loss at iteration i, before its update; return
-    ``(new_params, history)`` with all seven names, leaving ``params`` as it was. Check the input
-    before the loop (``as_batch(x, y, labels=True)``, ``check_settings``, ``check_parameters``):
-    a bad label is a ValueError even with iters = 0, as in stage 4.
+    Budget: ONE evaluation of the loss (one deep_model_batched) per iteration. ``history[i]`` is
+    the mean loss at iteration i, before its update; return ``(new_params, history)`` with all
+    seven names, leaving ``params`` as it was. Check the input before the loop
+    (``as_batch(x, y, labels=True)``, ``check_settings``, ``check_parameters``): a bad label is a
+    ValueError even with iters = 0, as in stage 4.
     """
     raise NotImplementedError(
         "exercise 'batched_fits': stage 4's models, one pass per iteration. "

@@ -291,8 +291,8 @@ def hessian(f: Function, x: object) -> np.ndarray:
 
     Budget: at most n evaluations of f, each on x perturbed at two levels (a Variable whose value
     is a Variable): the tests count them. n evaluations are allowed here, where hvp has one: a
-    Hessian holds n times the numbers of an H v. Differences of gradients (two per column, and
-    only approximations) are not.
+    Hessian holds n times the numbers of an H v. Differences of gradients are not allowed: they
+    take two evaluations per column, and are only approximations.
     """
     raise NotImplementedError(
         "exercise 'hessian': hvp and hessian, forward over forward. "

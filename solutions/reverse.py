@@ -213,9 +213,9 @@ class Node:
         - After it, ``self.grad`` is 1 (d self / d self) and every node self depends on holds
           d self / d node: the sum over all paths from it to self of the products of the locals
           along each path. A node reached along several paths (x * x, a diamond) gets all of them.
-        - A second backward (from self, or from another node) gives the same grads as a first:
-          nothing left over from an earlier sweep adds in. Nodes self does not depend on are left
-          alone. Returns None.
+        - A second backward from self gives the same grads as the first: nothing left over from
+          an earlier sweep adds in to the nodes self depends on. Nodes self does not depend on are
+          left alone. Returns None.
         - Linear in the size of the graph, however many paths it holds (k diamonds stacked one
           on another hold 2**k: the tests stop a walk along paths), and 10,000 nodes deep.
 
