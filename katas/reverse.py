@@ -8,10 +8,11 @@ other way round, in two steps:
 1. **Record** (forward). Every operation returns a ``Node`` that remembers its parents and, for
    each one, the local derivative d node / d parent, a number known while the values are at
    hand: ``z = x * y`` records ``((x, y.value), (y, x.value))``.
-2. **Sweep** (backward). Start from the output, whose grad is d out / d out, 1; then visit the
-   nodes in reverse topological order, every node before the nodes it was computed from, and
-   hand each node's grad on to its parents, times the local derivative recorded for each. Add,
-   never assign: a node used twice (``x * x``, a parameter shared by every sample) receives one
+2. **Sweep** (backward). The chain rule, read from the output: d out / d node is the sum, over
+   every use of the node, of d out / d (the node computed from it) times the local derivative
+   recorded for that use. So a node's grad is known once the grads of every node computed from
+   it are known: the sweep starts at the output, where d out / d out = 1, and works back to the
+   inputs. A node used twice (``x * x``, a parameter shared by every sample) gets one
    contribution per use.
 
 After one sweep every node's ``grad`` is d out / d node, the adjoint: the whole gradient, every
@@ -104,7 +105,8 @@ class Node:
     def __truediv__(self, other: Node | float) -> Node:
         """Exercise graph: ``self / other``. Division by 0 may raise ZeroDivisionError.
 
-        d(a/b)/db = -a / b**2: compute it as -(a/b)/b, since b * b underflows to 0 for |b| < 1e-154.
+        Finite wherever the quotient and its locals are: Node(1e-160) / Node(1e-170) is about
+        Node(1e10), with local derivatives 1e170 and -1e180 (mind b * b, 0 for |b| < 1e-154).
         """
         other = as_node(other, "/")
         raise NotImplementedError(
@@ -202,16 +204,18 @@ class Node:
     def backward(self) -> None:
         """Exercise backward: fill ``grad`` of every node this one depends on with d self / d node.
 
-        1. Take the nodes in a topological order (``topological_order(self)``).
-        2. Start every one of them at grad 0 (a second backward must not add to the first), then
-           seed ``self.grad = 1``: d self / d self.
-        3. Visit them in REVERSE topological order: when a node is visited, every node computed
-           from it has already handed it its share, so its grad is complete. Hand it on:
-           ``parent.grad += local * node.grad`` for each of its (parent, local) pairs.
+        - After it, ``self.grad`` is 1 (d self / d self) and every node self depends on holds
+          d self / d node: the sum over all paths from it to self of the products of the locals
+          along each path. A node reached along several paths (x * x, a diamond) gets all of them.
+        - A second backward from self gives the same grads as the first: nothing left over from
+          an earlier sweep adds in to the nodes self depends on. Nodes self does not depend on are
+          left alone. Returns None.
+        - Linear in the size of the graph, however many paths it holds (k diamonds stacked one
+          on another hold 2**k: the tests stop a walk along paths), and 10,000 nodes deep.
 
-        Each node hands on its grad once, when it is complete: the sweep is linear in the size of
-        the graph, however many paths it holds (k diamonds stacked one on another hold 2**k).
-        Nodes self does not depend on are left alone. Returns None.
+        Why reverse topological order: a node's grad is complete only when every node computed
+        from it has passed on its share; ``topological_order(self)`` lists the nodes so that, read
+        from its end, that always holds.
         """
         raise NotImplementedError(
             "exercise 'backward': backward(): adjoints in reverse topo order. "
@@ -224,9 +228,9 @@ def topological_order(out: Node) -> list[Node]:
     """Exercise backward: every node ``out`` depends on (``out`` too), each once, parents first.
 
     In the list, every node comes after all of its parents, so ``out`` comes last; a node
-    reached along several paths (a diamond, x * x) appears once. The graph may be 10,000 nodes
-    deep: Python stops a function that calls itself about 1000 times deep (RecursionError), so
-    walk it with a loop and a stack of your own.
+    reached along several paths (a diamond, x * x) appears once; a node out does not depend on
+    does not appear. The graph may be 10,000 nodes deep: Python stops a function that calls
+    itself about 1000 times deep (RecursionError), so no recursion.
     """
     raise NotImplementedError(
         "exercise 'backward': backward(): adjoints in reverse topo order. "
@@ -320,11 +324,16 @@ def as_outputs(result: object) -> list[Node]:
 def grad(f: Callable[..., Node]) -> Callable[..., tuple[float, ...]]:
     """Exercise grad: the function ``xs -> (df/dx_1, ..., df/dx_n)`` for a scalar f of n numbers.
 
-    ``grad(f)(*xs)`` makes one leaf Node per number (``as_inputs(xs)`` checks them), calls f ONCE
-    on those leaves, checks its result with ``check_output``, runs ONE ``backward()`` from it,
-    and returns the leaves' grads as a tuple of n numbers (see Node), in the order of xs. An
-    input f ignores has partial derivative 0. (``jax.grad`` does the same, with one tuple
-    element per argument when asked for ``argnums=(0, 1, ...)``.)
+    - f: a function of n Nodes returning one Node computed from them.
+    - ``grad(f)(*xs)`` returns a tuple of n numbers (see Node), the partial derivatives of f at
+      xs in the order of xs; an input f ignores has partial derivative 0. Each call starts afresh.
+    - TypeError for an input that is not a real number (``as_inputs`` checks them: a bool, a
+      Node or a string is refused) and for an f that returns no Node (``check_output``).
+    - Budget: each call evaluates f exactly once, on Nodes, and runs ONE ``backward()`` (the
+      tests count both): every partial comes from that one sweep.
+
+    (``jax.grad`` does the same, with one tuple element per argument when asked for
+    ``argnums=(0, 1, ...)``.)
     """
     raise NotImplementedError(
         "exercise 'grad': grad(f): every partial from one sweep. "
@@ -342,10 +351,11 @@ def deep_model_reverse(x: float, y: float, param_config: Mapping[str, float]) ->
         h_0 = m0_0 x + b0_0,   h_1 = m0_1 x + b0_1
         p   = sigmoid(m1_0 h_0 + m1_1 h_1 + b1),   loss = logloss(y, p)
 
-    ``param_config`` maps the names in PARAMETERS to values (a missing one is 0). Make one leaf
-    Node per parameter, compute the loss once, call ``backward()`` once (or your ``grad`` once,
-    which does it), and return ``(loss, {name: d loss / d name for all seven names})``, numbers
-    (see Node). Stage 4 needed seven seeded passes for the same numbers.
+    ``param_config`` maps the names in PARAMETERS to values (a missing one is 0). Returns
+    ``(loss, {name: d loss / d name for all seven names})``, numbers (see Node). Budget: ONE
+    ``backward()`` (or one call of your ``grad``), and no stage-1 Variable: the tests count the
+    sweeps, and read the partials off your leaves (they change the grads right after your sweep).
+    Stage 4 needed seven seeded passes for the same numbers.
 
     Check the input first with ``check_parameters(param_config, "param_config")`` and
     ``check_label(y)``.
@@ -365,10 +375,10 @@ def train_deep_model_reverse(
     The same contract: full-batch gradient descent from ``params`` (a missing name is 0) on the
     mean log loss; ``history[i]`` the mean loss at iteration i before its update; return
     ``(new_params, history)``, a new dict of all seven names and a list (a tuple or a 1-d numpy
-    array will do) of numbers, leaving ``params`` as it was. Each iteration takes its gradients
-    from ``backward()`` (or your ``grad``): one sweep per sample (``deep_model_reverse``), or one
-    sweep of the mean loss over the whole batch, built from seven parameter Nodes that every
-    sample shares. Then update all seven together.
+    array will do) of numbers, leaving ``params`` as it was. Budget: each iteration's gradients
+    come from at least one ``backward()`` (or your ``grad``): one sweep per sample, or one of
+    the mean loss over the whole batch; no stage-1 Variable. All seven parameters move together,
+    by the gradients of the same iteration.
 
     Check the input with ``as_samples(x, y, labels=True)``, ``check_settings(lr, iters)`` and
     ``check_parameters(params, "params")``.
@@ -386,13 +396,14 @@ def train_deep_model_reverse(
 def jacrev(f: Callable[..., Sequence[Node]]) -> Callable[..., np.ndarray]:
     """Exercise jacrev: the function ``xs -> J``, the (m, n) Jacobian of f: R^n -> R^m by reverse mode.
 
-    ``jacrev(f)(*xs)`` makes one leaf per number (``as_inputs``), calls f ONCE, which returns a
-    sequence of m Nodes (``as_outputs`` checks it), then runs one ``backward()`` per output: the
-    sweep from output i fills row i, J[i, k] = d f_i / d x_k, read off the leaves' grads.
-    Careful: a sweep from output i only touches what f_i depends on, so a leaf that f_i does
-    not use still holds its grad from the sweep before: set the leaves' grads to 0 first.
-    Return a numpy array of shape (m, n) holding numbers: a float array (an integer one will
-    do), never an array of Nodes. (``jax.jacrev`` does the same.)
+    - f: a function of n Nodes returning a sequence (list or tuple) of m Nodes (``as_outputs``
+      checks it: TypeError otherwise; ``as_inputs`` checks xs: TypeError for a non-number).
+    - ``jacrev(f)(*xs)`` returns a numpy array of shape (m, n) holding numbers, J[i, k] =
+      d f_i / d x_k: a float array (an integer one will do), never an array of Nodes.
+      J[i, k] = 0 where f_i does not use x_k, even when another output does.
+    - Budget: f is evaluated exactly once, on Nodes, and ``backward()`` runs at most m times,
+      one sweep per output (the tests count both, and read the rows off your leaves' grads).
+      (``jax.jacrev`` does the same.)
 
     m sweeps here, against n passes for forward mode (stage 5's jacobian): few outputs and
     many inputs favour reverse mode, few inputs and many outputs forward mode.
@@ -511,8 +522,9 @@ def jacfwd(f: Callable[..., Sequence[object]]) -> Callable[..., np.ndarray]:
 
     The counterpart of jacrev, with your stage-1 Variable: n passes, one per input, each a column
     J[:, k] = d f / d x_k. f takes n Variables and returns a sequence of m of them
-    (``as_forward_outputs``); the inputs are checked as for jacrev (``as_inputs``). It evaluates f
-    exactly n times and does no Variable operation of its own. Returns a float array of shape (m, n).
+    (``as_forward_outputs``); the inputs are checked as for jacrev (``as_inputs``). Budget: f is
+    evaluated exactly n times, on your Variables, and jacfwd does no Variable operation of its own
+    (the tests count both). Returns a float array of shape (m, n).
     """
     raise NotImplementedError(
         "exercise 'crossover': crossover: count each mode's operations. "
@@ -526,8 +538,9 @@ def costs(f: Callable[..., Sequence[object]], *xs: float) -> tuple[int, int]:
 
     ``forward``: what OperationCount counts as forward operations while your jacfwd builds it;
     ``reverse``: its ``reverse`` (recorded + swept) while your jacrev builds it. f takes n numbers'
-    stand-ins (Variables or Nodes) and returns a sequence of m results. Measured, not predicted:
-    predict which is smaller before you run it.
+    stand-ins (Variables or Nodes) and returns a sequence of m results. Budget: n + 1 evaluations
+    of f, n by jacfwd and 1 by jacrev (counted). Measured, not predicted: predict which is smaller
+    before you run it.
     """
     raise NotImplementedError(
         "exercise 'crossover': crossover: count each mode's operations. "

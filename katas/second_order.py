@@ -20,8 +20,7 @@ Pearlmutter, 2005). The cure, as in ForwardDiff.jl, is to tell perturbations apa
 - a Variable's ``grad`` is its tangent along the perturbation its ``tag`` names; the tangents
   along older perturbations live inside its value and grad, which are Variables of older tags
   (or numbers). So a Variable keeps one tangent per tag, nested, the newest outside. A plain
-  ``Variable(value, grad)`` has tag 0, stage 1's anonymous perturbation: it means what it
-  always did;
+  Variable has tag 0, stage 1's anonymous perturbation: it means what it always did;
 - an operation with a tagged operand works at the level of the newest tag among its operands,
   where any operand without that tag is a constant (``apply_tagged``, below; ``Tagged``'s
   operators, and through ``Tagged.apply`` the first line of each primitive, call it with your
@@ -29,10 +28,10 @@ Pearlmutter, 2005). The cure, as in ForwardDiff.jl, is to tell perturbations apa
 - the derivative reads the tangent along its own tag only (``tangent``): x + y above is tagged
   with y's tag, its grad there is 1, and x's perturbation stays inside, for the outer call.
 
-**Hessians.** Seed the inner level with the n one-hot tangents of stage 5 and the outer level
-with a direction v: ``Variable(Variable(x, E), v)``. The result's grad is the Variable
-(grad f . v, H v): the Hessian-vector product from ONE evaluation of f (forward over forward;
-JAX computes Hessians forward over reverse). The Hessian is n of them, one per column.
+**Hessians.** H v, the Hessian-vector product, is the derivative along v of the gradient, and
+stage 5 gets the whole gradient from one pass: perturb that pass once more, along v, and H v
+comes out of ONE evaluation of f (forward over forward; JAX computes Hessians forward over
+reverse). Column k of the Hessian is H e_k, e_k the k-th one-hot direction.
 
 **Newton's method.** With the gradient g and the Hessian H of the loss, one step
 theta <- theta - H^-1 g jumps to the minimum of the local quadratic model. Near the optimum the
@@ -93,16 +92,20 @@ def check_iterations(iters: object) -> None:
 def second_derivative(f: Function, x: object) -> object:
     """Exercise nested: f''(x) from ONE evaluation of f on x perturbed twice.
 
-    Seed x at two levels, ``Variable(Variable(x, 1.0), Variable(1.0, 0.0))``: the inner Variable
-    moves with x, and so does the outer level, whose grad (1, 0) is itself a Variable. f's result
-    is then Variable(Variable(f, f'), Variable(f', f'')): return the grad of its grad, a number
-    (a float, a numpy scalar or a 0-d array) at a number x, an array shaped like x at an array x.
-    Where a level is a plain number (f returned one, or its outer grad is one), f does not curve
-    there: f'' is 0, the number 0 or zeros shaped like x (0 broadcasts: either one). x is a number,
-    or an array for an elementwise f; anything else (a string...) is a TypeError, which
-    ``as_point(x, "x")`` raises for you.
-    Most of this exercise is elsewhere: your primitives (and x[i], x.sum(), @) must take values
-    that are Variables.
+    - x: a number, or an array for an elementwise f; anything else (a string...) is a TypeError,
+      which ``as_point(x, "x")`` raises for you. f: a function of one Variable.
+    - Returns f''(x): a number (a float, a numpy scalar or a 0-d array) at a number x, an array
+      shaped like x at an array x.
+    - An f that does not curve at some level (it returns a plain number, or a result whose grad
+      is a plain number) has f'' = 0: the number 0, or zeros shaped like x (0 broadcasts: either
+      one).
+    - Budget: f is evaluated exactly once (counted), on x perturbed twice: a Variable whose value
+      is a Variable (the module's docstring shows one). No differences of first derivatives.
+
+    Why it works: every rule holds whatever value and grad are made of, so the outer level
+    differentiates f and the inner one differentiates what the outer produced. Most of this
+    exercise is elsewhere: your primitives (and x[i], x.sum(), @) must take values that are
+    Variables.
     """
     check_function(f)
     raise NotImplementedError(
@@ -184,17 +187,21 @@ class Tagged(Variable):
 def apply_tagged(rule: Callable[..., Variable], *operands: object) -> Variable:
     """Exercise derivative: ``rule`` applied at the level of the newest perturbation among ``operands``.
 
-    The operand tagged with the largest tag t is a perturbation of t: its value and grad (maybe
-    Variables, holding older tags) are what ``rule`` works on. Every other Variable operand is a
-    constant at that level: its tangent along t is 0, and it enters as a value, whatever older
-    perturbations it holds. Apply ``rule`` (your own untagged operator or primitive) to those
-    untagged stand-ins and tag its result with t. Arguments that are no Variable (an index)
-    pass through as they are. A plain Variable that moves (tag 0, a grad that is not 0: stage 1's
-    anonymous perturbation, held by a Variable f closes over) is an older perturbation like any
-    other, kept inside its constant. A plain constant (tag 0, grad 0: the Variable(3, 0) that
-    ``u ** 3`` makes of its exponent) enters as its bare value: wrapped one level deeper, it would
-    leave Variable(c, 0) levels in every result, and derivative(u -> u ** 3)(2.0) would answer
-    Variable(12.0, 0.0) instead of the number 12.0.
+    - ``rule``: your own untagged operator or primitive (``Variable.__mul__``, ``log``...), which
+      knows nothing of tags. ``operands``: what ``rule`` takes, in its order: Variables, tagged
+      or plain, and arguments that are no Variable (an index), which reach ``rule`` unchanged.
+    - Returns a Tagged Variable whose tag t is the largest tag among the operands: its grad is
+      the tangent of the result along perturbation t, and its value the result with t set to 0,
+      still carrying every older perturbation (in Variables of older tags, inside it).
+    - Along t, only the operands tagged t move: every other Variable is a constant there (its
+      tangent along t is 0), however it moves along older perturbations, which the result keeps.
+      That includes a plain Variable that moves (tag 0, a grad that is not 0: stage 1's anonymous
+      perturbation, held by a Variable f closes over).
+    - A plain constant (tag 0, grad 0: the Variable(3, 0) that ``u ** 3`` makes of its exponent)
+      leaves no trace: derivative(u -> u ** 3)(2.0) is the number 12.0, never Variable(12.0, 0.0).
+
+    Why it works: the perturbations are independent directions, and at one operation only the
+    newest matters; the older ones are handled, one level down, by the rule's own operations.
     """
     raise NotImplementedError(
         "exercise 'derivative': derivative(f), one tag per call. "
@@ -210,10 +217,10 @@ def tangent(result: object, tag: int) -> object:
     - A Variable with an older (smaller) tag, or a plain number or array: it does not move with
       that perturbation, so 0 (for an array, zeros shaped like the value or the number 0, which
       broadcasts: either one).
-    - A Variable with a newer tag: a perturbation that outlived the derivative call that made it
+    - A Variable with a newer tag s: a perturbation that outlived the derivative call that made it
       (an inner derivative's seed kept aside, and used after that call returned). Nobody will
-      read its tangent any more, but it is still there: return the tangent of its value and of
-      its grad along ``tag``, kept together under its own (newer) tag.
+      read its tangent along s any more, but it is still there: the answer is a Variable tagged
+      s, whose value and grad are the tangents along ``tag`` of its value and of its grad.
     - Anything else (a string, None, a list): TypeError, f must return a number, an array or a
       Variable.
     """
@@ -227,10 +234,11 @@ def tangent(result: object, tag: int) -> object:
 def derivative(f: Function) -> Callable[[object], object]:
     """Exercise derivative: the function x -> f'(x), so that derivative(derivative(f)) is f''.
 
-    Each call of the function you return creates its own tag (``new_tag()``), evaluates f ONCE on
-    x seeded with that tag (``Tagged(x, 1.0, tag)``), and returns the tangent of f's result along
-    that tag. x is a real number, or a Variable when the derivative sits inside another one
-    (``check_point``). The operators and primitives do the rest through ``apply_tagged``.
+    - f: a function of one Variable (TypeError otherwise, ``check_function``: when derivative(f)
+      is called). x: a real number, or a Variable when the derivative sits inside another one
+      (TypeError otherwise, ``check_point``: at each call of the function returned).
+    - Budget: each call of the returned function evaluates f exactly once (counted), on a
+      Variable: x perturbed along a tag of its own (``Tagged``, ``new_tag()``).
 
     The tag must be new at every call, and larger than every tag before it: larger than those
     inside x (an inner derivative evaluated at the outer one's perturbed point), and never one a
@@ -256,12 +264,16 @@ def derivative(f: Function) -> Callable[[object], object]:
 def hvp(f: Function, x: object, v: object) -> np.ndarray:
     """Exercise hessian: the Hessian-vector product H_f(x) v of a scalar-valued f, from ONE evaluation.
 
-    Two levels of perturbation: inside, the n one-hot tangents of the gradient (``seeded``, as in
-    stage 5); outside, the direction v, shaped like x (one tangent, no tangent axis). f's result
-    carries grad f . v at the outer level, and its n inner tangents are d/dx_k (grad f . v), the
-    entries of H v. Return H v with the shape of x; ValueError when x and v differ in shape or
-    f(x) is not a single number computed from x: its value has a shape, even (1,), or f returned
-    no Variable at all.
+    - x, v: numbers or arrays of finite numbers of the same shape (``as_point`` checks each;
+      ValueError when the shapes differ). f: a scalar-valued function of one Variable.
+    - Returns H v with the shape of x: entry k is d/dx_k (grad f . v). An f whose gradient does
+      not move with x (a linear f) gives zeros.
+    - ValueError when f(x) is not a single number computed from x: its value has a shape, even
+      (1,), or f returned no Variable at all.
+    - Budget: f is evaluated exactly once (counted), on x perturbed at two levels.
+
+    Why it works: H v is the derivative of the gradient along v, so perturb the one pass that
+    gives the gradient (stage 5) once more, along v.
     """
     raise NotImplementedError(
         "exercise 'hessian': hvp and hessian, forward over forward. "
@@ -273,10 +285,14 @@ def hvp(f: Function, x: object, v: object) -> np.ndarray:
 def hessian(f: Function, x: object) -> np.ndarray:
     """Exercise hessian: the (n, n) Hessian of a scalar-valued f at x, n the number of entries of x.
 
-    H[i, j] = d^2 f / dx_i dx_j, the entries of x counted in numpy's (C) order. Column k is
-    H e_k, one hvp along the k-th one-hot direction, shaped like x. ValueError when f does not
-    return a single number (as hvp raises it). An x without entries (n = 0) has the empty (0, 0)
-    Hessian: no column to compute, so f is not evaluated.
+    H[i, j] = d^2 f / dx_i dx_j, the entries of x counted in numpy's (C) order (x may be a matrix),
+    a symmetric matrix. ValueError when f does not return a single number (as hvp raises it). An
+    x without entries (n = 0) has the empty (0, 0) Hessian, and f is not evaluated.
+
+    Budget: at most n evaluations of f, each on x perturbed at two levels (a Variable whose value
+    is a Variable): the tests count them. n evaluations are allowed here, where hvp has one: a
+    Hessian holds n times the numbers of an H v. Differences of gradients are not allowed: they
+    take two evaluations per column, and are only approximations.
     """
     raise NotImplementedError(
         "exercise 'hessian': hvp and hessian, forward over forward. "
@@ -298,12 +314,11 @@ def fit_logistic_regression_newton(x: Sequence[float], y: Sequence[float], iters
     where loss(theta) is the mean over the samples of -(y log s + (1 - y) log(1 - s)),
     s = sigmoid(theta[0] x + theta[1]), written with your operators, sigmoid and log (they handle
     nested Variables now; stage 3's clipped logloss and stage 6's softplus build their Variables
-    from numbers, so they do not). g and H come from YOUR forward mode over that loss: stage 5's
-    gradient(loss, theta) and hessian(loss, theta), or fewer evaluations that read g from the
-    same nested passes as H (each column's pass carries g in the inner tangents of its value).
-    Not from a formula worked out by hand, finite differences or another library: forward mode
-    is linear in its seeds, and the tests check that your steps follow them. ``np.linalg.solve``
-    solves H d = g. Return (m, b) as floats (numpy scalars and 0-d arrays are numbers too).
+    from numbers, so they do not). g and H come from YOUR forward mode over that loss (your
+    gradient and hessian, or nested passes of your own). Not from a formula worked out by hand,
+    finite differences or another library: forward mode is linear in its seeds, and the tests
+    check that your steps follow them. Return (m, b) as floats (numpy scalars and 0-d arrays are
+    numbers too).
     Check the input with ``as_batch(x, y, labels=True)`` and ``check_iterations(iters)``.
     """
     raise NotImplementedError(

@@ -7,15 +7,14 @@ the post's network. With stage 5's tangents both loops disappear:
 - the parameters are seeded together (``seeded``), so the loss carries P tangents, which are
   its P partial derivatives.
 
-Each iteration of gradient descent is then ONE evaluation of the loss:
+Each iteration of gradient descent is then ONE evaluation of the loss: the mean over the batch
+is a single scalar Variable, and its P tangents are the P partial derivatives the step needs,
+the same numbers stage 4 gathered from P passes per sample.
 
-    params = seeded(m, b)                       # P = 2 tangents, one-hot
-    loss = (your loss over the whole batch).sum() / n
-    m, b = m - lr * loss.grad[0], b - lr * loss.grad[1]
-
-The tests check that your loops take the same steps as stage 4's, and that they evaluate the
-loss once per iteration, whatever the number of samples or parameters: they count your Variable's
-operations, which must be the same for 6 samples or 12, 3 features or 6, 2 hidden units or 4.
+The budget of every fit here is ONE evaluation of the loss per iteration. The tests check that
+your loops take the same steps as stage 4's, and that they evaluate the loss once per iteration,
+whatever the number of samples or parameters: they count your Variable's operations, which must
+be the same for 6 samples or 12, 3 features or 6, 2 hidden units or 4.
 So no Python loop over the samples, the features or the hidden units: whole arrays, and ``@``.
 And every gradient must be the one your operations compute: while a check runs, each Variable
 you seed (tangents of 0s and 1s, built outside your operations) sits 0.25 further along every
@@ -79,11 +78,14 @@ def check_activation(activation: str) -> None:
 def softplus(u: Variable | float) -> Variable:
     """Exercise logits: softplus(u) = log(1 + e^u), for any u, whose derivative is sigmoid(u).
 
-    Written as it stands, log(1 + exp(u)) overflows beyond u = 709, and rounds 1 + e^u to 1
-    (the value to 0) long before its true value vanishes. The identity
-    log(1 + e^u) = max(u, 0) + log(1 + e^-|u|) only ever takes exp of a number <= 0; numpy's
-    ``np.logaddexp(0, u)`` and ``math.log1p`` help further. Works on numbers and arrays, with no
-    overflow error and no warning on the way, as sigmoid (mind that np.where computes both branches).
+    - u: a Variable or a number (``lift`` makes it one), whose value is a number or an array
+      (elementwise); the grad comes out as sigmoid(u) times u's tangents, in any of their forms.
+    - Any u: no overflow error and no warning on the way (the tests turn numpy's warnings into
+      errors), exact to rounding at both ends: softplus(1000) is 1000 with derivative 1,
+      softplus(-40) is e^-40 (about 4.2e-18, not 0), softplus(-1000) is 0 with derivative 0.
+
+    Written as it stands, log(1 + exp(u)) overflows beyond u = 709, and rounds 1 + e^u to 1 (the
+    value to 0) long before its true value vanishes: the hints say how to stay clear of both.
     """
     u = lift(u)
     # BEGIN logits
@@ -99,11 +101,12 @@ def softplus(u: Variable | float) -> Variable:
 def logloss_from_logits(true_val: Variable | float, logit: Variable | float) -> Variable:
     """Exercise logits: the binary cross-entropy of p = sigmoid(z), computed from the logit z itself.
 
-        -(y log p + (1 - y) log(1 - p))  =  softplus(z) - y z
+        -(y log p + (1 - y) log(1 - p)),   p = sigmoid(z)
 
-    exactly, for any z: no p, no clip, no log(0). Elementwise on arrays (where stage 3's logloss
-    takes one sample); labels y in [0, 1] (call ``check_label``). Its derivative along z is
-    p - y, the error itself.
+    exactly, for any z, with no p formed: no clip, no log(0), no overflow or warning (z = -1e6 or
+    1000 included). Elementwise on arrays (where stage 3's logloss takes one sample); labels y in
+    [0, 1], a ValueError otherwise (``check_label``, ready-made). Its derivative along z is p - y,
+    the error itself.
 
     Why not stage 3's clipped logloss(y, sigmoid(z))? Take y = 1 and z = -40, a confident
     mistake. p = sigmoid(-40) = 4.2e-18 is clipped to 1e-15, and the grad passed through the
@@ -125,9 +128,11 @@ def fit_linear_regression_batched(x: Sequence[float], y: Sequence[float], lr: fl
                                   iters: int = 1000) -> tuple[float, float]:
     """Exercise batched_fits: stage 4's line, y ~ m x + b from m = b = 0, one evaluation per iteration.
 
-    The loss is the mean of mse over all samples at once (mse works elementwise on arrays now);
-    seed m and b together and read both partial derivatives off the loss's grad. Same steps,
-    same result as stage 4's fit_linear_regression. Return (m, b) as floats.
+    The same contract as stage 4's fit_linear_regression: gradient descent on the mean of mse
+    over the samples, the same steps and the same (m, b), returned as floats; ValueError for bad
+    input (``as_batch(x, y)``, ``check_settings(lr, iters)``). Budget: ONE evaluation of the loss
+    per iteration, over every sample at once, its tangents the partial derivatives by m and b
+    (the tests count your Variable's operations: the same for 6 samples as for 12).
     """
     # BEGIN batched_fits
     xs, ys = as_batch(x, y)
@@ -147,8 +152,9 @@ def fit_logistic_regression_batched(x: Sequence[float], y: Sequence[float], lr: 
     """Exercise batched_fits: stage 4's classifier, P(y = 1) = sigmoid(m x + b), one evaluation per iteration.
 
     The loss is the mean of logloss_from_logits over all samples, with labels 0 or 1 only,
-    checked before the loop (``as_batch(x, y, labels=True)``): a bad label is a ValueError even
-    with iters = 0. Return (m, b) as floats.
+    checked before the loop (``as_batch(x, y, labels=True)``, ``check_settings(lr, iters)``): a
+    bad label is a ValueError even with iters = 0. Return (m, b) as floats. Budget: ONE
+    evaluation of the loss per iteration, as fit_linear_regression_batched.
     """
     # BEGIN batched_fits
     xs, ys = as_batch(x, y, labels=True)
@@ -170,7 +176,8 @@ def deep_model_batched(x: Sequence[float], y: Sequence[float],
         h_0 = m0_0 x + b0_0,   h_1 = m0_1 x + b0_1,   z = m1_0 h_0 + m1_1 h_1 + b1
 
     Return ``(loss, grads)``: the mean over the samples of logloss_from_logits(y, z), a float,
-    and a dict of its 7 partial derivatives by name (PARAMETERS), from ONE forward pass.
+    and a dict of its 7 partial derivatives by name (PARAMETERS). Budget: ONE forward pass, over
+    every sample at once (the tests count your operations: the same for 6 samples as for 12).
     A missing parameter is 0. Check the input with ``as_batch(x, y, labels=True)`` and
     ``check_parameters(params, "params")``.
     """
@@ -189,10 +196,11 @@ def train_deep_model_batched(x: Sequence[float], y: Sequence[float], params: Map
                              iters: int = 100) -> tuple[dict[str, float], list[float]]:
     """Exercise batched_fits: stage 4's train_deep_model, one evaluation (deep_model_batched) per iteration.
 
-    ``history[i]`` is the mean loss at iteration i, before its update; return
-    ``(new_params, history)`` with all seven names, leaving ``params`` as it was. Check the input
-    before the loop (``as_batch(x, y, labels=True)``, ``check_settings``, ``check_parameters``):
-    a bad label is a ValueError even with iters = 0, as in stage 4.
+    Budget: ONE evaluation of the loss (one deep_model_batched) per iteration. ``history[i]`` is
+    the mean loss at iteration i, before its update; return ``(new_params, history)`` with all
+    seven names, leaving ``params`` as it was. Check the input before the loop
+    (``as_batch(x, y, labels=True)``, ``check_settings``, ``check_parameters``): a bad label is a
+    ValueError even with iters = 0, as in stage 4.
     """
     # BEGIN batched_fits
     xs, ys = as_batch(x, y, labels=True)
@@ -220,10 +228,10 @@ def fit_logistic_regression_l2(X: object, y: object, C: float = 1.0, lr: float =
 
         mean over samples of logloss_from_logits(y, X @ w + b)  +  (w @ w) / (2 C n)
 
-    (b is not penalised). Each iteration is ONE evaluation with P = d + 1 tangents: seed w and b
-    together, and take all d features at once with one ``@`` (no loop over them). Return (w, b):
-    an array of d floats and a float. ValueError for bad input (``as_design``, ``check_settings``,
-    C > 0).
+    (b is not penalised). Budget: ONE evaluation of that objective per iteration, carrying
+    P = d + 1 tangents (the d entries of w, then b), every feature at once: the tests count your
+    operations, the same for 3 features as for 6. Return (w, b): an array of d floats and a float.
+    ValueError for bad input (``as_design``, ``check_settings``, C > 0).
     """
     # BEGIN real_data
     features, labels = as_design(X, y)
@@ -271,9 +279,12 @@ def network_loss(params: Mapping[str, np.ndarray], X: object, y: object,
                  activation: str = "tanh") -> tuple[float, dict[str, np.ndarray]]:
     """Exercise real_data: the mean logloss_from_logits of the network and its gradient, in ONE pass.
 
-    Seed the four arrays of ``params`` together (P = every entry of W1, b1, w2 and b2) and
-    return ``(loss, grads)``: the mean loss as a float and, for each name in NETWORK, its
-    gradient with the shape of that parameter (``split_like`` does the reshaping).
+    ``params`` maps the names in NETWORK to arrays (``init_network``'s shapes); X is (n, d) and y
+    n labels 0 or 1 (``as_design``: ValueError otherwise). Returns ``(loss, grads)``: the mean
+    loss as a float and, for each name in NETWORK, d loss / d that array, with its shape
+    (``split_like`` reshapes a flat gradient, in ``seeded``'s order). Budget: ONE evaluation of
+    the network and its loss, carrying one tangent per entry of W1, b1, w2 and b2 (the tests
+    count your operations: the same for 6 samples or 12, 2 hidden units or 4).
     """
     # BEGIN real_data
     features, labels = as_design(X, y)
@@ -288,8 +299,9 @@ def train_network(X: object, y: object, hidden: int = 8, activation: str = "tanh
                   iters: int = 300, seed: int = 0) -> tuple[dict[str, np.ndarray], list[float]]:
     """Exercise real_data: train the network by full-batch gradient descent from ``init_network``.
 
-    Each iteration: ``network_loss`` once, then every array updated together. Return
-    ``(params, history)``, history[i] being the mean loss at iteration i before its update.
+    Budget: ONE evaluation (one ``network_loss``) per iteration, every array then updated by the
+    same gradient. Return ``(params, history)``, history[i] being the mean loss at iteration i
+    before its update. ValueError for bad input (``as_design``, ``check_settings``).
     """
     # BEGIN real_data
     features, labels = as_design(X, y)

@@ -61,7 +61,7 @@ def log(u: Variable | float) -> Variable:
     """Exercise log: the natural logarithm.
 
     log is defined for u > 0 only: for u.value <= 0 raise ValueError with a message that names
-    the value, before computing anything.
+    the value, before computing anything (exercise arrays: when any entry is 0 or below).
     """
     u = lift(u)
     if u.tag:  # stage 7: a tagged perturbation
@@ -108,7 +108,7 @@ def sigmoid(u: Variable | float) -> Variable:
     """Exercise sigmoid: the logistic function s = 1 / (1 + e^-u), whose values lie in [0, 1].
 
     It must work for any input: sigmoid(1000) is exactly 1 and sigmoid(-1000) exactly 0, with no
-    overflow error and no warning on the way. (The hints say how, if you need them.) Value and
+    overflow error and no warning on the way (exercise arrays: on every entry of an array too). (The hints say how, if you need them.) Value and
     grad are checked to 1e-12 relative, or to 1e-15 absolute where they are that close to 0 or 1:
     any careful formula meets that.
     """

@@ -24,7 +24,8 @@ stages, use them):
 - ``x[i]``, ``x[a:b]``, ``x[..., i]``, ``x[None]``, ``x.sum()`` and ``@`` (exercise reductions)
   carry the tangent axis too, in front.
 - ``jvp(f, x, v)``, ``gradient(f, x)`` and ``jacobian(f, x)`` take any f that maps one Variable
-  to one Variable through those operations and the primitives, and evaluate it exactly once.
+  to one Variable through those operations and the primitives. Their budget is ONE evaluation of
+  f each (the tests count the calls of f): the tangents travel together, never in a loop.
   ``seeded(*arrays)`` gives the Variables of several parameter arrays seeded together, as the
   fits of stage 6 need.
 
@@ -100,12 +101,18 @@ def split_like(tangents: np.ndarray, arrays: list[np.ndarray] | tuple[np.ndarray
 def jvp(f: Function, x: object, v: object) -> tuple[float | np.ndarray, float | np.ndarray]:
     """Exercise jvp: ``(f(x), J_f(x) v)`` from ONE evaluation of f, as ``jax.jvp`` does.
 
-    x and v are numbers or numpy arrays of the same shape (ValueError otherwise). Seed the
-    input with v as its tangent: f's result then carries the directional derivative of f at x
-    along v. Return the value and that tangent, each with the shape of f(x).
+    - x, v: numbers or numpy arrays of finite numbers, of the same shape. ``as_point`` (ready-made)
+      raises the TypeError or ValueError for anything else, naming the argument; x and v of
+      different shapes are a ValueError.
+    - f: maps one Variable to one Variable (a result built from its argument; ``tangents_of``
+      reads its tangent whatever the form of its grad, and refuses anything else).
+    - Returns ``(value, tangent)``: f(x), and the directional derivative of f at x along v, both
+      with the shape of f(x). An f that ignores its input has the tangent 0 (zeros).
+    - Budget: f is evaluated exactly once, on a Variable carrying ONE tangent, v: a grad of
+      x.size numbers (the tests count the calls, and the size of the grad f receives).
 
-    Start with ``x, v = as_point(x, "x"), as_point(v, "v")``; ``tangents_of(result, 1)[0]``
-    reads the tangent of f's result whatever its form.
+    Why one pass is enough: the grad of a Variable was always a derivative along the direction it
+    was seeded with, and that derivative is J_f(x) v, the Jacobian never built.
     """
     # BEGIN jvp
     x, v = as_point(x, "x"), as_point(v, "v")
@@ -148,9 +155,11 @@ def seeded(*arrays: object) -> tuple[Variable, ...]:
 def gradient(f: Function, x: object) -> np.ndarray:
     """Exercise gradient: df/dx for a scalar-valued f, with the shape of x, from ONE evaluation of f.
 
-    Seed x with its n one-hot tangents at once (``seeded``): the n tangents of f's scalar result
-    are the n partial derivatives. ValueError when f(x) is not a single number, that is when its
-    value has a shape, even (1,) (use jacobian).
+    x is a number or an array (``as_point``'s checks, as in ``seeded``); the answer has x's shape,
+    entry k being d f / d x.flat[k]. ValueError when f(x) is not a single number, that is when its
+    value has a shape, even (1,) (use jacobian). Budget: f is evaluated exactly once (counted),
+    with n tangents, n = x.size: all the partial derivatives travel in the same pass, as the
+    module's docstring explains.
     """
     # BEGIN gradient
     (point,) = seeded(x)
@@ -169,8 +178,8 @@ def jacobian(f: Function, x: object) -> np.ndarray:
     n is the number of entries of x and m that of f(x), both counted in numpy's (C) order, as
     ``seeded`` counts them: row i holds the partial derivatives of entry i of f(x), J[i, k] =
     d f(x).flat[i] / d x.flat[k]. So a vector f: R^n -> R^m gives (m, n), a matrix-valued f one
-    row per entry (row by row, in C order), and a scalar f a single row, shape (1, n). The one-hot
-    seeding gives you the columns.
+    row per entry (row by row, in C order), and a scalar f a single row, shape (1, n). Budget: f is
+    evaluated exactly once (counted), whatever m is.
     """
     # BEGIN gradient
     (point,) = seeded(x)

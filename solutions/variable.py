@@ -266,11 +266,13 @@ class Variable:
         """Exercise reductions: ``self @ other`` for vectors and matrices, as numpy's ``@``.
 
         The product rule holds for matrix products too, each factor kept on its own side of @.
-        Mind the tangent axis when the right operand is a vector: its P tangents form a (P, n)
-        array, and numpy's ``@`` would read that as a matrix with n columns. A grad without the
-        tangent axis is one tangent (shaped like its value, or a number or smaller array that
-        broadcasts to it): the result then carries one tangent too. Exercise nested (stage 7):
-        where a value is a Variable, each grad is ONE tangent shaped like its value (``one_tangent``).
+        Shapes: operands with P tangents give P tangents, of shape (P,) + the shape of
+        ``self.value @ other.value``, whichever side holds a vector and whichever a matrix (a vector
+        on the right included); either operand may be a constant (a numpy array: ``__rmatmul__``).
+        A grad without the tangent axis is one tangent (shaped like its value, or a number or
+        smaller array that broadcasts to it): the result then carries one tangent too. Exercise
+        nested (stage 7): where a value is a Variable, each grad is ONE tangent shaped like its
+        value (``one_tangent``).
         """
         other = as_variable(other, "@")
         # BEGIN reductions

@@ -71,11 +71,21 @@ def operands(V, values=None, tangents=None) -> SimpleNamespace:
     return SimpleNamespace(**{n: V(values[n], tangents[n]) for n in NAMES})
 
 
-def describe(values=None, used: str = "x y c m") -> str:
-    """The operands named in ``used`` (an expression), on one line each."""
+def describe(values=None, used: str = "x y c m", tangents: int = 3) -> str:
+    """The operands named in ``used`` (an expression), one after the other: each one's value, and the shapes of
+    its value and of its grad, which holds ``tangents`` tangents on a leading axis."""
     values = values or {"x": X, "y": Y, "c": C, "m": M}
     names = [n for n in NAMES if re.search(rf"\b{n}\b", used)]
-    return ", ".join(f"{n} = {np.round(np.asarray(values[n], dtype=float), 4).tolist()}" for n in names)
+    return ", ".join(f"{n} = {np.round(np.asarray(values[n], dtype=float), 4).tolist()} "
+                     f"({shapes(values[n], tangents)})" for n in names)
+
+
+def shapes(value, tangents: int) -> str:
+    """The shapes of an operand's value and grad, in words: "value (3,), grad (3, 3): 3 tangents"."""
+    shape = np.shape(value)
+    if not shape:
+        return f"a number, grad ({tangents},): {tangents} tangents of its own"
+    return f"value {shape}, grad {(tangents,) + shape}: {tangents} tangents"
 
 
 def stable_sigmoid(z):
@@ -174,7 +184,7 @@ def _exact_constants():
 @pytest.mark.parametrize("description, expression, value, tangents, hint", _exact_arrays(),
                          ids=[case[0] for case in _exact_arrays()])
 def test_arrays_exact(kata, description, expression, value, tangents, hint):
-    given_ = f"{description} with {describe(used=description)} and 3 tangents each"
+    given_ = f"{description} with {describe(used=description)}"
     result = evaluate("arrays", given_, lambda: expression(operands(kata.Variable), kata.primitives))
     expect_tangents("arrays", given_, result, value, tangents, hint)
 
@@ -266,7 +276,8 @@ ONE_TANGENT_ARRAYS = [
                          ids=[c[0].split(" (")[0] for c in ONE_TANGENT_ARRAYS])
 def test_arrays_take_one_tangent_without_its_axis(kata, description, expression, value, tangent):
     given_ = (f"{description} with x = Variable({X.tolist()}, {XV.tolist()}), y = Variable({Y.tolist()}, "
-              f"{YV.tolist()}), m = Variable({M.tolist()}, {MV.tolist()}), c = Variable({C}, 2.0): one tangent each")
+              f"{YV.tolist()}), m = Variable({M.tolist()}, {MV.tolist()}), c = Variable({C}, 2.0): one tangent each, "
+              f"without a tangent axis: x, y value and grad (3,), m value and grad (2, 3), c a number with grad 2.0")
     result = evaluate("arrays", given_, lambda: expression(one_tangent_operands(kata.Variable), kata.primitives))
     expect_tangents("arrays", given_, result, value, tangent, ONE_TANGENT_HINT, one=True)
 
@@ -389,7 +400,7 @@ def scalar_passes(V, expression, primitives, values: dict, tangents: dict, shape
 def test_arrays_tangents_are_linear_and_agree_with_scalar_passes(kata, description, expression, data, a, b):
     V, f = kata.Variable, kata.primitives
     values, first, second = draw_operands(data, description)
-    given_ = f"{description} with {describe(values, description)}"
+    given_ = f"{description} with {describe(values, description, PROPERTY_TANGENTS)}"
     one = evaluate("arrays", given_, lambda: expression(operands(V, values, first), f))
     two = expression(operands(V, values, second), f)
     mixed_tangents = {n: a * first[n] + b * second[n] for n in NAMES}
@@ -448,7 +459,7 @@ REDUCTION_HINT = ("each tangent goes through the same linear operation as the va
 @pytest.mark.parametrize("description, expression, value, tangents", _exact_reductions(),
                          ids=[c[0].split(" (")[0] for c in _exact_reductions()])
 def test_reductions_exact(kata, description, expression, value, tangents):
-    given_ = f"{description} with {describe(used=description)} and 3 tangents each"
+    given_ = f"{description} with {describe(used=description)}"
     result = evaluate("reductions", given_, lambda: expression(operands(kata.Variable)))
     expect_tangents("reductions", given_, result, value, tangents, REDUCTION_HINT)
 
@@ -479,7 +490,8 @@ ONE_TANGENT_REDUCTIONS = [
                          ids=[c[0].split(" (")[0] for c in ONE_TANGENT_REDUCTIONS])
 def test_reductions_take_one_tangent_without_its_axis(kata, description, expression, value, tangent):
     given_ = (f"{description} with x = Variable({X.tolist()}, {XV.tolist()}), y = Variable({Y.tolist()}, "
-              f"{YV.tolist()}), m = Variable({M.tolist()}, {MV.tolist()}): one tangent each, without a tangent axis")
+              f"{YV.tolist()}), m = Variable({M.tolist()}, {MV.tolist()}): one tangent each, without a tangent axis: "
+              f"x, y value and grad (3,), m value and grad (2, 3)")
     result = evaluate("reductions", given_, lambda: expression(one_tangent_operands(kata.Variable)))
     expect_tangents("reductions", given_, result, value, tangent,
                     ONE_TANGENT_HINT + "; x[i], x.sum() and @ apply to it as to the value", one=True)
@@ -531,7 +543,7 @@ def scalar_lists(V, values: dict, tangents: dict, k: int) -> SimpleNamespace:
 def test_reductions_are_linear_and_agree_with_scalar_passes(kata, description, on_arrays, on_scalars, data, a, b):
     V = kata.Variable
     values, first, second = draw_operands(data, description)
-    given_ = f"{description} with {describe(values, description)}"
+    given_ = f"{description} with {describe(values, description, PROPERTY_TANGENTS)}"
     one = evaluate("reductions", given_, lambda: on_arrays(operands(V, values, first)))
     two = on_arrays(operands(V, values, second))
     mixed = on_arrays(operands(V, values, {n: a * first[n] + b * second[n] for n in NAMES}))

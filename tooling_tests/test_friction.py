@@ -6,14 +6,20 @@
   raise NotImplementedError("exercise 'arrays': ...")``) that a learner writing stages 1-4 leaves
   where it is.
 - No "uv binary not found." line from nox where uv is absent.
+- The arrays tests' labels state the shapes of each operand's value and grad (a scalar c carries
+  3 tangents of its own).
+- Each exercise whose tests count evaluations (of f, of the loss, sweeps) states its budget in
+  the docstring of the function counted: the exercises come from a grep of the tests.
 """
 
 from __future__ import annotations
 
+import ast
 import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -21,7 +27,7 @@ from learner_repo import MANIFEST, make_repo, reference, tool, write_kata
 from test_check import status_of
 
 from katatools.manifest import ROOT
-from katatools.stubs import stub_source
+from katatools.stubs import stub_source, write_package
 
 LATER = [e.name for e in MANIFEST.exercises if MANIFEST.stage(e.stage).index >= MANIFEST.stage("tangents").index]
 
@@ -84,3 +90,93 @@ def test_hints_of_nested_point_variable_py_at_the_primitive_methods():
     nested = MANIFEST.exercise("nested")
     assert any(".log()" in hint for hint in nested.hints), nested.hints
     assert Path(ROOT / "solutions" / "primitives.py").read_text().count("setattr(Variable,") == 1
+
+
+# ---------------------------------------------------------------- the shapes in the arrays tests' labels
+
+OPERAND_SHAPES = {  # what the label says of each operand of the arrays tests (3 tangents each)
+    "x": "x = [0.5, 1.5, 2.5] (value (3,), grad (3, 3): 3 tangents)",
+    "c": "c = 1.5 (a number, grad (3,): 3 tangents of its own)",
+    "m": "value (2, 3), grad (3, 2, 3): 3 tangents",
+}
+
+
+def test_the_arrays_labels_state_the_shapes_of_value_and_grad(tmp_path):
+    """A learner who forgot to line the tangents up (lined_up returns its operands as they are) reads, in each
+    failing test's label, the shapes of every operand's value and grad."""
+    variable = reference("variable")
+    slipped = variable.replace("    if shapes[0] == shapes[1]:\n        return u, v\n", "    return u, v\n", 1)
+    assert slipped != variable
+    sources = {f"{stage.module}.py": reference(stage.module) for stage in MANIFEST.stages} | {"variable.py": slipped}
+    package = write_package(tmp_path / "slipped", sources)
+    run = subprocess.run([sys.executable, "-m", "pytest", "tests/test_tangents.py", "-q", "-p", "no:cacheprovider",
+                          "--target", str(package), "--kata-summary", "no", "-k",
+                          "test_arrays_exact or test_arrays_finite_difference"],
+                         cwd=ROOT, capture_output=True, text=True, timeout=300)
+    labels = [line for line in run.stdout.splitlines() if line.startswith("[arrays] ") and " with " in line]
+    assert any(line.startswith("[arrays] x + c with ") for line in labels), run.stdout[-3000:]
+    for line in labels:
+        for name, said in OPERAND_SHAPES.items():
+            if re.search(rf"\b{name} = ", line):
+                assert said in line, (name, line)
+
+
+# ---------------------------------------------------------------- the evaluation budgets
+
+COUNTING = re.compile(r"\.calls\b|len\(seen\)|expect_one_evaluation|expect_one_pass|len\((?:sweep|backward)_calls\)")
+BUDGETS = {  # exercise -> the functions its tests count, each with the budget its docstring states
+    "jvp": {"jvp": "budget: f is evaluated exactly once"},
+    "gradient": {"gradient": "budget: f is evaluated exactly once", "jacobian": "budget: f is evaluated exactly once"},
+    "batched_fits": {"fit_linear_regression_batched": "budget: one evaluation of the loss per iteration",
+                     "fit_logistic_regression_batched": "budget: one evaluation of the loss per iteration",
+                     "deep_model_batched": "budget: one forward pass",
+                     "train_deep_model_batched": "budget: one evaluation of the loss (one deep_model_batched) per "
+                                                 "iteration"},
+    "real_data": {"fit_logistic_regression_l2": "budget: one evaluation of that objective per iteration",
+                  "network_loss": "budget: one evaluation of the network",
+                  "train_network": "budget: one evaluation (one network_loss) per iteration"},
+    "nested": {"second_derivative": "budget: f is evaluated exactly once"},
+    "derivative": {"derivative": "budget: each call of the returned function evaluates f exactly once"},
+    "hessian": {"hvp": "budget: f is evaluated exactly once", "hessian": "budget: at most n evaluations of f"},
+    "grad": {"grad": "budget: each call evaluates f exactly once, on nodes, and runs one backward()"},
+    "both_ways": {"deep_model_reverse": "budget: one backward()",
+                  "train_deep_model_reverse": "budget: each iteration's gradients come from at least one backward()"},
+    "jacrev": {"jacrev": "budget: f is evaluated exactly once, on nodes, and backward() runs at most m times"},
+    "crossover": {"jacfwd": "budget: f is evaluated exactly n times", "costs": "budget: n + 1 evaluations of f"},
+}
+
+
+def counted_exercises() -> dict[str, list[str]]:
+    """Exercise -> its tests that count evaluations of f or of the loss, or sweeps, found in tests/."""
+    found: dict[str, list[str]] = {}
+    for stage in MANIFEST.stages:
+        text = (ROOT / stage.tests).read_text(encoding="utf-8")
+        for node in ast.walk(ast.parse(text)):
+            if not (isinstance(node, ast.FunctionDef) and node.name.startswith("test_")):
+                continue
+            marks = [d.args[0].value for d in node.decorator_list if isinstance(d, ast.Call)
+                     and ast.unparse(d.func) == "pytest.mark.exercise" and d.args]
+            if marks and COUNTING.search(ast.get_source_segment(text, node) or ""):
+                found.setdefault(marks[0], []).append(node.name)
+    return found
+
+
+def test_the_budgets_cover_every_exercise_whose_tests_count_evaluations():
+    counted = counted_exercises()
+    assert set(counted) == set(BUDGETS), (f"exercises whose tests count evaluations: {counted}; with a budget "
+                                          f"here: {sorted(BUDGETS)}")
+
+
+def stated(text: str) -> str:
+    return re.sub(r"\s+", " ", text.replace("``", "")).lower()
+
+
+@pytest.mark.parametrize("exercise", sorted(BUDGETS))
+def test_each_counted_exercise_states_its_budget_in_its_docstrings(exercise):
+    module = MANIFEST.stage(MANIFEST.exercise(exercise).stage).module
+    tree = ast.parse((ROOT / "solutions" / f"{module}.py").read_text(encoding="utf-8"))
+    texts = {node.name: stated(ast.get_docstring(node) or "") for node in ast.walk(tree)
+             if isinstance(node, ast.FunctionDef)}
+    missing = {function: budget for function, budget in BUDGETS[exercise].items()
+               if budget not in texts.get(function, "")}
+    assert not missing, f"{exercise}: docstrings that do not state the budget the tests count: {missing}"

@@ -30,9 +30,9 @@ def normalised(text: str) -> str:
     return re.sub(r"[\s,;:`'\"]|\.(?=\s|$)", "", text)
 
 
-def hidden_lines() -> list[tuple[str, str]]:
-    """(where, normalised code) for every statement inside a region of a reference module: a simple
-    statement whole, a compound one by its condition or iterable (its body is statements of its own)."""
+def hidden_statements() -> list[tuple[str, ast.stmt, str]]:
+    """(where, statement, normalised code) for every statement inside a region of a reference module: a
+    simple statement whole, a compound one by its condition or iterable (its body is statements of its own)."""
     found = []
     for stage in MANIFEST.stages:
         path = ROOT / "solutions" / f"{stage.module}.py"
@@ -45,18 +45,22 @@ def hidden_lines() -> list[tuple[str, str]]:
             if isinstance(node, (ast.FunctionDef, ast.ClassDef, ast.With, ast.Try)):
                 continue
             code = normalised(ast.get_source_segment(text, part if part is not None else node) or "")
-            if len(code) >= SHORTEST_LINE:
-                found.append((f"solutions/{path.name}:{node.lineno}", code))
+            found.append((f"solutions/{path.name}:{node.lineno}", node, code))
     return found
+
+
+def hidden_lines() -> list[tuple[str, str]]:
+    """(where, normalised code) for every hidden statement long enough to give something away."""
+    return [(where, code) for where, _, code in hidden_statements() if len(code) >= SHORTEST_LINE]
 
 
 HIDDEN = hidden_lines()
 
 
-def giveaway(hint: str) -> str | None:
-    """The hidden line a hint gives away, if any."""
+def giveaway(hint: str, lines: list[tuple[str, str]] | None = None) -> str | None:
+    """The hidden line (of ``lines``, by default every one of HIDDEN) a hint gives away, if any."""
     text = normalised(hint)
-    for where, line in HIDDEN:
+    for where, line in HIDDEN if lines is None else lines:
         match = SequenceMatcher(None, text, line, autojunk=False).find_longest_match(0, len(text), 0, len(line))
         if match.size >= min(GIVEAWAY * len(line), LONGEST_PIECE):
             return f"{where}: {line}"
