@@ -8,7 +8,7 @@ the exercise whose code changed (the functions and methods its ``covers`` lists 
 exercises.toml), or else the first one not done. The table of every selected exercise follows,
 as ``nox -s check`` prints it; as there, a pass whose files have not changed is reused, not run.
 
-It is quick because it keeps a warm worker (katatools/worker.py): pytest, numpy, hypothesis and
+It is quick because it keeps a warm worker (katatools/learner/worker.py): pytest, numpy, hypothesis and
 the tests are imported once, and each run is a child forked from it, which imports your kata
 modules afresh. It never shows a stale verdict: the files are looked at every ``INTERVAL``
 seconds, also while a check runs, and a save made during a check stops it and starts again
@@ -30,17 +30,17 @@ import sys
 import time
 from pathlib import Path
 
+from ..manifest import ROOT, Exercise, Manifest, split_cover
+from ..report import DONE, ExerciseResult, TestRecord, next_exercise, render_verdict, summarize, use_colour
+from ..stubs import _enclosing_functions
 from . import check
-from .manifest import ROOT, Exercise, Manifest, split_cover
-from .report import DONE, ExerciseResult, TestRecord, next_exercise, render_verdict, summarize, use_colour
-from .stubs import _enclosing_functions
 from .worker import Run, Worker, ignore_stop_signals, raise_on_stop_signals
 
 KATAS = check.KATAS
 INTERVAL = 0.05  # seconds between two looks at the files
 CLEAR = "\033[2J\033[H"  # erase the screen, cursor to the top-left corner
 # What the warm worker has imported or read: a change there restarts watch (never a kata module).
-TOOLING = ("tests/*.py", "katatools/*.py", "solutions/*.py", "exercises.toml", "pyproject.toml")
+TOOLING = ("tests/*.py", "katatools/**/*.py", "solutions/*.py", "exercises.toml", "pyproject.toml")
 
 Snapshot = dict[str, bytes]
 

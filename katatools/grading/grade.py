@@ -45,16 +45,16 @@ import tempfile
 import threading
 from pathlib import Path
 
-from . import report as results
+from .. import report as results
+from ..guard import GUARD_MARK, GUARD_VARIABLE
+from ..manifest import ROOT, Exercise, Manifest, ManifestError, Stage, load_manifest
+from ..runner import NO_REPORT, PytestRun, available_cpus, run_suite, stop_all
+from ..stubs import pristine_stubs, reference_sources
 from .gradebook import Graded, StageOutcome, summary_lines, write_outputs
-from .guard import GUARD_MARK, GUARD_VARIABLE
 from .isolation import Run, plan_runs
-from .manifest import ROOT, Exercise, Manifest, ManifestError, Stage, load_manifest
 from .review import review_modules
-from .runner import NO_REPORT, PytestRun, available_cpus, run_suite, stop_all
 from .sandbox import Sandbox
 from .sandbox import start as start_sandbox
-from .stubs import pristine_stubs, reference_sources
 from .submissions import Submission, SubmissionError, discover, module_files
 from .workspace import ANSWERS_DIR, LAYER_DIR, TARGET_DIR, Template, reference_layer
 
