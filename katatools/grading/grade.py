@@ -10,7 +10,7 @@ with the derandomized ``grade`` hypothesis profile, a per-test timeout, a wall l
 64 KB of output kept, writing only to a scratch folder of its own. An ``os._exit`` or a crash on
 import thus loses only the stages that import that module. scikit-learn's answers to the tests'
 questions are asked once, on the reference, and each stage run gets its own fresh copy of them
-(see ``_ask_sklearn``).
+(see reference_runs.py).
 
 In isolated mode a stage module that takes names from its own earlier modules which the
 reference's lack runs on its own earlier modules instead, with a note (isolation.py).
@@ -32,124 +32,31 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
-import hashlib
-import importlib.metadata
-import importlib.util
-import json
 import os
-import re
 import shutil
-import signal
 import sys
-import tempfile
 import threading
 from pathlib import Path
 
 from .. import report as results
-from ..guard import GUARD_MARK, GUARD_VARIABLE
 from ..manifest import ROOT, Exercise, Manifest, ManifestError, Stage, load_manifest
-from ..runner import NO_REPORT, PytestRun, available_cpus, run_suite, stop_all
-from ..stubs import pristine_stubs, reference_sources
+from ..runner import available_cpus, stop_all
+from ..stubs import reference_sources
+from .children import Children
 from .gradebook import Graded, StageOutcome, summary_lines, write_outputs
 from .isolation import Run, plan_runs
+from .reference_runs import GradeError, ReferenceRuns
 from .review import review_modules
-from .sandbox import Sandbox
-from .sandbox import start as start_sandbox
+from .scoring import Scorer, guard_flags, merged
 from .submissions import Submission, SubmissionError, discover, module_files
-from .workspace import ANSWERS_DIR, LAYER_DIR, TARGET_DIR, Template, reference_layer
+from .workspace import ANSWERS_DIR, LAYER_DIR, reference_layer
 
 MODES = ("isolated", "cumulative")
-OUTPUT_LIMIT = 64 * 1024  # bytes of a child's output kept
-REFERENCE_TEST_TIMEOUT = 120.0  # seconds per test when the grader runs the reference itself (trusted, maybe busy)
 DEFAULT_TEST_TIMEOUT = 30.0  # CPU seconds per test (plugin.deadline): generous, so that slow but correct code passes
 DEFAULT_WALL_LIMIT = 600.0  # seconds per submission and mode: grade, Gradescope, Classroom and Classroom 50 alike
 NO_REFERENCE = ("isolated mode grades each exercise on the reference's other modules, and this copy of the katas has "
                 "no solutions/ (a learner's edition, or a Classroom 50 bundle): grade with --mode cumulative")
 INVOKED_FROM = "KATA_INVOKED_FROM"  # where the instructor ran the command (nox changes directory): paths resolve there
-ADDRESS = re.compile(r"\b0x[0-9a-fA-F]{6,}\b")  # a memory address in a repr, different at every run
-TEMPORARY_NAME = re.compile(r"\b(kata-[a-z]+-|tmp)[a-z0-9_]{8}\b")  # tempfile's random folder names
-
-
-class GradeError(RuntimeError):
-    """The grader itself cannot run (its own tests do not collect, ...)."""
-
-
-def writes_bytecode() -> bool:
-    """Children cache bytecode (of numpy, pytest...) as the grader's own Python does, for speed."""
-    return not os.environ.get("PYTHONDONTWRITEBYTECODE")
-
-
-def child_environment(scratch: Path, answers: Path | None = None) -> dict[str, str]:
-    """An explicit environment: nothing inherited but PATH. HOME, temporary files and hypothesis's
-    folder are in the run's own ``scratch`` folder, removed after the run (and the only folder a
-    sandboxed run may write to). ``answers``: the folder of scikit-learn's stored answers this
-    child may read (tests/sklearn_oracle.py); none by default."""
-    env = {"PATH": os.environ.get("PATH", os.defpath), "HOME": str(scratch), "LC_ALL": "C.UTF-8",
-           "LANG": "C.UTF-8", "PYTHONHASHSEED": "0", "PYTHONIOENCODING": "utf-8",
-           "PYTHONNOUSERSITE": "1", "NO_COLOR": "1", "COLUMNS": "100", "KATA_HYPOTHESIS_PROFILE": "grade",
-           "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1", "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
-           "MKL_NUM_THREADS": "1", "KATA_SKLEARN_CACHE": str(answers) if answers else "off",
-           "HYPOTHESIS_STORAGE_DIRECTORY": str(scratch / ".hypothesis")}
-    for name in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):  # set on some machines for numpy's safety
-        if name in os.environ:
-            env[name] = os.environ[name]
-    if not writes_bytecode():
-        env["PYTHONDONTWRITEBYTECODE"] = "1"
-    temporary = scratch / "tmp"
-    temporary.mkdir(exist_ok=True)
-    env.update(TMPDIR=str(temporary), TEMP=str(temporary), TMP=str(temporary))
-    if "SYSTEMROOT" in os.environ:  # Windows needs it to start python
-        env["SYSTEMROOT"] = os.environ["SYSTEMROOT"]
-    return env
-
-
-def reference_key(root: Path, stages: list[Stage], selection: list[str]) -> str:
-    """A digest of everything the reference runs depend on: the grader's code and tests, the
-    reference, the manifest and configuration, the libraries' versions, what is graded."""
-    digest = hashlib.sha256(json.dumps([sys.version, [s.name for s in stages], selection]).encode())
-    for module in ("pytest", "hypothesis", "numpy", "sklearn"):
-        try:
-            digest.update(f"{module}={importlib.metadata.version('scikit-learn' if module == 'sklearn' else module)}".encode())
-        except importlib.metadata.PackageNotFoundError:
-            digest.update(f"{module}=none".encode())
-    files = [root / "exercises.toml", root / "pyproject.toml"]
-    for folder in ("tests", "katatools", "solutions"):
-        files += sorted(p for p in (root / folder).rglob("*.py") if "__pycache__" not in p.parts)
-    for path in files:
-        digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
-    return digest.hexdigest()[:32]
-
-
-def stored_answers(root: Path = ROOT) -> Path | None:
-    """The repository's store of scikit-learn's answers, unless KATA_SKLEARN_CACHE turns it off or moves it."""
-    chosen = os.environ.get("KATA_SKLEARN_CACHE")
-    if chosen == "off":
-        return None
-    return Path(chosen) if chosen else root / ".kata-cache" / "sklearn"
-
-
-def keep_answers(store: Path, answers: dict[str, bytes]) -> None:
-    """Store the answers the store lacks (each written whole, then renamed); a store that cannot be
-    written is only a lost speed-up."""
-    try:
-        store.mkdir(parents=True, exist_ok=True)
-        for name, content in answers.items():
-            if not (store / name).exists():
-                partial = store / f".{name}.{os.getpid()}.partial"
-                partial.write_bytes(content)
-                os.replace(partial, store / name)
-    except OSError:
-        pass
-
-
-def stable(text: str, workspace: Path, *scratches: Path) -> str:
-    """A message without the run's temporary paths and memory addresses, so that outputs are
-    reproducible: paths in the workspace become relative, scratch folders ``<scratch>``."""
-    for path, name in [(workspace, "")] + [(s, "<scratch>") for s in scratches]:
-        for form in sorted({str(path), str(path.resolve())}, key=len, reverse=True):
-            text = text.replace(form + os.sep, name + os.sep if name else "").replace(form, name or ".")
-    text = TEMPORARY_NAME.sub(r"\1", text)
-    return ADDRESS.sub("0x...", text)
 
 
 class Grader:
@@ -158,6 +65,9 @@ class Grader:
     ``exercises``: grade only these (e.g. one Classroom step); ``sandbox``: try bubblewrap. Where
     ``root`` has no reference (a learner's edition, a Classroom 50 bundle), only cumulative mode
     grades, and every run asks scikit-learn itself.
+
+    Building it runs the grader's own code once (reference_runs.py) in the shared folders of its
+    children (children.py); ``grade`` then grades one submission, each run scored by scoring.py.
     """
 
     def __init__(self, modes: tuple[str, ...], test_timeout: float, wall_limit: float, stages: list[str] | None = None,
@@ -179,19 +89,17 @@ class Grader:
             raise GradeError("none of the stages to grade has a test module in tests/")
         self.exercises: list[Exercise] = [e for s in self.stages for e in self.manifest.exercises_of(s.name)
                                           if only is None or e.name in only]
-        self.scratch = Path(tempfile.mkdtemp(prefix="kata-grade-"))
-        self.sandbox: Sandbox | None = None
-        self.unsandboxed = "--no-sandbox"  # why submissions run without the sandbox ("" when they run in it)
         self.stop = threading.Event()
+        self.children = Children(root, self.manifest, self.selection, sandbox)
+        self.scratch, self.stubs, self.template = self.children.scratch, self.children.stubs, self.children.template
+        self.sandbox, self.unsandboxed = self.children.sandbox, self.children.unsandboxed
         try:
-            self.stubs = pristine_stubs(self.manifest, root)  # for a module a submission lacks
-            self.template = Template(self.scratch / "template", root, self.manifest, self.stubs, writes_bytecode())
-            if sandbox:
-                self.sandbox, self.unsandboxed = start_sandbox(self.scratch)
-            self.expected, self.answers = self._reference_runs(root)
+            self.expected, self.answers = ReferenceRuns(self.children, self.manifest, root, self.stages, self.selection,
+                                                        self.reference, test_timeout).results()
         except BaseException:
             self.close()
             raise
+        self.scorer = Scorer(self.manifest, self.expected, test_timeout, self.scratch)
 
     @property
     def sandbox_column(self) -> str:
@@ -201,109 +109,7 @@ class Grader:
         return "none (--no-sandbox)" if self.unsandboxed == "--no-sandbox" else "none (bwrap unavailable)"
 
     def close(self) -> None:
-        shutil.rmtree(self.scratch, ignore_errors=True)
-
-    def _run(self, folder: Path, tests: list[str], mode: str, extra: list[str], timeout: float | None,
-             graded: bool = False, answers: str = "") -> PytestRun:
-        """One child pytest on the workspace ``folder``/ws, writing only to ``folder``/scratch.
-        ``graded``: a submission's code runs, in the sandbox where it works and always under the
-        guard (guard.py); the grader's own runs on the reference or the stubs are trusted."""
-        workspace, scratch = folder / "ws", folder / "scratch"
-        scratch.mkdir(exist_ok=True)
-        # Plugin autoloading is off (no stray plugin of the environment); hypothesis's is loaded by name.
-        hypothesis_plugin = ["-p", "_hypothesis_pytestplugin"] if importlib.util.find_spec("_hypothesis_pytestplugin") else []
-        options = ["-c", str(workspace / "pytest.ini"), f"--rootdir={workspace}", f"--confcutdir={workspace}",
-                   "-s", "-q", "--tb=short", "--kata-summary=no", *hypothesis_plugin,
-                   *[f"--exercise={name}" for name in self.selection], *extra]
-        env = child_environment(scratch, answers or (str(workspace / ANSWERS_DIR) if self.answers else "off"))
-        wrap = None
-        if graded:
-            env[GUARD_VARIABLE] = json.dumps({"read": [str(workspace)], "write": [str(scratch)]})
-            if self.sandbox is not None:
-                sandbox = self.sandbox
-
-                def wrap(command: list[str], writable: Path) -> list[str]:
-                    return sandbox.wrap(command, writable, readable=[workspace], cwd=workspace)
-        return run_suite(workspace / TARGET_DIR, tests=tests, mode=mode, extra=options, cwd=workspace, env=env,
-                         timeout=timeout, python_flags=["-s"] if writes_bytecode() else ["-s", "-B"],
-                         output_limit=OUTPUT_LIMIT, scratch=scratch, wrap=wrap)
-
-    def _reference_runs(self, root: Path) -> tuple[dict[str, dict[str, str]], dict[str, bytes]]:
-        """The tests to expect and scikit-learn's answers: from two runs of the grader's own (at
-        once), or, when nothing they depend on has changed since the last grading, from what that
-        grading stored in ``.kata-cache/grader`` (the answers themselves in scikit-learn's own store)."""
-        store, memo = stored_answers(root), None
-        if store is not None:
-            memo = store.parent / "grader" / f"{reference_key(root, self.stages, self.selection)}.json"
-            try:
-                saved = json.loads(memo.read_text(encoding="utf-8"))
-                answers = {name: (store / name).read_bytes() for name in saved["answers"]}
-                return {stage: dict(tests) for stage, tests in saved["expected"].items()}, answers
-            except (OSError, ValueError, KeyError, TypeError, AttributeError):
-                pass  # never stored, or not readable: ask the reference
-        with concurrent.futures.ThreadPoolExecutor(2) as pool:
-            collecting, asking = pool.submit(self._collect), pool.submit(self._ask_sklearn)
-            expected, answers = collecting.result(), asking.result()
-        if memo is not None:
-            try:
-                memo.parent.mkdir(parents=True, exist_ok=True)
-                partial = memo.with_name(f".{memo.name}.{os.getpid()}.partial")
-                partial.write_text(json.dumps({"expected": expected, "answers": sorted(answers)}), encoding="utf-8")
-                os.replace(partial, memo)
-            except OSError:
-                pass
-        return expected, answers
-
-    def _collect(self) -> dict[str, dict[str, str]]:
-        """Stage name -> {test node id: exercise}, from the grader's own tests (--collect-only, on the stubs)."""
-        folder = Path(tempfile.mkdtemp(prefix="collect-", dir=self.scratch))
-        self.template.workspace(folder / "ws", self.stubs)
-        tests = [s.tests for s in self.stages]
-        run = self._run(folder, tests, "cumulative", ["--collect-only"], 300, answers="off")
-        if run.report is None or run.returncode != 0:
-            raise GradeError(f"the grader's own tests do not collect ({run.problem}):\n{run.output[-3000:]}")
-        expected: dict[str, dict[str, str]] = {s.name: {} for s in self.stages}
-        for record in run.report.tests:
-            stage = self.manifest.stage_of_test_file(record.nodeid.split("::")[0])
-            if stage is not None and stage.name in expected:
-                expected[stage.name][record.nodeid] = record.exercise
-        return expected
-
-    def _ask_sklearn(self) -> dict[str, bytes]:
-        """scikit-learn's answers to the tests' questions, asked once by running the ``asks_sklearn``
-        tests on the reference, in a folder no submission's run can see. None depends on the code
-        under test, so each stage run of each submission gets a fresh, read-only copy of them and
-        never imports scikit-learn. Without a reference: none, and each run asks scikit-learn itself
-        (never reading a stored answer, which its submission could have written).
-
-        The run starts from the answers this repository has stored (``.kata-cache/sklearn``, see
-        tests/sklearn_oracle.py), so that scikit-learn is only asked what it was never asked; the
-        reference must pass every comparison with them, and new answers are stored back."""
-        if self.reference is None:
-            return {}
-        folder = Path(tempfile.mkdtemp(prefix="reference-", dir=self.scratch))
-        workspace = self.template.workspace(folder / "ws", {f"{m}.py": text for m, text in self.reference.items()})
-        answers_dir = folder / "answers"  # writable: the reference's run stores what it asks
-        answers_dir.mkdir()
-        store = stored_answers(self.root)
-        if store is not None and store.is_dir():
-            for path in store.glob("*.npz"):
-                shutil.copyfile(path, answers_dir / path.name)
-        patient = f"--kata-timeout={max(self.test_timeout, REFERENCE_TEST_TIMEOUT):g}"  # the reference, on a busy machine
-        run = self._run(folder, [s.tests for s in self.stages], "cumulative", ["-m", "asks_sklearn", patient], 600,
-                        answers=str(answers_dir))
-        if run.returncode not in (0, 5):  # 5: no such test in the stages graded
-            why = run.problem or f"exit code {run.returncode}"
-            raise GradeError(f"the reference fails the grader's own scikit-learn comparisons ({why}):\n"
-                             f"{run.output[-3000:]}")
-        del workspace
-        answers = {path.name: path.read_bytes() for path in sorted(answers_dir.glob("*.npz"))}
-        if store is not None:
-            keep_answers(store, answers)
-        shutil.rmtree(folder, ignore_errors=True)
-        return answers
-
-    # ------------------------------------------------------------ one submission
+        self.children.close()
 
     def runs_of(self, stage: Stage, mode: str, modules: dict[str, bytes], only: list[str] | None = None) -> list[Run]:
         """The runs grading ``stage`` in ``mode`` (those of its exercises in ``only``, if given):
@@ -367,7 +173,7 @@ class Grader:
 
     def _grade_run(self, run: Run, modules: dict[str, bytes], limit: float) -> StageOutcome:
         """One run of a submission's stage, in a fresh workspace of its own."""
-        folder = Path(tempfile.mkdtemp(prefix="run-", dir=self.scratch))
+        folder = self.children.folder("run-")
         try:
             layer_modules = self.layer_modules(run)
             layer = None
@@ -378,64 +184,16 @@ class Grader:
             options = [f"--kata-timeout={self.test_timeout:g}", *[f"--exercise={name}" for name in run.exercises]]
             if not run.cumulative:
                 options.append(f"--reference={folder / 'ws' / LAYER_DIR}")
-            child = self._run(folder, [run.stage.tests], mode, options, limit, graded=True)
-            return self._score(run, mode, child, folder)
+            answers = str(folder / "ws" / ANSWERS_DIR) if self.answers else "off"
+            child = self.children.run(folder, [run.stage.tests], mode, options, limit, answers, graded=True)
+            return self.scorer.score(run, mode, child, folder)
         finally:
             shutil.rmtree(folder, ignore_errors=True)
 
     def _outcome(self, stage: Stage, mode: str, exercises: list[str], reported: dict[str, results.TestRecord],
                  problem: str) -> StageOutcome:
-        """Per-exercise results of ``exercises`` of a stage; a collected test without a reported result
-        counts as an error."""
-        records = []
-        for nodeid, exercise in self.expected[stage.name].items():
-            if exercise not in exercises:
-                continue
-            got = reported.get(nodeid)
-            if got is None:
-                records.append(results.TestRecord(nodeid, exercise, results.ERROR, f"no result: {problem or 'not reported'}"))
-            else:
-                records.append(results.TestRecord(nodeid, exercise, got.status, got.message))
-        return StageOutcome(stage, mode, results.summarize(self.manifest, records), problem, records)
-
-    def _score(self, run: Run, mode: str, child: PytestRun, folder: Path) -> StageOutcome:
-        stage, workspace, scratch = run.stage, folder / "ws", folder / "scratch"
-        report, problem = child.report, ""
-        if child.timed_out:
-            report = child.partial  # the tests that ended before the limit: those that passed keep their points
-            problem = ("stopped at the wall limit: its tests did not all finish (a hang, or output without end?); "
-                       "exercises whose tests had all ended and passed keep their points")
-        elif report is None and child.returncode < 0:
-            problem = f"the test process was killed by {signal_name(-child.returncode)} (did the code crash the interpreter?)"
-        elif report is None and child.problem == NO_REPORT:
-            problem = (f"the test process ended (exit code {child.returncode}) without writing valid results: "
-                       "does a kata module exit the interpreter (sys.exit, os._exit)?")
-        elif report is None:
-            problem = f"the test process ended (exit code {child.returncode}) without writing valid results: malformed file"
-        elif child.returncode not in (0, 1):
-            problem = f"pytest ended with exit code {child.returncode} (interrupted or internal error)"
-        target = workspace / TARGET_DIR
-        if report is not None and (report.mode != mode or Path(report.target) != target.resolve()):
-            problem, report = "malformed results file (for another target or mode)", None
-        known = {n: e for n, e in self.expected[stage.name].items() if e in run.exercises}
-        reported = {t.nodeid: t for t in (report.tests if report else []) if t.nodeid in known}
-        for record in reported.values():
-            record.message = stable(record.message, workspace, scratch, self.scratch)
-            if record.status == results.TIMEOUT:  # how far a slow test got depends on the machine: not said
-                record.message = (f"[{record.exercise}] timed out: a test of this exercise used more than "
-                                  f"{self.test_timeout:g} s of CPU time (--test-timeout); slow but correct code needs "
-                                  "a longer one")
-        outcome = self._outcome(stage, mode, list(run.exercises), reported, problem)
-        if report and any(t.nodeid not in self.expected[stage.name] for t in report.tests):
-            outcome.problem = outcome.problem or "the results file names tests the grader does not have"
-        unfinished = (results.ERROR, results.TIMEOUT)
-        if not outcome.problem and reported and all(t.status in unfinished for t in reported.values()):
-            outcome.problem = first_line(next(iter(reported.values())).message)  # e.g. "cannot import ..."
-        slow = {known[n] for n, t in reported.items() if t.status == results.TIMEOUT}
-        timed_out = [r.exercise.name for r in outcome.results if r.exercise.name in slow]
-        if not outcome.problem and timed_out:
-            outcome.problem = f"timed out (more than {self.test_timeout:g} s of CPU time for a test) in {', '.join(timed_out)}"
-        return outcome
+        """Per-exercise results of ``exercises`` of a stage (scoring.Scorer.outcome)."""
+        return self.scorer.outcome(stage, mode, exercises, reported, problem)
 
 
 def isolation_note(manifest: Manifest, run: Run) -> str:
@@ -445,40 +203,6 @@ def isolation_note(manifest: Manifest, run: Run) -> str:
     taken = f"your own {', '.join(m + '.py' for m in extra)} too" if extra else "your own earlier modules (cumulative)"
     return f"isolated {run.stage.name} ({', '.join(run.exercises)}): graded on {taken}, since {'; '.join(run.reasons)}"
 
-
-def merged(manifest: Manifest, stage: Stage, mode: str, parts: list[StageOutcome]) -> StageOutcome:
-    """One stage's outcome from the outcomes of its runs: every record, and each run's problem,
-    named by its exercises when the stage had several runs."""
-    records = [r for part in parts for r in part.records]
-    problems = []
-    for part in parts:
-        if part.problem:
-            names = ", ".join(r.exercise.name for r in part.results)
-            problems.append(part.problem if len(parts) == 1 else f"({names}) {part.problem}")
-    return StageOutcome(stage, mode, results.summarize(manifest, records), "; ".join(problems), records)
-
-
-def guard_flags(outcomes: list[StageOutcome]) -> list[str]:
-    """A review flag for each stage where the grading guard refused something (guard.py): the code
-    went looking outside its workspace, for the reference or anything else."""
-    flags = []
-    for outcome in outcomes:
-        refused = sorted({line.strip() for r in outcome.records for line in r.message.splitlines() if GUARD_MARK in line})
-        if refused:
-            flags.append(f"{outcome.stage.module}.py ({outcome.mode}): {refused[0]}"
-                         + (f" (and {len(refused) - 1} more)" if len(refused) > 1 else ""))
-    return sorted(set(flags))
-
-
-def signal_name(number: int) -> str:
-    try:
-        return signal.Signals(number).name
-    except ValueError:
-        return f"signal {number}"
-
-
-def first_line(text: str) -> str:
-    return text.strip().splitlines()[0] if text.strip() else ""
 
 
 # ---------------------------------------------------------------- command line
