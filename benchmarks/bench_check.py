@@ -13,7 +13,7 @@ it is allowed, the check's measured costs), then ``repeats`` times; the medians 
 follows), where the system can set one. ``--neighbours N`` (``--neighbour``: one): N CPU-bound
 processes run beside every command, as on a shared machine (started here, ended by their pids). The environment, and so PYTHONDONTWRITEBYTECODE, is taken as it
 is: bench.py sets it for each of its modes.
-The check reuses the passes whose files have not changed (katatools/verdicts.py), so it is timed
+The check reuses the passes whose files have not changed (katatools/learner/verdicts.py), so it is timed
 three ways: as is (after the warm-up every pass is reused), with ``--fresh`` (every test runs), and
 after a save in the last stage's module before each run (that stage runs again).
 Target: `nox -s check` on the solved katas in 2 s or less with 2 CPUs.
@@ -50,7 +50,7 @@ sys.path.insert(0, str(ROOT / "tooling_tests"))
 
 from learner_repo import MANIFEST, STAGES, child_env, make_repo, solve  # noqa: E402
 
-from katatools.corpus import load_corpus, reference_sources  # noqa: E402
+from katatools.proofs.corpus import load_corpus, reference_sources  # noqa: E402
 from katatools.runner import available_cpus, cpu_bound_neighbours  # noqa: E402
 
 TARGET = 2.0  # seconds, warm, for `nox -s check` on the solved katas with 2 CPUs

@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from katatools.demo import post_data  # noqa: E402
+from katatools.learner.demo import post_data  # noqa: E402
 from solutions import training  # noqa: E402
 
 LINE_ITERS = CLASSIFIER_ITERS = 100

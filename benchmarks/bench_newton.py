@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from katatools.demo import post_data  # noqa: E402
+from katatools.learner.demo import post_data  # noqa: E402
 from solutions import batched, second_order, training  # noqa: E402
 
 GAP = 1e-8  # the tests' NEWTON_LOSS_ABS

@@ -4,14 +4,14 @@
     python benchmarks/bench_slow.py [--repeats N] [--load off|on|both] [--stage NAME]...
 
 The slow package is the alternative ``training_with_a_10x_slower_variable`` of
-alternatives/training.toml, built by the corpus runner (katatools/corpus.py): its patches make
+alternatives/training.toml, built by the corpus runner (katatools/proofs/corpus.py): its patches make
 every Variable operator, reduction, primitive and loss about 10x slower (the work done nine times
 over on numbers and small arrays; on large arrays the work once, then nine times its CPU time
 spun away), and the benchmark and the corpus measure the same code. First that slowdown is
 measured (one forward pass of the classifier's loss, and one of stage 6's network_loss on 200
 samples, the fastest of 15 alternating rounds of each), then each
 stage's suite runs with bare pytest, cumulative mode, at the check's default per-test limit
-(katatools/check.py's CHECK_TIMEOUT): the medians of the whole suite's time and of its slowest
+(katatools/learner/check.py's CHECK_TIMEOUT): the medians of the whole suite's time and of its slowest
 test, and how many tests failed or ran out of time (none may).
 
 Last, the whole ``python -m katatools check`` (all stages, the default 5 s per test and --jobs) in
@@ -38,9 +38,9 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from katatools.check import CHECK_TIMEOUT  # noqa: E402
-from katatools.corpus import load_corpus  # noqa: E402
+from katatools.learner.check import CHECK_TIMEOUT  # noqa: E402
 from katatools.manifest import load_manifest  # noqa: E402
+from katatools.proofs.corpus import load_corpus  # noqa: E402
 from katatools.stubs import write_package  # noqa: E402
 
 SLOW_ALTERNATIVE = "training_with_a_10x_slower_variable"

@@ -95,31 +95,20 @@ def stop_hypothesis_at_stubs(item: pytest.Item) -> None:
     handle.inner_test = body
 
 
-class KataRun:
-    """What one pytest run knows: the manifest, the target, the mode, and the results so far."""
+class KataModules:
+    """The kata modules a run tests: where they are (``--target``, and ``--reference`` in isolated
+    mode), how each stage's tests import them (``namespace``), and where in them a test was."""
 
-    def __init__(self, config: pytest.Config) -> None:
-        self.config = config
-        self.manifest: Manifest = load_manifest()
-        root = Path(config.rootpath)
-        self.target = self._resolve(config.getoption("target"), root)
+    def __init__(self, config: pytest.Config, manifest: Manifest) -> None:
+        self.manifest = manifest
+        self.selected: set[str] = set()  # the exercises of --exercise, set by KataRun once it has read them
+        self.root = Path(config.rootpath)
+        self.target = self._resolve(config.getoption("target"), self.root)
         self.mode = config.getoption("mode")
-        self.reference = self._reference(config.getoption("reference"), root) if self.mode == "isolated" else None
-        timeout = config.getoption("kata_timeout")
-        self.timeout = float(timeout if timeout is not None else config.getini("kata_timeout") or DEFAULT_TIMEOUT)
-        self.more_time = config.getoption("kata_timeout_flag")
-        try:
-            self.selected = {e.name for e in self.manifest.select(config.getoption("exercise"))}
-        except ManifestError as exc:
-            raise pytest.UsageError(f"--exercise: {exc}") from None
-        self.timed_out: set[str] = set()
-        self.records: dict[str, results.TestRecord] = {}
-        self.durations: dict[str, float] = {}
-        self.writer: results.ReportWriter | None = None  # --kata-report: each test's result written as it ends
-        self.locations: dict[str, str] = {}  # node id -> where in the kata modules its exception was raised
+        self.reference = self._reference(config.getoption("reference"), self.root) if self.mode == "isolated" else None
         self._scratch: tempfile.TemporaryDirectory | None = None
         self._namespaces: dict[str, types.SimpleNamespace] = {}
-        self._sources_seen: tuple = ()  # sys.modules' size and newest name when kata_sources last looked
+        self._sources_seen: tuple = ()  # sys.modules' size and newest name when sources last looked
         self._sources: list[str] = []
 
     @staticmethod
@@ -144,7 +133,7 @@ class KataRun:
     def package_name(self, stage: Stage) -> str:
         if self.mode == "isolated":
             return f"_kata_isolated_{stage.name}"
-        root = Path(self.config.rootpath).resolve()
+        root = self.root.resolve()
         if self.target.parent == root and self.target.name in ("katas", "solutions"):
             return self.target.name
         return "_kata_target"
@@ -184,39 +173,110 @@ class KataRun:
         modules holding their code)."""
         return [e.name for e in self.manifest.exercises_of(stage.name) if e.name in self.selected]
 
+    def location(self, exc: BaseException) -> str:
+        """Where in the kata modules (the target's files) ``exc`` was raised: the innermost such frame,
+        as "katas/training.py, line 12, in fit" and the line's text below it; "" when it never got there."""
+        grouped = getattr(exc, "exceptions", None)  # an exception group: hypothesis reports several bugs so
+        if isinstance(grouped, tuple) and grouped and isinstance(grouped[0], BaseException):
+            return self.location(grouped[0])
+        inside = str(self.target) + os.sep
+        found = None
+        for frame, line in traceback.walk_tb(exc.__traceback__):
+            if frame.f_code.co_filename.startswith(inside):
+                found = (frame.f_code.co_filename, line, frame.f_code.co_name)
+        if found is None:
+            return ""
+        filename, line, function = found
+        linecache.checkcache(filename)  # the file may have been edited since another run read it
+        text = linecache.getline(filename, line).strip()
+        root = str(self.root.resolve()) + os.sep
+        shown = Path(filename[len(root):]).as_posix() if filename.startswith(root) else filename
+        return f"{shown}, line {line}, in {function}" + (f"\n        {text}" if text else "")
+
+    def sources(self) -> list[str]:
+        """The files under the target imported so far, relative to it: what the tests so far have read.
+
+        Recomputed only when a module has been imported since the last call (the size of
+        ``sys.modules`` or its newest entry differs).
+        """
+        seen = (len(sys.modules), next(reversed(sys.modules), None))
+        if seen != self._sources_seen:
+            self._sources_seen = seen
+            inside = str(self.target) + os.sep
+            files = {getattr(module, "__file__", None) for module in list(sys.modules.values())}
+            self._sources = sorted(Path(f[len(inside):]).as_posix() for f in files
+                                   if isinstance(f, str) and f.startswith(inside))
+        return list(self._sources)
+
+    def cleanup(self) -> None:
+        if self._scratch is not None:
+            self._scratch.cleanup()
+
+
+def manifest_problems(manifest: Manifest, items: list[pytest.Item], whole_files: bool) -> list[str]:
+    """What does not match exercises.toml among the collected stage tests; each matching test's
+    exercise is stashed on it. ``whole_files``: the run collected whole test files, so an exercise
+    without tests is a problem too."""
+    problems: list[str] = []
+    covered: dict[str, set[str]] = {}  # stage -> exercises with at least one test
+    for item in items:
+        stage = manifest.stage_of_test_file(item.path)
+        if stage is None:
+            continue
+        covered.setdefault(stage.name, set())
+        marks = list(item.iter_markers("exercise"))
+        if len(marks) != 1 or len(marks[0].args) != 1:
+            problems.append(f"{item.nodeid}: needs exactly one @pytest.mark.exercise(NAME), has {len(marks)}")
+            continue
+        name = marks[0].args[0]
+        try:
+            exercise = manifest.exercise(name)
+        except ManifestError as exc:
+            problems.append(f"{item.nodeid}: {exc}")
+            continue
+        if exercise.stage != stage.name:
+            problems.append(f"{item.nodeid}: exercise {name!r} belongs to stage {exercise.stage!r}, not {stage.name!r}")
+            continue
+        item.stash[EXERCISE] = name
+        covered[stage.name].add(name)
+    for stage_name, names in covered.items() if whole_files else ():
+        for exercise in manifest.exercises_of(stage_name):
+            if exercise.name not in names:
+                problems.append(f"exercise {exercise.name!r} (stage {stage_name!r}) has no tests")
+    return problems
+
+
+class KataRun:
+    """What one pytest run knows: the manifest, the kata modules (``KataModules``), the limits, and
+    the results so far; its hooks check the collection, run each test under the limit with the
+    teaching conversions, record each result, and report them."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.manifest: Manifest = load_manifest()
+        self.modules = KataModules(config, self.manifest)
+        self.target, self.mode = self.modules.target, self.modules.mode
+        timeout = config.getoption("kata_timeout")
+        self.timeout = float(timeout if timeout is not None else config.getini("kata_timeout") or DEFAULT_TIMEOUT)
+        self.more_time = config.getoption("kata_timeout_flag")
+        try:
+            self.selected = {e.name for e in self.manifest.select(config.getoption("exercise"))}
+        except ManifestError as exc:
+            raise pytest.UsageError(f"--exercise: {exc}") from None
+        self.modules.selected = self.selected
+        self.timed_out: set[str] = set()
+        self.records: dict[str, results.TestRecord] = {}
+        self.durations: dict[str, float] = {}
+        self.writer: results.ReportWriter | None = None  # --kata-report: each test's result written as it ends
+        self.locations: dict[str, str] = {}  # node id -> where in the kata modules its exception was raised
+
     # ------------------------------------------------------------ collection
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_collection_modifyitems(self, config: pytest.Config, items: list[pytest.Item]) -> None:
         """Check every stage test against the manifest, then apply --exercise."""
-        problems: list[str] = []
-        covered: dict[str, set[str]] = {}  # stage -> exercises with at least one test
-        for item in items:
-            stage = self.manifest.stage_of_test_file(item.path)
-            if stage is None:
-                continue
-            covered.setdefault(stage.name, set())
-            marks = list(item.iter_markers("exercise"))
-            if len(marks) != 1 or len(marks[0].args) != 1:
-                problems.append(f"{item.nodeid}: needs exactly one @pytest.mark.exercise(NAME), has {len(marks)}")
-                continue
-            name = marks[0].args[0]
-            try:
-                exercise = self.manifest.exercise(name)
-            except ManifestError as exc:
-                problems.append(f"{item.nodeid}: {exc}")
-                continue
-            if exercise.stage != stage.name:
-                problems.append(f"{item.nodeid}: exercise {name!r} belongs to stage {exercise.stage!r}, not {stage.name!r}")
-                continue
-            item.stash[EXERCISE] = name
-            covered[stage.name].add(name)
         # An exercise without tests is an error, unless the run names single tests (file::test).
-        whole_files = not any("::" in arg for arg in config.args)
-        for stage_name, names in covered.items() if whole_files else ():
-            for exercise in self.manifest.exercises_of(stage_name):
-                if exercise.name not in names:
-                    problems.append(f"exercise {exercise.name!r} (stage {stage_name!r}) has no tests")
+        problems = manifest_problems(self.manifest, items, whole_files=not any("::" in arg for arg in config.args))
         if problems:
             raise pytest.UsageError("the kata tests do not match exercises.toml:\n  " + "\n  ".join(problems))
         keep = [i for i in items if EXERCISE not in i.stash or i.stash[EXERCISE] in self.selected]
@@ -245,7 +305,7 @@ class KataRun:
             status = results.TIMEOUT
             done, clock = (tuple(exc.args) + (None, "cpu"))[:2]
             message = timeout_message(exercise, self.timeout, done, self.more_time, clock)
-            where = self.kata_location(exc)
+            where = self.modules.location(exc)
             message += f"\n    It was running {where}" if where else ""
         except (NotImplementedError, StubReached) as exc:
             status = results.NOT_STARTED
@@ -253,26 +313,6 @@ class KataRun:
         # Fail outside the except block, so the report shows the message and no exception chain.
         item.user_properties.append((STATUS_PROPERTY, status))
         pytest.fail(message, pytrace=False)
-
-    def kata_location(self, exc: BaseException) -> str:
-        """Where in the kata modules (the target's files) ``exc`` was raised: the innermost such frame,
-        as "katas/training.py, line 12, in fit" and the line's text below it; "" when it never got there."""
-        grouped = getattr(exc, "exceptions", None)  # an exception group: hypothesis reports several bugs so
-        if isinstance(grouped, tuple) and grouped and isinstance(grouped[0], BaseException):
-            return self.kata_location(grouped[0])
-        inside = str(self.target) + os.sep
-        found = None
-        for frame, line in traceback.walk_tb(exc.__traceback__):
-            if frame.f_code.co_filename.startswith(inside):
-                found = (frame.f_code.co_filename, line, frame.f_code.co_name)
-        if found is None:
-            return ""
-        filename, line, function = found
-        linecache.checkcache(filename)  # the file may have been edited since another run read it
-        text = linecache.getline(filename, line).strip()
-        root = str(Path(self.config.rootpath).resolve()) + os.sep
-        shown = Path(filename[len(root):]).as_posix() if filename.startswith(root) else filename
-        return f"{shown}, line {line}, in {function}" + (f"\n        {text}" if text else "")
 
     def stub_message(self, exercise: str, stub: BaseException) -> str:
         """What a stub's NotImplementedError means for this test: its own exercise is not started, or
@@ -305,7 +345,7 @@ class KataRun:
         if EXERCISE not in item.stash or excinfo is None:
             return None
         if not isinstance(excinfo.value, pytest.fail.Exception) or excinfo.value.pytrace:
-            where = self.kata_location(excinfo.value)  # for the short summary: pytest's says only what was raised
+            where = self.modules.location(excinfo.value)  # for the short summary: pytest's says only what was raised
             if where:
                 self.locations[item.nodeid] = where
             return None
@@ -334,24 +374,9 @@ class KataRun:
             self.records[report.nodeid] = results.TestRecord(report.nodeid, exercise, results.ERROR, self.summary(report))
         if report.when == "teardown" and report.nodeid in self.records:
             self.records[report.nodeid].duration = round(self.durations[report.nodeid], 4)
-            self.records[report.nodeid].sources = self.kata_sources()
+            self.records[report.nodeid].sources = self.modules.sources()
             if self.writer is not None:  # final now: written at once, in case the run is killed later
                 self.writer.add(self.records[report.nodeid])
-
-    def kata_sources(self) -> list[str]:
-        """The files under the target imported so far, relative to it: what the tests so far have read.
-
-        Recomputed only when a module has been imported since the last call (the size of
-        ``sys.modules`` or its newest entry differs).
-        """
-        seen = (len(sys.modules), next(reversed(sys.modules), None))
-        if seen != self._sources_seen:
-            self._sources_seen = seen
-            inside = str(self.target) + os.sep
-            files = {getattr(module, "__file__", None) for module in list(sys.modules.values())}
-            self._sources = sorted(Path(f[len(inside):]).as_posix() for f in files
-                                   if isinstance(f, str) and f.startswith(inside))
-        return list(self._sources)
 
     def summary(self, report: pytest.TestReport) -> str:
         """The short message of a failure, and where in the kata modules it was raised, if it was."""
@@ -387,8 +412,7 @@ class KataRun:
             terminalreporter.write_line(line)
 
     def pytest_unconfigure(self) -> None:
-        if self._scratch is not None:
-            self._scratch.cleanup()
+        self.modules.cleanup()
 
 
 class ImportFailure(Exception):
@@ -449,7 +473,7 @@ def kata(request: pytest.FixtureRequest) -> types.SimpleNamespace:
     if stage is None:
         raise pytest.UsageError(f"{request.path} is not a stage test module listed in exercises.toml")
     try:
-        return run.namespace(stage)
+        return run.modules.namespace(stage)
     except ImportFailure as exc:
         pytest.fail(str(exc), pytrace=False)
 

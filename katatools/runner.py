@@ -10,7 +10,7 @@ results of the tests that ended before then are still read (``PytestRun.partial`
 plugin writes each as it comes. The child's temporary files (e.g. isolated mode's reference
 layer) go inside the run's own scratch folder, unless ``env`` names a TMPDIR, so that a killed
 child leaves nothing behind. ``wrap`` turns the command into another that runs it, e.g. inside
-the grader's sandbox (katatools/sandbox.py). ``cpu_limit`` caps the child's CPU time (``limit_cpu``):
+the grader's sandbox (katatools/grading/sandbox.py). ``cpu_limit`` caps the child's CPU time (``limit_cpu``):
 a run's budget, like a test's limit, can count CPU time, which a busy machine does not stretch.
 """
 

@@ -16,7 +16,7 @@ that cannot be read is asked again. The comparisons themselves always run, in ev
 Where: ``.kata-cache/sklearn/`` beside ``tests/``, or the folder in ``KATA_SKLEARN_CACHE``;
 ``KATA_SKLEARN_CACHE=off`` always asks scikit-learn. A fresh clone, as in CI, asks it too. The
 grader asks once, on the reference, and gives each stage run its own fresh copy, so that no
-stage reads an answer a submission's code could have written (katatools/grade.py).
+stage reads an answer a submission's code could have written (katatools/grading/grade.py).
 """
 
 from __future__ import annotations

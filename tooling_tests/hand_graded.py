@@ -8,9 +8,9 @@ from pathlib import Path
 from learner_repo import MANIFEST
 
 from katatools import report as results
-from katatools.gradebook import Graded, StageOutcome
+from katatools.grading.gradebook import Graded, StageOutcome
+from katatools.grading.submissions import Submission
 from katatools.manifest import Stage
-from katatools.submissions import Submission
 
 MODE = "isolated"
 TESTS_PER_EXERCISE = 3

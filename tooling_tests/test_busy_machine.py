@@ -23,8 +23,8 @@ import sys
 import pytest
 from learner_repo import MANIFEST, child_env, make_repo
 
-from katatools.corpus import load_corpus, reference_sources
 from katatools.manifest import ROOT
+from katatools.proofs.corpus import load_corpus, reference_sources
 from katatools.runner import cpu_bound_neighbours
 
 pytestmark = pytest.mark.slow

@@ -25,8 +25,9 @@ from learner_repo import (
     write_kata,
 )
 
-from katatools import check, report, verdicts
-from katatools.check import exercise_costs, save_costs, share
+from katatools import report
+from katatools.learner import check, verdicts
+from katatools.learner.check import exercise_costs, save_costs, share
 from katatools.report import WIDTH
 from katatools.stubs import generated_stubs
 
@@ -265,11 +266,13 @@ def test_the_grader_never_reads_the_check_s_verdicts():
 
     from learner_repo import ROOT
 
-    for module in ("grade", "gradescope", "classroom", "gradebook", "runner", "sandbox", "submissions"):
+    for module in ("grading/grade", "grading/gradescope", "grading/classroom", "grading/gradebook", "runner",
+                   "grading/sandbox", "grading/submissions"):
         tree = ast.parse((ROOT / "katatools" / f"{module}.py").read_text())
         imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
         imported |= {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
-        assert not {"verdicts", "check", "katatools.verdicts", "katatools.check"} & {m or "" for m in imported}, module
+        assert not {"verdicts", "check", "learner.verdicts", "learner.check", "katatools.learner.verdicts",
+                       "katatools.learner.check"} & {m or "" for m in imported}, module
 
 
 def test_exit_code_follows_the_selection(repo):

@@ -1,4 +1,4 @@
-"""The class report (katatools/classreport.py), rendered by a real browser and checked against the gradebook.
+"""The class report (katatools/grading/classreport.py), rendered by a real browser and checked against the gradebook.
 
 A small class is graded on the first stage: the reference, the stubs, two submissions making one
 known mistake of pow_variable, one making another, and one with a slip no mistake of mistakes/
@@ -25,10 +25,11 @@ import pytest
 from hand_graded import stage_outcome, submission
 from learner_repo import MANIFEST, reference, stub_bytes
 
-from katatools import classreport
 from katatools import report as results
+from katatools.grading import classreport
 from katatools.manifest import ROOT
-from katatools.mutants import Patch, apply_patches, load_corpus
+from katatools.mistakes import load_corpus
+from katatools.patching import Patch, apply_patches
 
 FIRST = MANIFEST.stages[0]
 EXERCISES = MANIFEST.exercises_of(FIRST.name)

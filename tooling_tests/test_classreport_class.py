@@ -19,7 +19,7 @@ import pytest
 from learner_repo import MANIFEST, stubs_dir
 
 from katatools.manifest import ROOT
-from katatools.mutants import load_corpus, patched_sources
+from katatools.mistakes import load_corpus, patched_sources
 
 STAGES = [MANIFEST.stage("tangents"), MANIFEST.stage("second_order")]
 EXERCISES = [e for s in STAGES for e in MANIFEST.exercises_of(s.name)]
@@ -55,7 +55,7 @@ def grade(folder, out, *extra: str, prelude: str = "") -> subprocess.CompletedPr
     """``python -m katatools grade`` on the two stages, output and errors in one stream, in order."""
     args = [str(folder), "--out", str(out), *[f"--stage={s.name}" for s in STAGES], "--jobs=2",
             "--test-timeout=60", *extra]
-    code = f"import sys\n{prelude}\nfrom katatools.grade import main\nsys.exit(main({args!r}))\n"
+    code = f"import sys\n{prelude}\nfrom katatools.grading.grade import main\nsys.exit(main({args!r}))\n"
     return subprocess.run([sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.PIPE,
                           stderr=subprocess.STDOUT, text=True, timeout=900)
 
@@ -143,7 +143,7 @@ def test_a_failing_report_keeps_the_grades_and_says_so_after_them(tmp_path):
     out = tmp_path / "grades"
     out.mkdir()
     (out / "report.html").write_text("an older grading's report")
-    boom = ("import katatools.classreport as report\n"
+    boom = ("import katatools.grading.classreport as report\n"
             "def write_report(*args, **kwargs):\n    raise RuntimeError('the report broke here')\n"
             "report.write_report = write_report")
     done = grade(subs, out, prelude=boom)

@@ -15,9 +15,9 @@ from hand_graded import MODE, NO_RESULT, TESTS_PER_EXERCISE, node_ids, stage_out
 from learner_repo import MANIFEST
 
 from katatools import report as results
-from katatools.classreport import mistake_groups, page, summarize_class, write_report
+from katatools.grading.classreport import mistake_groups, page, summarize_class, write_report
 from katatools.manifest import ROOT, Stage
-from katatools.mutants import load_corpus
+from katatools.mistakes import load_corpus
 
 TANGENTS = MANIFEST.stage("tangents")
 SECOND_ORDER = MANIFEST.stage("second_order")

@@ -1,4 +1,4 @@
-"""The GitHub Classroom workflow (katatools/classroom.py): valid for the actions it uses, and each
+"""The GitHub Classroom workflow (katatools/grading/classroom.py): valid for the actions it uses, and each
 step's command grading its exercise, run here as Actions would run it in a student's repository.
 
 The actions' inputs, as their READMEs document them (classroom-resources/autograding-command-grader
@@ -24,8 +24,8 @@ import pytest
 import yaml
 from learner_repo import MANIFEST, make_repo
 
-from katatools.classroom import COMMAND_GRADER, REPORTER, render
-from katatools.gradescope import requirements
+from katatools.grading.classroom import COMMAND_GRADER, REPORTER, render
+from katatools.grading.gradescope import requirements
 from katatools.manifest import ROOT
 
 GRADER_INPUTS = {"test-name", "setup-command", "command", "timeout", "max-score"}

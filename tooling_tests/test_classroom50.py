@@ -1,4 +1,4 @@
-"""Classroom 50's autograder bundle (katatools/classroom50.py), run as its runner runs it.
+"""Classroom 50's autograder bundle (katatools/grading/classroom50.py), run as its runner runs it.
 
 The contract, as foundation50/classroom50 states it (the wiki's "Advanced Autograding" page, its
 result schema, its runner): the bundle is ``CLASSROOM/autograders/ASSIGNMENT/``, published as a
@@ -35,12 +35,12 @@ import classroom50_spec as spec
 import pytest
 from learner_repo import MANIFEST, child_env, reference
 
-from katatools.classroom50 import first_failure, markdown_text, status_and_summary
-from katatools.grade import DEFAULT_TEST_TIMEOUT, DEFAULT_WALL_LIMIT, Grader, grade_all
-from katatools.gradescope import requirements
+from katatools.grading.classroom50 import first_failure, markdown_text, status_and_summary
+from katatools.grading.grade import DEFAULT_TEST_TIMEOUT, DEFAULT_WALL_LIMIT, Grader, grade_all
+from katatools.grading.gradescope import requirements
+from katatools.grading.submissions import load, module_files
 from katatools.manifest import ROOT, tomllib
 from katatools.stubs import BEGIN, END, find_regions, generated_stubs
-from katatools.submissions import load, module_files
 
 GRADED = ["primitives", "losses"]  # the bundle's stages: cumulative, so variable.py counts too
 ASSIGNMENT = "autodiff"
@@ -104,13 +104,13 @@ def files_of(folder: Path) -> dict[str, bytes]:
 
 def test_the_bundle_holds_autograder_py_and_the_grader_and_stays_under_the_runners_fetch_limit(built, bundle):
     files = files_of(built["folder"])
-    assert {"autograder.py", "autograder.json", "exercises.toml", "pyproject.toml", "katatools/grade.py",
-            "katatools/classroom50.py", "tests/checks.py", *[f"tests/test_{s.name}.py" for s in MANIFEST.stages],
+    assert {"autograder.py", "autograder.json", "exercises.toml", "pyproject.toml", "katatools/grading/grade.py",
+            "katatools/grading/classroom50.py", "tests/checks.py", *[f"tests/test_{s.name}.py" for s in MANIFEST.stages],
             *[f"pristine/{name}" for name in module_files(MANIFEST)]} <= set(files)
     assert {name.split("/")[0] for name in files} == {"autograder.py", "autograder.json", "exercises.toml",
                                                       "pyproject.toml", "katatools", "tests", "pristine"}
     assert not any("__pycache__" in name or name.endswith((".pyc", ".partial")) for name in files)
-    assert files["autograder.py"] == (ROOT / "katatools" / "classroom50_autograder.py").read_bytes()
+    assert files["autograder.py"] == (ROOT / "katatools" / "grading" / "classroom50_autograder.py").read_bytes()
     assert {f"pristine/{n}": t.encode() for n, t in generated_stubs(MANIFEST).items()}.items() <= files.items()
     config = json.loads(files["autograder.json"])
     assert config["requirements"] == requirements()  # pyproject.toml's test and grade groups

@@ -1,4 +1,4 @@
-"""Tests of the alternatives-and-cheats runner (katatools/corpus.py) and the independence proof."""
+"""Tests of the alternatives-and-cheats runner (katatools/proofs/corpus.py) and the independence proof."""
 
 from __future__ import annotations
 
@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from katatools import corpus, independence, runner, stubs
+from katatools import runner, stubs
 from katatools.manifest import ROOT, load_manifest
 from katatools.patching import CorpusError, Patch
+from katatools.proofs import corpus, independence
 
 MANIFEST = load_manifest()
 REFERENCE = stubs.REFERENCE_DIR

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from katatools import demo
+from katatools.learner import demo
 from katatools.manifest import ROOT, load_manifest
 from katatools.stubs import generated_stubs, write_package
 

@@ -24,12 +24,12 @@ from pathlib import Path
 import gradescope_spec
 import pytest
 
-from katatools.grade import Grader
+from katatools.grading.grade import Grader
+from katatools.grading.review import review_modules
+from katatools.grading.submissions import SubmissionError, discover, locate, read_zip
 from katatools.manifest import ROOT, load_manifest
-from katatools.review import review_modules
 from katatools.runner import run_suite
 from katatools.stubs import generated_stubs
-from katatools.submissions import SubmissionError, discover, locate, read_zip
 
 MANIFEST = load_manifest()
 ALL_STAGES = [s for s in MANIFEST.stages if (ROOT / s.tests).is_file()]
@@ -500,7 +500,7 @@ def test_zips_with_symlinks_or_absurd_sizes_are_refused(tmp_path, monkeypatch):
         archive.writestr("katas/variable.py", "x = 1\n" + " " * 2_000_000)
     with pytest.raises(SubmissionError, match="larger than"):
         read_zip(path, ["variable.py"])
-    import katatools.submissions as submissions
+    import katatools.grading.submissions as submissions
 
     monkeypatch.setattr(submissions, "ZIP_TOTAL_LIMIT", 1000)
     with pytest.raises(SubmissionError, match="uncompressed"):

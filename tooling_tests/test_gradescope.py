@@ -1,4 +1,4 @@
-"""Gradescope's autograder zip (katatools/gradescope.py), run end to end in a simulated /autograder.
+"""Gradescope's autograder zip (katatools/grading/gradescope.py), run end to end in a simulated /autograder.
 
 The zip is built by the command, unpacked as Gradescope does (``/autograder/source``), its
 ``run_autograder`` started from ``/autograder`` with a submission in ``/autograder/submission``;
@@ -24,7 +24,7 @@ import gradescope_spec
 import pytest
 from learner_repo import MANIFEST, reference
 
-from katatools.gradescope import requirements
+from katatools.grading.gradescope import requirements
 from katatools.manifest import ROOT
 
 FIRST = MANIFEST.stages[0]
@@ -55,7 +55,7 @@ def test_the_zip_holds_setup_sh_run_autograder_and_the_grading_files_at_its_root
         modes = {i.filename: (i.external_attr >> 16) & 0o777 for i in archive.infolist()}
         setup = archive.read("setup.sh").decode()
         run = archive.read("run_autograder").decode()
-    for required in ("setup.sh", "run_autograder", "exercises.toml", "katatools/grade.py", "tests/checks.py",
+    for required in ("setup.sh", "run_autograder", "exercises.toml", "katatools/grading/grade.py", "tests/checks.py",
                      f"solutions/{FIRST.module}.py"):
         assert required in names
     assert not any("__pycache__" in n or n.startswith(("katas/", "submissions/", ".")) for n in names)

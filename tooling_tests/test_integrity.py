@@ -32,11 +32,11 @@ import pytest
 from learner_repo import MANIFEST, make_repo, reference
 from test_gradescope import run_autograder, unpack
 
+from katatools.grading.isolation import plan_runs
+from katatools.grading.workspace import reference_layer
 from katatools.guard import GUARD_MARK, GUARD_VARIABLE
-from katatools.isolation import plan_runs
 from katatools.manifest import ROOT
 from katatools.stubs import generated_stubs
-from katatools.workspace import reference_layer
 
 STUBS = generated_stubs(MANIFEST)
 MODULES = [s.module for s in MANIFEST.stages]
@@ -238,7 +238,7 @@ def test_hostile_submissions_earn_only_what_their_own_code_earns(hostile_class, 
 
 
 def test_hostile_submissions_are_flagged_for_naming_the_reference():
-    from katatools.review import review_modules
+    from katatools.grading.review import review_modules
 
     for kind in ("star_import", "copied_names", "read_by_path"):
         flags = review_modules({f"{m}.py": t.encode() for m, t in hostile_submission(kind).items()}, MODULES)

@@ -1,4 +1,4 @@
-"""Tests of the mistake-corpus runner, katatools/mutants.py (`nox -s mutants`)."""
+"""Tests of the mistake-corpus runner, katatools/proofs/mutants.py (`nox -s mutants`)."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import textwrap
 
 import pytest
 
-from katatools import mutants
 from katatools.manifest import load_manifest
-from katatools.mutants import CorpusError, Patch, apply_patches, load_corpus
+from katatools.proofs import mutants
+from katatools.proofs.mutants import CorpusError, Patch, apply_patches, load_corpus
 
 REFERENCE = mutants.REFERENCE_DIR
 NEG_LINE = "return Variable(-self.value, -self.grad)"

@@ -1,10 +1,10 @@
-"""Tests of the mutmut report, katatools/mutation.py (`nox -s mutation`), on made-up results."""
+"""Tests of the mutmut report, katatools/proofs/mutation.py (`nox -s mutation`), on made-up results."""
 
 from __future__ import annotations
 
 import json
 
-from katatools import mutation
+from katatools.proofs import mutation
 
 
 def fake_run(tmp_path, codes, equivalents):

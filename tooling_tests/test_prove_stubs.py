@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from katatools import prove_stubs
 from katatools.manifest import load_manifest
+from katatools.proofs import prove_stubs
 from katatools.stubs import generated_stubs, write_package
 
 

@@ -1,4 +1,4 @@
-"""The learner's edition (``nox -s release -- DIR``, katatools/release.py): the repository a learner
+"""The learner's edition (``nox -s release -- DIR``, katatools/grading/release.py): the repository a learner
 gets, without the reference, and the learner's tools and one graded step working inside it."""
 
 from __future__ import annotations

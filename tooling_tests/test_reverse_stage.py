@@ -3,9 +3,10 @@ graphs, and the deep chain tests fail it saying why: Python's recursion limit.""
 
 from __future__ import annotations
 
-from katatools import corpus, stubs
-from katatools.check import CHECK_TIMEOUT
+from katatools import stubs
+from katatools.learner.check import CHECK_TIMEOUT
 from katatools.manifest import load_manifest
+from katatools.proofs import corpus
 from katatools.report import PASSED
 
 RECURSIVE = "reverse_recursive_topological_order"

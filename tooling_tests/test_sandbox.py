@@ -1,4 +1,4 @@
-"""The grader's sandbox (katatools/sandbox.py): hostile submissions are stopped, honest ones unaffected.
+"""The grader's sandbox (katatools/grading/sandbox.py): hostile submissions are stopped, honest ones unaffected.
 
 Five hostile submissions, each a correct kata whose variable.py, when imported, tries one thing a
 kata has no business doing and carries on silently when it fails: write to the instructor's home,
@@ -26,8 +26,8 @@ from pathlib import Path
 import pytest
 from learner_repo import MANIFEST, reference, stub_bytes
 
+from katatools.grading.sandbox import start
 from katatools.manifest import ROOT
-from katatools.sandbox import start
 
 FIRST = MANIFEST.stages[0]
 FIRST_POINTS = sum(e.points for e in MANIFEST.exercises_of(FIRST.name))

@@ -9,7 +9,7 @@ import textwrap
 import numpy as np
 import pytest
 
-from katatools.grade import child_environment
+from katatools.grading.children import child_environment
 from katatools.manifest import ROOT
 
 sys.path.insert(0, str(ROOT / "tests"))

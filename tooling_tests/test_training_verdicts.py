@@ -22,8 +22,8 @@ import pytest
 
 from katatools import packages
 from katatools.manifest import ROOT, load_manifest
-from katatools.mutants import apply_patches, load_corpus
 from katatools.plugin import Progress, more_time, timeout_message
+from katatools.proofs.mutants import apply_patches, load_corpus
 from katatools.runner import run_suite
 
 sys.path.insert(0, str(ROOT / "tests"))

@@ -33,10 +33,10 @@ from learner_repo import (
     write_kata,
 )
 
-from katatools import reset
+from katatools.learner import reset
+from katatools.learner.watch import changed_exercises, changed_functions
 from katatools.manifest import ROOT
 from katatools.stubs import generated_stubs
-from katatools.watch import changed_exercises, changed_functions
 
 FIRST = STAGES[0]
 BACKUP = re.compile(rf"^{re.escape(FIRST.module)}\.py\.bak-\d{{8}}-\d{{6}}(-\d+)?$")

@@ -1,4 +1,4 @@
-"""Tests of katatools/worker.py: runs forked from a warm worker, and the fallback without fork.
+"""Tests of katatools/learner/worker.py: runs forked from a warm worker, and the fallback without fork.
 
 Each test drives a Worker in its own Python process inside a temporary copy of the repository (a
 worker calls pytest.main, which must not run inside this pytest), and reads back what it printed.
@@ -20,7 +20,7 @@ FORKS = pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork on this syst
 
 DRIVER = """
 import json, sys, time
-from katatools.worker import Worker
+from katatools.learner.worker import Worker
 
 worker = Worker(fork={fork})
 worker.warm([{tests!r}])
@@ -115,7 +115,7 @@ def test_a_stop_signal_while_a_run_starts_still_reaches_it(repo, fork):
                                                            "        pass\n\n\nVariable.__add__ = _forever\n")
     body = f"""
     import os, signal
-    from katatools import worker as module
+    from katatools.learner import worker as module
 
     class Stop(Exception):
         pass

@@ -27,11 +27,11 @@ import re
 import sys
 from pathlib import Path
 
-from . import report as results
+from .. import report as results
+from ..manifest import ROOT, Manifest, ManifestError, load_manifest
+from ..stubs import reference_sources
 from .grade import DEFAULT_TEST_TIMEOUT, DEFAULT_WALL_LIMIT, GradeError, Grader, invoked_from, say_how_code_runs
 from .gradebook import exercise_output, exercise_title
-from .manifest import ROOT, Manifest, ManifestError, load_manifest
-from .stubs import reference_sources
 from .submissions import Submission, SubmissionError, discover
 
 COMMAND_GRADER = "classroom-resources/autograding-command-grader@v1"

@@ -25,8 +25,8 @@ import shutil
 import sys
 from pathlib import Path
 
-from .manifest import ROOT, load_manifest
-from .stubs import PRISTINE, generated_stubs, reference_sources, write_package
+from ..manifest import ROOT, load_manifest
+from ..stubs import PRISTINE, generated_stubs, reference_sources, write_package
 
 FILES = ("exercises.toml", "pyproject.toml", "noxfile.py", "README.md", ".gitignore")
 FOLDERS = ("tests", "katatools")

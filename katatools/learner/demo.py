@@ -28,8 +28,8 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from . import packages
-from .manifest import ROOT, load_manifest
+from .. import packages
+from ..manifest import ROOT, load_manifest
 
 OUT_DIR = ROOT / "demo-output"
 FIGURE_NAME = "post.png"

@@ -27,8 +27,8 @@ import shutil
 from collections.abc import Collection, Mapping
 from pathlib import Path
 
-from .manifest import Manifest, tomllib
-from .stubs import stub_source
+from ..manifest import Manifest, tomllib
+from ..stubs import stub_source
 
 TARGET_DIR = "katas"  # the submission's kata modules, named as in the learner's clone
 LAYER_DIR = "reference"  # the reference's earlier modules an isolated run takes

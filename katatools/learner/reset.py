@@ -25,9 +25,9 @@ import sys
 import time
 from pathlib import Path
 
+from ..manifest import ROOT, Manifest, ManifestError, Stage, load_manifest
+from ..stubs import pristine_stubs
 from .check import unknown_name
-from .manifest import ROOT, Manifest, ManifestError, Stage, load_manifest
-from .stubs import pristine_stubs
 
 KATAS = ROOT / "katas"
 

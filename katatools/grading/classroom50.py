@@ -5,7 +5,7 @@
 ``classroom50-autograder/``; a new or empty folder, never written over), for the instructor to
 commit as ``CLASSROOM/autograders/ASSIGNMENT/`` of their classroom50 repository:
 
-- ``autograder.py``, the runner's entry point (katatools/classroom50_autograder.py: standard
+- ``autograder.py``, the runner's entry point (katatools/grading/classroom50_autograder.py: standard
   library only; it installs the grader's dependencies and runs the command below);
 - ``autograder.json``: the requirements (pyproject.toml's ``test`` and ``grade`` groups) and the
   grading options given here;
@@ -42,20 +42,20 @@ import sys
 import traceback
 from pathlib import Path
 
-from . import report as results
+from .. import report as results
+from ..manifest import ROOT, ManifestError, load_manifest
+from ..stubs import PRISTINE, pristine_stubs, write_package
 from .grade import DEFAULT_TEST_TIMEOUT, DEFAULT_WALL_LIMIT, Grader, invoked_from, say_how_code_runs
 from .gradebook import Graded, exercise_title
 from .gradescope import requirements
-from .manifest import ROOT, ManifestError, load_manifest
 from .release import ReleaseError, check_destination, copy_public_files
-from .stubs import PRISTINE, pristine_stubs, write_package
 from .submissions import load, module_files
 
 SCHEMA = "classroom50/result/v1"
 MODE = "cumulative"  # the bundle is public: no reference, so no isolated mode
 DEFAULT_OUT = Path("classroom50-autograder")
 ENTRY = "autograder.py"  # the name the runner looks for
-ENTRY_SOURCE = "katatools/classroom50_autograder.py"
+ENTRY_SOURCE = "katatools/grading/classroom50_autograder.py"
 CONFIG = "autograder.json"
 BUNDLED_FILES = ("exercises.toml", "pyproject.toml")
 BUNDLED_FOLDERS = ("katatools", "tests")

@@ -19,10 +19,10 @@ import tempfile
 from collections import Counter
 from pathlib import Path
 
-from .manifest import ROOT, Manifest, Stage, load_manifest
-from .report import NOT_STARTED
-from .runner import run_suite
-from .stubs import generated_stubs, write_package
+from ..manifest import ROOT, Manifest, Stage, load_manifest
+from ..report import NOT_STARTED
+from ..runner import run_suite
+from ..stubs import generated_stubs, write_package
 
 MODES = ("cumulative", "isolated")
 

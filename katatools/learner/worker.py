@@ -31,9 +31,9 @@ import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from .manifest import ROOT
-from .report import MalformedReport, read_report
-from .runner import (
+from ..manifest import ROOT
+from ..report import MalformedReport, read_report
+from ..runner import (
     AUTOLOAD_OFF,
     OUTPUT_LIMIT,
     PytestRun,
@@ -244,7 +244,7 @@ class Worker:
         import numpy  # noqa: F401
         import pytest
 
-        from . import plugin  # noqa: F401
+        from .. import plugin  # noqa: F401
 
         if tests:
             with tempfile.TemporaryDirectory(prefix="kata-warm-") as scratch:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import ast
 
-from .parsing import parse
+from ..parsing import parse
 
 # Modules a kata may import. Besides numpy and math: `from __future__ import annotations`
 # (used by every stub), numbers / typing / collections.abc, which only describe types, and modules

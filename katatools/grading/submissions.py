@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from .manifest import Manifest
+from ..manifest import Manifest
 
 MODULE_LIMIT = 1_000_000  # bytes per kata module: ten times anything a kata needs
 ZIP_TOTAL_LIMIT = 500_000_000  # bytes, uncompressed, over every member of a zip

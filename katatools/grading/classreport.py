@@ -44,10 +44,10 @@ from math import ceil
 from pathlib import Path
 from typing import Protocol
 
-from . import report as results
+from .. import report as results
+from ..manifest import ROOT, Exercise, Stage, load_manifest
+from ..mistakes import Mistake, load_corpus, patched_sources
 from .gradebook import Graded, StageOutcome
-from .manifest import ROOT, Exercise, Stage, load_manifest
-from .mutants import Mistake, load_corpus, patched_sources
 
 MISTAKES_DIR = ROOT / "mistakes"
 REFERENCE_DIR = ROOT / "solutions"
@@ -56,7 +56,7 @@ COULD_NOT_RUN = "could not run"  # an exercise's fate besides results.DONE, FAIL
 
 
 class ReportGrader(Protocol):
-    """What the report asks of the grader (katatools.grade.Grader)."""
+    """What the report asks of the grader (katatools.grading.grade.Grader)."""
     modes: tuple[str, ...]
     exercises: list[Exercise]
 

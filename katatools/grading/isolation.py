@@ -26,8 +26,8 @@ import ast
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from .manifest import Manifest, Stage
-from .parsing import parse
+from ..manifest import Manifest, Stage
+from ..parsing import parse
 
 OWN_PACKAGES = ("katas", "solutions")  # absolute names a learner's code may use for its own modules
 MODULE_ATTRIBUTES = {"__name__", "__file__", "__doc__", "__spec__", "__loader__", "__package__", "__dict__",

@@ -19,12 +19,12 @@ import sys
 import time
 from pathlib import Path
 
-from .check import CHECK_TIMEOUT
+from ..learner.check import CHECK_TIMEOUT
+from ..manifest import ROOT, Exercise, Manifest, ManifestError, load_manifest
+from ..report import PASSED
+from ..runner import available_cpus, run_parallel
+from ..stubs import REFERENCE_DIR, later_stubbed
 from .corpus import first_line, no_report, run_package, warm_sklearn_answers
-from .manifest import ROOT, Exercise, Manifest, ManifestError, load_manifest
-from .report import PASSED
-from .runner import available_cpus, run_parallel
-from .stubs import REFERENCE_DIR, later_stubbed
 
 
 def prove_exercise(manifest: Manifest, exercise: Exercise, timeout: float,

@@ -29,9 +29,9 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from .manifest import ROOT, Exercise, Manifest, ManifestError, Stage, load_manifest
-from .report import DONE, PASSED, TIMEOUT, TestRecord, check_command, render_progress, summarize, use_colour, wrap_line
-from .runner import available_cpus
+from ..manifest import ROOT, Exercise, Manifest, ManifestError, Stage, load_manifest
+from ..report import DONE, PASSED, TIMEOUT, TestRecord, check_command, render_progress, summarize, use_colour, wrap_line
+from ..runner import available_cpus
 from .verdicts import Files, VerdictStore, kata_files, save_json, tooling_key
 from .worker import Run, Worker, ignore_stop_signals, raise_on_stop_signals
 

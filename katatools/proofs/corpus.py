@@ -47,12 +47,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .check import CHECK_TIMEOUT, RUN_MARGIN, run_limits
-from .manifest import ROOT, Manifest, ManifestError, Stage, load_manifest, split_cover
-from .patching import CorpusError, Patch, apply_patches, check_syntax, parse_patches, text_field
-from .report import ERROR, FAILED, PASSED, TIMEOUT, RunReport
-from .runner import PytestRun, available_cpus, cpu_bound_neighbours, run_parallel, run_suite
-from .stubs import REFERENCE_DIR, MarkerError, replace_region, write_package
+from ..learner.check import CHECK_TIMEOUT, RUN_MARGIN, run_limits
+from ..manifest import ROOT, Manifest, ManifestError, Stage, load_manifest, split_cover
+from ..patching import CorpusError, Patch, apply_patches, check_syntax, parse_patches, text_field
+from ..report import ERROR, FAILED, PASSED, TIMEOUT, RunReport
+from ..runner import PytestRun, available_cpus, cpu_bound_neighbours, run_parallel, run_suite
+from ..stubs import REFERENCE_DIR, MarkerError, replace_region, write_package
 
 if sys.version_info >= (3, 11):
     import tomllib

@@ -28,13 +28,13 @@ from dataclasses import asdict
 from importlib import metadata
 from pathlib import Path
 
-from .manifest import ROOT, Manifest
-from .report import DONE, PASSED, TestRecord, record_from, summarize
+from ..manifest import ROOT, Manifest
+from ..report import DONE, PASSED, TestRecord, record_from, summarize
 
 STORE = ROOT / ".kata-cache" / "verdicts.json"
 STORE_VERSION = 1
 # What the tests, the plugin and the reference are made of: a change to any of them changes every verdict.
-TOOLING = ("tests/**/*.py", "katatools/*.py", "solutions/*.py", "exercises.toml", "pyproject.toml", "conftest.py")
+TOOLING = ("tests/**/*.py", "katatools/**/*.py", "solutions/*.py", "exercises.toml", "pyproject.toml", "conftest.py")
 PACKAGES = ("pytest", "numpy", "hypothesis", "scikit-learn")
 ENVIRONMENT = ("KATA_", "HYPOTHESIS_", "PYTHONHASHSEED")  # variables that can change how the tests run
 

@@ -8,7 +8,7 @@ the exercise whose code changed (the functions and methods its ``covers`` lists 
 exercises.toml), or else the first one not done. The table of every selected exercise follows,
 as ``nox -s check`` prints it; as there, a pass whose files have not changed is reused, not run.
 
-It is quick because it keeps a warm worker (katatools/worker.py): pytest, numpy, hypothesis and
+It is quick because it keeps a warm worker (katatools/learner/worker.py): pytest, numpy, hypothesis and
 the tests are imported once, and each run is a child forked from it, which imports your kata
 modules afresh. It never shows a stale verdict: the files are looked at every ``INTERVAL``
 seconds, also while a check runs, and a save made during a check stops it and starts again
@@ -30,17 +30,17 @@ import sys
 import time
 from pathlib import Path
 
+from ..manifest import ROOT, Exercise, Manifest, split_cover
+from ..report import DONE, ExerciseResult, TestRecord, next_exercise, render_verdict, summarize, use_colour
+from ..stubs import _enclosing_functions
 from . import check
-from .manifest import ROOT, Exercise, Manifest, split_cover
-from .report import DONE, ExerciseResult, TestRecord, next_exercise, render_verdict, summarize, use_colour
-from .stubs import _enclosing_functions
 from .worker import Run, Worker, ignore_stop_signals, raise_on_stop_signals
 
 KATAS = check.KATAS
 INTERVAL = 0.05  # seconds between two looks at the files
 CLEAR = "\033[2J\033[H"  # erase the screen, cursor to the top-left corner
 # What the warm worker has imported or read: a change there restarts watch (never a kata module).
-TOOLING = ("tests/*.py", "katatools/*.py", "solutions/*.py", "exercises.toml", "pyproject.toml")
+TOOLING = ("tests/*.py", "katatools/**/*.py", "solutions/*.py", "exercises.toml", "pyproject.toml")
 
 Snapshot = dict[str, bytes]
 
@@ -124,20 +124,17 @@ def changed_exercises(manifest: Manifest, exercises: list[Exercise], before: Sna
     return sorted(found, key=lambda e: e.index)
 
 
-class Watch:
-    """The loop: wait for a save, check the exercise being worked on, then the whole table."""
+class KataFiles:
+    """Looking at the files: katas/ for the learner's saves, the tests and tools for a restart.
 
-    def __init__(self, plan: check.Plan, worker: Worker, argv: list[str], interval: float = INTERVAL,
-                 katas: Path = KATAS) -> None:
-        self.plan, self.worker, self.argv, self.interval, self.katas = plan, worker, argv, interval, katas
-        self.terminal = sys.stdout.isatty()
-        self.colour = use_colour(sys.stdout)
+    ``look`` raises Stopped when the process that started watch has gone; ``wait`` raises Changed
+    as soon as katas/ differs from what a check is checking.
+    """
+
+    def __init__(self, worker: Worker, argv: list[str], interval: float = INTERVAL, katas: Path = KATAS) -> None:
+        self.worker, self.argv, self.interval, self.katas = worker, argv, interval, katas
         self.parent = os.getppid()
         self.tooling = tooling_state()
-        self.results: list[ExerciseResult] = []  # the last complete table's
-        self.durations: dict[str, float] = {}  # node id -> seconds its test took last time
-
-    # ------------------------------------------------------------ looking at the files
 
     def look(self) -> Snapshot:
         """The kata files now; Stopped when the process that started watch has gone."""
@@ -180,6 +177,19 @@ class Watch:
         if now != checked:
             raise Changed(now)
 
+
+class Watch:
+    """The loop: wait for a save (``KataFiles``), check the exercise being worked on, then the whole table."""
+
+    def __init__(self, plan: check.Plan, worker: Worker, argv: list[str], interval: float = INTERVAL,
+                 katas: Path = KATAS) -> None:
+        self.plan, self.worker = plan, worker
+        self.files = KataFiles(worker, argv, interval, katas)
+        self.terminal = sys.stdout.isatty()
+        self.colour = use_colour(sys.stdout)
+        self.results: list[ExerciseResult] = []  # the last complete table's
+        self.durations: dict[str, float] = {}  # node id -> seconds its test took last time
+
     # ------------------------------------------------------------ what to check first
 
     def focus(self, before: Snapshot, now: Snapshot) -> Exercise | None:
@@ -216,7 +226,7 @@ class Watch:
 
     def records_of(self, runs: list[Run], checked: Snapshot) -> list[TestRecord] | None:
         """Wait for the runs; their records, or None after printing why the tests could not run."""
-        self.wait(runs, checked)
+        self.files.wait(runs, checked)
         records, lines = check.gather(self.plan, runs)
         if lines:
             print("\n".join(lines), flush=True)
@@ -266,7 +276,7 @@ class Watch:
 
     def loop(self, max_runs: int = 0) -> int:
         before: Snapshot = {}
-        now = self.look()
+        now = self.files.look()
         rounds = 0
         while True:
             try:
@@ -274,14 +284,14 @@ class Watch:
             except Changed as change:
                 self.worker.kill_all()
                 print("\nwatch: katas/ changed during the check; checking again.", flush=True)
-                before, now = now, self.settled(change.now)
+                before, now = now, self.files.settled(change.now)
                 continue
             rounds += 1
             if max_runs and rounds >= max_runs:
                 print(f"watch: stopped after {rounds} run{'s' if rounds > 1 else ''}.", flush=True)
                 return 0
             print("\nwatch: waiting for you to save a file in katas/ (Ctrl-C stops)", flush=True)
-            before, now = now, self.wait_for_change(now)
+            before, now = now, self.files.wait_for_change(now)
 
 
 def main(argv: list[str]) -> int:

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from . import report as results
-from .manifest import Exercise, Stage
+from .. import report as results
+from ..manifest import Exercise, Stage
 from .submissions import Submission
 
 MESSAGE_LIMIT = 1500  # characters of a failure shown per exercise in results.json

@@ -28,9 +28,9 @@ import traceback
 import zipfile
 from pathlib import Path
 
+from ..manifest import ROOT, ManifestError, load_manifest, tomllib
 from .grade import DEFAULT_TEST_TIMEOUT, DEFAULT_WALL_LIMIT, MODES, Grader, invoked_from, say_how_code_runs
 from .gradebook import gradescope_results
-from .manifest import ROOT, ManifestError, load_manifest, tomllib
 from .submissions import Submission, load, module_files
 
 AUTOGRADER = Path("/autograder")

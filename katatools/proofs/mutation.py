@@ -20,7 +20,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from .manifest import ROOT
+from ..manifest import ROOT
 
 MUTANTS_DIR = ROOT / "mutants"
 EQUIVALENTS = ROOT / "mistakes" / "EQUIVALENT_MUTANTS.md"
