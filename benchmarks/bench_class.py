@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from katatools.manifest import load_manifest  # noqa: E402
-from katatools.mutants import load_corpus, patched_sources  # noqa: E402
+from katatools.mistakes import load_corpus, patched_sources  # noqa: E402
 from katatools.stubs import generated_stubs  # noqa: E402
 
 SLIPS = ("product_rule_drops_second_term", "neg_keeps_grad", "pow_variable_drops_log_term", "log_forgets_chain_factor",

@@ -193,7 +193,7 @@ def crossing(sizes, first, second):
 
 
 def summary(sizes, gradients, jacobians):
-    """The crossings and ratios the docstring and the README quote."""
+    """The crossings and ratios the docstring and docs/modes.md quote."""
     fwd, tangents, rev = gradients.values()  # in gradient_methods' order
     out = {
         "gradient: reverse overtakes one pass per parameter at P": crossing(sizes, rev, fwd),

@@ -65,6 +65,16 @@ def test_the_edition_holds_no_reference(edition):
                 assert not leaked, (path, leaked[:3])
 
 
+def test_every_link_of_the_editions_documents_works_there(edition):
+    """The edition carries the README and the documents it links to: no relative link in them is broken."""
+    from test_documents import broken_links, relative_links
+
+    documents = [edition / "README.md", *sorted((edition / "docs").glob("*.md"))]
+    assert len(documents) > 1 and relative_links((edition / "README.md").read_text(encoding="utf-8"))
+    for document in documents:
+        assert not broken_links(document), (document.relative_to(edition), broken_links(document))
+
+
 def test_its_katas_and_pristine_stubs_are_the_generated_stubs(edition):
     for stage in MANIFEST.stages:
         assert (edition / "katas" / f"{stage.module}.py").read_bytes() == stub_bytes(stage.module)

@@ -25,8 +25,8 @@ def test_a_recursive_backward_fails_only_the_deep_chains_and_says_why():
         assert "RecursionError" in message and "recursion limit" in message and "stack" in message, (name, message)
 
 
-def test_the_readme_quotes_what_exercise_crossover_measures():
-    """README's "When each mode wins" gives the crossings a learner measures with the reference's graph."""
+def test_the_modes_document_quotes_what_exercise_crossover_measures():
+    """docs/modes.md's "When each mode wins" gives the crossings a learner measures with the reference's graph."""
     import re
     import sys
 
@@ -38,9 +38,9 @@ def test_the_readme_quotes_what_exercise_crossover_measures():
 
     manifest = load_manifest()
     reverse = import_stage_modules(load_package(ROOT / "solutions", "solutions"), list(manifest.stages))["reverse"]
-    readme = (ROOT / "README.md").read_text()
+    modes = (ROOT / "docs" / "modes.md").read_text(encoding="utf-8")
     rows = {row.split("|")[1].strip(): [c.strip() for c in row.split("|")[2:5]]
-            for row in readme.splitlines() if re.match(r"\| (x_1 x_2|40 negations|\(1\.5 x)", row)}
+            for row in modes.splitlines() if re.match(r"\| (x_1 x_2|40 negations|\(1\.5 x)", row)}
     products, negations, copies = rows.values()
     assert products[2] == f"n = {reverse.crossover(product_of)}" and negations[2] == f"n = {reverse.crossover(negated_sum_of)}"
     assert reverse.costs(product_of(5), *[1.0] * 5) == (5 * 4, 3 * 4)  # n (n - 1), 3 (n - 1)

@@ -1,4 +1,4 @@
-"""Classroom 50's entry point for the katas: the bundle's ``autograder.py`` (see README, "Classroom 50").
+"""Classroom 50's entry point for the katas: the bundle's ``autograder.py`` (see docs/instructors.md, "Classroom 50").
 
 ``nox -s classroom50`` copies this file into the bundle as ``autograder.py``, beside ``autograder.json``
 (the requirements and the grading options chosen when the bundle was built), the grader
@@ -61,7 +61,7 @@ def check_environment(environ: dict[str, str]) -> None:
     if missing:
         names = f"variable {missing[0]} is" if len(missing) == 1 else f"variables {', '.join(missing)} are"
         raise Failure(f"the runner's {names} not set: this file is run by Classroom 50's runner, in the learner's "
-                      "checkout (to try it by hand, set them; see the README, \"Classroom 50\")")
+                      "checkout (to try it by hand, set them; see docs/instructors.md, \"Classroom 50\")")
     if sys.version_info < MINIMUM_PYTHON:
         raise Failure(f"Python {'.'.join(map(str, MINIMUM_PYTHON))}+ is needed, this is {sys.version.split()[0]}: "
                       "set the assignment's runtime python")

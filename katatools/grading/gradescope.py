@@ -41,7 +41,7 @@ ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 PYTHON_MINOR = (3, 10)
 
 SETUP_SH = """#!/usr/bin/env bash
-# Gradescope runs this once, as root, when it builds the autograder's image (see README, "Gradescope").
+# Gradescope runs this once, as root, when it builds the autograder's image (see docs/instructors.md, "Gradescope").
 set -euo pipefail
 apt-get update -qq
 apt-get install -y -qq python3 python3-venv python3-pip > /dev/null

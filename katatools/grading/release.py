@@ -8,7 +8,8 @@ learner needs and nothing that gives the exercises away:
 - ``tests/``, ``katatools/``, ``exercises.toml``, ``pyproject.toml``, ``noxfile.py``, ``README.md``,
   ``.gitignore``: the check, watch, reset, the demo (``demo -- katas``) and the grader in cumulative
   mode all work there;
-- with ``--classroom``, GitHub Classroom's workflow (deprecated: see the README).
+- ``docs/``, which the README links to (no link of the edition's documents is broken);
+- with ``--classroom``, GitHub Classroom's workflow (deprecated: see docs/instructors.md).
 
 Not there: ``solutions/`` (the reference), ``alternatives/`` (correct implementations),
 ``mistakes/`` (the reference with slips), the benchmarks and the tooling's own tests, all of which
@@ -29,7 +30,7 @@ from ..manifest import ROOT, load_manifest
 from ..stubs import PRISTINE, generated_stubs, reference_sources, write_package
 
 FILES = ("exercises.toml", "pyproject.toml", "noxfile.py", "README.md", ".gitignore")
-FOLDERS = ("tests", "katatools")
+FOLDERS = ("tests", "katatools", "docs")
 IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", ".hypothesis", ".pytest_cache", "*.partial", "*.bak-*")
 
 
@@ -77,7 +78,7 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="nox -s release --", description=__doc__.splitlines()[0])
     parser.add_argument("dest", type=Path, metavar="DIR", help="a new or empty folder for the learner's edition")
     parser.add_argument("--classroom", action="store_true",
-                        help="also write GitHub Classroom's autograding workflow (deprecated: see the README)")
+                        help="also write GitHub Classroom's autograding workflow (deprecated: see docs/instructors.md)")
     args = parser.parse_args(argv)
     from .grade import invoked_from
 

@@ -7,7 +7,8 @@ Anything else (another import, the reference's ``solutions`` above all, or its n
 ``pytest`` or ``_pytest``, or reaching into interpreter internals through attributes such as
 ``__globals__``) is flagged with its line. A flag is a prompt to read the code, not a verdict, and it never
 changes a score. It is also no sandbox: a determined author can hide a call from any static
-check, which is why the grader runs every submission in a separate process (see the README).
+check, which is why the grader runs every submission in a separate process (see docs/instructors.md,
+"What the grader defends against").
 """
 
 from __future__ import annotations
