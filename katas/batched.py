@@ -90,8 +90,8 @@ def softplus(u: Variable | float) -> Variable:
     u = lift(u)
     raise NotImplementedError(
         "exercise 'logits': the cross-entropy computed from the logit. "
-        "Rule: softplus(z) = max(z, 0) + log(1 + e^-|z|) with derivative sigmoid(z); loss = "
-        "softplus(z) - y z, whose derivative is p - y"
+        "Rule: the log loss written in the logit z needs no clipping: it stays finite for every z, "
+        "and its derivative is p - y, never lost to a clip"
     )
 
 
@@ -114,8 +114,8 @@ def logloss_from_logits(true_val: Variable | float, logit: Variable | float) -> 
     true_val, logit = lift(true_val), lift(logit)
     raise NotImplementedError(
         "exercise 'logits': the cross-entropy computed from the logit. "
-        "Rule: softplus(z) = max(z, 0) + log(1 + e^-|z|) with derivative sigmoid(z); loss = "
-        "softplus(z) - y z, whose derivative is p - y"
+        "Rule: the log loss written in the logit z needs no clipping: it stays finite for every z, "
+        "and its derivative is p - y, never lost to a clip"
     )
 
 

@@ -219,8 +219,8 @@ class Node:
         """
         raise NotImplementedError(
             "exercise 'backward': backward(): adjoints in reverse topo order. "
-            "Rule: seed out.grad = 1, then in reverse topological order add local * node.grad into "
-            "each parent's grad"
+            "Rule: the chain rule summed over paths: a node's grad is the sum, over the operations "
+            "that used it, of their grad times the local derivative"
         )
 
 
@@ -234,8 +234,8 @@ def topological_order(out: Node) -> list[Node]:
     """
     raise NotImplementedError(
         "exercise 'backward': backward(): adjoints in reverse topo order. "
-        "Rule: seed out.grad = 1, then in reverse topological order add local * node.grad into each "
-        "parent's grad"
+        "Rule: the chain rule summed over paths: a node's grad is the sum, over the operations that "
+        "used it, of their grad times the local derivative"
     )
 
 
@@ -410,8 +410,7 @@ def jacrev(f: Callable[..., Sequence[Node]]) -> Callable[..., np.ndarray]:
     """
     raise NotImplementedError(
         "exercise 'jacrev': jacrev(f): a Jacobian row by row. "
-        "Rule: the sweep from output i gives row i, d f_i / d x_k for every k; zero the leaves' "
-        "grads before each sweep"
+        "Rule: the sweep from output i gives row i of the Jacobian, d f_i / d x_k for every k"
     )
 
 
@@ -538,7 +537,9 @@ def costs(f: Callable[..., Sequence[object]], *xs: float) -> tuple[int, int]:
 
     ``forward``: what OperationCount counts as forward operations while your jacfwd builds it;
     ``reverse``: its ``reverse`` (recorded + swept) while your jacrev builds it. f takes n numbers'
-    stand-ins (Variables or Nodes) and returns a sequence of m results. Budget: n + 1 evaluations
+    stand-ins (Variables or Nodes) and returns a sequence of m results; so that one f runs in both
+    modes, it uses operators and the primitives' method form (``x.exp()``, not ``exp(x)``, which
+    each module keeps for its own type). Budget: n + 1 evaluations
     of f, n by jacfwd and 1 by jacrev (counted). Measured, not predicted: predict which is smaller
     before you run it.
     """

@@ -205,8 +205,8 @@ def apply_tagged(rule: Callable[..., Variable], *operands: object) -> Variable:
     """
     raise NotImplementedError(
         "exercise 'derivative': derivative(f), one tag per call. "
-        "Rule: each call takes a new tag and seeds x with it; an operation works at its operands' "
-        "newest tag, the others being constants there; read back your own tag's tangent only"
+        "Rule: each call's perturbation must stay distinguishable from every other call's: a "
+        "derivative reads its own, and every other perturbation is a constant to it"
     )
 
 
@@ -226,8 +226,8 @@ def tangent(result: object, tag: int) -> object:
     """
     raise NotImplementedError(
         "exercise 'derivative': derivative(f), one tag per call. "
-        "Rule: each call takes a new tag and seeds x with it; an operation works at its operands' "
-        "newest tag, the others being constants there; read back your own tag's tangent only"
+        "Rule: each call's perturbation must stay distinguishable from every other call's: a "
+        "derivative reads its own, and every other perturbation is a constant to it"
     )
 
 
@@ -253,8 +253,8 @@ def derivative(f: Function) -> Callable[[object], object]:
     check_function(f)
     raise NotImplementedError(
         "exercise 'derivative': derivative(f), one tag per call. "
-        "Rule: each call takes a new tag and seeds x with it; an operation works at its operands' "
-        "newest tag, the others being constants there; read back your own tag's tangent only"
+        "Rule: each call's perturbation must stay distinguishable from every other call's: a "
+        "derivative reads its own, and every other perturbation is a constant to it"
     )
 
 
@@ -277,8 +277,8 @@ def hvp(f: Function, x: object, v: object) -> np.ndarray:
     """
     raise NotImplementedError(
         "exercise 'hessian': hvp and hessian, forward over forward. "
-        "Rule: seed the n one-hot tangents inside and v outside: the inner tangents of the result's "
-        "grad are H v"
+        "Rule: H v is the derivative of the gradient along v: forward mode over forward mode gives "
+        "it from one evaluation"
     )
 
 
@@ -296,8 +296,8 @@ def hessian(f: Function, x: object) -> np.ndarray:
     """
     raise NotImplementedError(
         "exercise 'hessian': hvp and hessian, forward over forward. "
-        "Rule: seed the n one-hot tangents inside and v outside: the inner tangents of the result's "
-        "grad are H v"
+        "Rule: H v is the derivative of the gradient along v: forward mode over forward mode gives "
+        "it from one evaluation"
     )
 
 

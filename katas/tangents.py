@@ -137,8 +137,8 @@ def seeded(*arrays: object) -> tuple[Variable, ...]:
     """
     raise NotImplementedError(
         "exercise 'gradient': gradient and jacobian from one evaluation. "
-        "Rule: seed the n inputs with the n one-hot tangents np.eye(n): tangent k of the result is "
-        "the k-th column of the Jacobian"
+        "Rule: tangent k of the result is the derivative along input k: n tangents carried by one "
+        "pass give all n partial derivatives"
     )
 
 
@@ -153,8 +153,8 @@ def gradient(f: Function, x: object) -> np.ndarray:
     """
     raise NotImplementedError(
         "exercise 'gradient': gradient and jacobian from one evaluation. "
-        "Rule: seed the n inputs with the n one-hot tangents np.eye(n): tangent k of the result is "
-        "the k-th column of the Jacobian"
+        "Rule: tangent k of the result is the derivative along input k: n tangents carried by one "
+        "pass give all n partial derivatives"
     )
 
 
@@ -169,6 +169,6 @@ def jacobian(f: Function, x: object) -> np.ndarray:
     """
     raise NotImplementedError(
         "exercise 'gradient': gradient and jacobian from one evaluation. "
-        "Rule: seed the n inputs with the n one-hot tangents np.eye(n): tangent k of the result is "
-        "the k-th column of the Jacobian"
+        "Rule: tangent k of the result is the derivative along input k: n tangents carried by one "
+        "pass give all n partial derivatives"
     )

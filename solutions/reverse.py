@@ -601,7 +601,9 @@ def costs(f: Callable[..., Sequence[object]], *xs: float) -> tuple[int, int]:
 
     ``forward``: what OperationCount counts as forward operations while your jacfwd builds it;
     ``reverse``: its ``reverse`` (recorded + swept) while your jacrev builds it. f takes n numbers'
-    stand-ins (Variables or Nodes) and returns a sequence of m results. Budget: n + 1 evaluations
+    stand-ins (Variables or Nodes) and returns a sequence of m results; so that one f runs in both
+    modes, it uses operators and the primitives' method form (``x.exp()``, not ``exp(x)``, which
+    each module keeps for its own type). Budget: n + 1 evaluations
     of f, n by jacfwd and 1 by jacrev (counted). Measured, not predicted: predict which is smaller
     before you run it.
     """
