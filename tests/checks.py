@@ -337,6 +337,9 @@ def shape_of(x: object) -> tuple[int, ...]:
 
 TANGENT_AXIS_HINT = ("every operation keeps the tangent axis in front: shape (P,) + value.shape; numpy's broadcasting "
                      "lines shapes up from the right, so the tangent axis must be moved out of the way first")
+DROPPED_TANGENTS_HINT = ("a grad of shape () is one number, the same for every tangent: P tangents that happen to be "
+                         "zero are still P tangents, of shape (P,) + the value's shape; keep the axis even where "
+                         "every entry is 0")
 WHOLE_TANGENTS_HINT = ("P tangents are kept whole, shape (P,) + value.shape, not a shape that only broadcasts to it: "
                        "after moving the tangent axis out of the way, np.broadcast_to the grad to (P,) + the result's "
                        "shape (x[i], x.sum() and @ read every entry of every tangent)")
@@ -379,8 +382,9 @@ def expect_tangents(exercise: str, given: str, received: object, value: object, 
             wanted = ("one tangent of the value's shape, without a tangent axis (or with one of length 1)" if one
                       else f"{expected_shape[0]} tangent(s) of a value of shape {expected_shape[1:]}, the tangent "
                            "axis first")
+            dropped = shape_of(grad) == () and not one
             fail(exercise, given, f"a grad of shape {expected_shape}: {wanted}", f"a grad of shape {shape_of(grad)}",
-                 WHOLE_TANGENTS_HINT if smaller else TANGENT_AXIS_HINT)
+                 DROPPED_TANGENTS_HINT if dropped else WHOLE_TANGENTS_HINT if smaller else TANGENT_AXIS_HINT)
         grad = np.broadcast_to(np.asarray(grad, dtype=float), expected_shape)
     if not close(grad, tangents, rel, abs_):
         wrong = np.argwhere(~np.isclose(np.asarray(grad, dtype=float), tangents, rtol=rel, atol=abs_))
