@@ -118,6 +118,7 @@ def test_pristine_katas_are_all_not_started(repo):
     assert "cumulative mode" in run.stdout
 
 
+@pytest.mark.slow
 def test_solved_katas_pass_and_exit_zero(repo):
     solve(repo)
     run = tool(repo, "check", *[s.name for s in STAGES])
@@ -145,6 +146,7 @@ def test_partial_progress_shows_done_failing_and_not_started(repo):
     assert "expected:" in next_step and "received:" in next_step
 
 
+@pytest.mark.slow
 def test_one_process_or_several_give_the_same_report(repo):
     write_kata(repo, FIRST.module, reference(FIRST.module) + WRONG_MUL_AND_STUB_NEG)
     runs = {jobs: tool(repo, "check", "--fresh", "--jobs", str(jobs)) for jobs in (1, 2, len(STAGES))}
@@ -202,6 +204,7 @@ def reused(output: str) -> int:
     return int(found.group(1)) if found else 0
 
 
+@pytest.mark.slow
 def test_a_pass_is_reused_until_a_file_it_read_changes(repo):
     solve(repo)
     first = tool(repo, "check", FIRST.name, LAST.name)
@@ -354,6 +357,7 @@ def test_an_exception_in_kata_code_says_where_it_was_raised(repo):
     assert "return Variable(self.value * other.value, grads.keys())" in failure  # the line's text
 
 
+@pytest.mark.slow
 def test_infinite_loop_times_out_and_names_the_exercise(repo):
     write_kata(repo, FIRST.module, reference(FIRST.module) + LOOPING_ADD)
     run = tool(repo, "check", FIRST.name, "--timeout", "3", timeout=120)  # 3 s: room for mul's tests on a busy machine
@@ -403,6 +407,7 @@ def test_isolated_mode_tests_the_learners_module_not_the_reference(repo):
 EXTENDING = [s for s in STAGES if len(MANIFEST.learner_modules(s)) > 1]  # stages that extend an earlier module
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not EXTENDING, reason="no stage with tests extends an earlier stage's module yet")
 def test_isolated_mode_takes_an_extended_module_from_the_learner(repo):
     """Stage 5's arrays live in variable.py: with stages 1-4 solved the scalar way, they are not done, isolated or not."""

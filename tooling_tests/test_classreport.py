@@ -97,6 +97,7 @@ def page(graded_class, browser):
     tab.close()
 
 
+@pytest.mark.slow
 def test_the_report_is_one_self_contained_file(graded_class, page):
     assert page["requested"] == [page["url"]]  # no stylesheet, script, image or font fetched
     text = graded_class["html"]

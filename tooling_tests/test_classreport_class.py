@@ -21,6 +21,8 @@ from learner_repo import MANIFEST, stubs_dir
 from katatools.manifest import ROOT
 from katatools.mistakes import load_corpus, patched_sources
 
+pytestmark = pytest.mark.slow  # minutes: a proof end to end (nox -s proofs runs it)
+
 STAGES = [MANIFEST.stage("tangents"), MANIFEST.stage("second_order")]
 EXERCISES = [e for s in STAGES for e in MANIFEST.exercises_of(s.name)]
 CORPUS = load_corpus(ROOT / "mistakes", MANIFEST, ROOT / "solutions")

@@ -28,6 +28,8 @@ from katatools.grading.classroom import COMMAND_GRADER, REPORTER, render
 from katatools.grading.gradescope import requirements
 from katatools.manifest import ROOT
 
+pytestmark = pytest.mark.slow  # minutes: a proof end to end (nox -s proofs runs it)
+
 GRADER_INPUTS = {"test-name", "setup-command", "command", "timeout", "max-score"}
 GRADER_REQUIRED = {"test-name", "command"}
 REPORTER_INPUTS = {"runners"}

@@ -42,6 +42,8 @@ from katatools.grading.submissions import load, module_files
 from katatools.manifest import ROOT, tomllib
 from katatools.stubs import BEGIN, END, find_regions, generated_stubs
 
+pytestmark = pytest.mark.slow  # minutes: a proof end to end (nox -s proofs runs it)
+
 GRADED = ["primitives", "losses"]  # the bundle's stages: cumulative, so variable.py counts too
 ASSIGNMENT = "autodiff"
 RUNNER = {  # what the runner gives autograder.py (GITHUB_OUTPUT and the bundle's folder are per run)

@@ -117,6 +117,7 @@ def test_the_real_corpus_loads_cleanly():
 # ---------------------------------------------------------------- the command (runs pytest)
 
 
+@pytest.mark.slow
 def test_verdicts_of_alternatives_and_cheats(tmp_path, capsys):
     """One run: a correct alternative passes, a wrong one fails, a cheat is caught, another escapes."""
     directory = write_corpus(

@@ -163,7 +163,8 @@ def demo_python() -> str | None:
     return sys.executable if importlib.util.find_spec("matplotlib") else None
 
 
-@pytest.mark.skipif(demo_python() is None, reason="no Python with matplotlib: run through nox -s test")
+@pytest.mark.slow
+@pytest.mark.skipif(demo_python() is None, reason="no Python with matplotlib: run through nox -s proofs")
 def test_the_demo_draws_its_figure(tmp_path):
     """The real thing, in the demo's environment: one PNG of the figure's size, and its path printed."""
     run = subprocess.run([demo_python(), "-m", "katatools", "demo", "solutions", "--quick", "--out", str(tmp_path)],

@@ -39,6 +39,7 @@ def as_a_learner_leaves_it(module: str, started: list[str] = ()) -> str:
     return stub_source(reference(module), MANIFEST, [e for e in LATER if e not in started])
 
 
+@pytest.mark.slow
 def test_exercises_in_earlier_modules_are_not_started_until_touched(tmp_path):
     repo = make_repo(tmp_path / "repo")
     for module in ("variable", "primitives"):
@@ -66,6 +67,7 @@ def test_the_stubs_keep_a_marker_for_each_later_exercise_written_in_their_functi
     assert "stage 5 comes back to this line" in add
 
 
+@pytest.mark.slow
 def test_nox_says_nothing_about_a_missing_uv(tmp_path):
     """nox logs "uv binary not found." on every session where uv is absent; the noxfile drops that line."""
     python = shutil.which("python3") or shutil.which("python")  # where .ci/run installs nox

@@ -31,6 +31,8 @@ from katatools.manifest import ROOT, load_manifest
 from katatools.runner import run_suite
 from katatools.stubs import generated_stubs
 
+pytestmark = pytest.mark.slow  # minutes: a proof end to end (nox -s proofs runs it)
+
 MANIFEST = load_manifest()
 ALL_STAGES = [s for s in MANIFEST.stages if (ROOT / s.tests).is_file()]
 STAGES = ALL_STAGES[:2]  # what most tests grade

@@ -120,6 +120,7 @@ def runs(autograder_zip, tmp_path_factory):
     return done
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", [*CASES, "broken", "no_python"])
 def test_every_results_json_follows_gradescopes_specification(runs, case):
     results = runs[case]["results"]

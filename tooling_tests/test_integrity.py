@@ -38,6 +38,8 @@ from katatools.guard import GUARD_MARK, GUARD_VARIABLE
 from katatools.manifest import ROOT
 from katatools.stubs import generated_stubs
 
+pytestmark = pytest.mark.slow  # minutes: a proof end to end (nox -s proofs runs it)
+
 STUBS = generated_stubs(MANIFEST)
 MODULES = [s.module for s in MANIFEST.stages]
 REFERENCE = {m: reference(m) for m in MODULES}

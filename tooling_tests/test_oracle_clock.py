@@ -168,6 +168,7 @@ def run_tests(cwd, tests, target, answers, report, *extra, **env):
     return {record.nodeid.rpartition("::")[2]: record for record in read_report(report).tests}
 
 
+@pytest.mark.slow
 def test_a_slow_question_is_not_timed_out_and_its_answer_is_kept_when_the_test_fails(tmp_path):
     repo = make_repo(tmp_path / "repo")
     (repo / "tests" / "test_losses.py").write_text(SLOW_QUESTIONS, encoding="utf-8")

@@ -3,6 +3,8 @@ graphs, and the deep chain tests fail it saying why: Python's recursion limit.""
 
 from __future__ import annotations
 
+import pytest
+
 from katatools import stubs
 from katatools.learner.check import CHECK_TIMEOUT
 from katatools.manifest import load_manifest
@@ -13,6 +15,7 @@ RECURSIVE = "reverse_recursive_topological_order"
 DEEP_TESTS = {"test_deep_chain", "test_deep_chain_through_operators", "test_topological_order_of_a_deep_chain"}
 
 
+@pytest.mark.slow
 def test_a_recursive_backward_fails_only_the_deep_chains_and_says_why():
     manifest = load_manifest()
     loaded = corpus.load_corpus(corpus.CORPUS_DIR, manifest, stubs.REFERENCE_DIR)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import tempfile
 
+import pytest
 from learner_repo import MANIFEST, STAGES, reference
 
 from katatools.runner import run_suite
@@ -19,6 +20,7 @@ def _forever(*args, **kwargs):
 '''
 
 
+@pytest.mark.slow
 def test_a_child_killed_at_its_time_limit_leaves_no_temporary_files(tmp_path, monkeypatch):
     """Isolated mode builds the reference layer in a temporary folder; a hang is killed with SIGKILL."""
     stage = STAGES[1]  # a stage with an earlier one, so isolated mode builds a reference layer

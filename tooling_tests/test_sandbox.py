@@ -202,6 +202,7 @@ def hostile(tmp_path_factory):
 HOSTILE = ["writes_home", "writes_tmp", "opens_socket", "outlives", "reads_others"]
 
 
+@pytest.mark.slow
 def test_honest_submissions_score_exactly_as_without_the_hostile_ones(hostile):
     for honest in ("reference", "stubs"):
         assert hostile["sandboxed"][honest] == hostile["baseline"][honest]

@@ -108,6 +108,7 @@ def run_reference_suite(marks: str, folder) -> subprocess.CompletedProcess:
     return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
 
 
+@pytest.mark.slow
 def test_exactly_the_tests_marked_asks_sklearn_ask_it(tmp_path):
     """The grader asks scikit-learn once, through the marked tests: an unmarked asker would ask in every child."""
     unmarked = run_reference_suite("not asks_sklearn", tmp_path / "unmarked")
