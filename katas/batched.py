@@ -134,8 +134,8 @@ def fit_linear_regression_batched(x: Sequence[float], y: Sequence[float], lr: fl
     """
     raise NotImplementedError(
         "exercise 'batched_fits': stage 4's models, one pass per iteration. "
-        "Rule: seed all parameters together, evaluate the mean loss over the whole batch once, read "
-        "every partial derivative off its grad"
+        "Rule: P tangents carry P partial derivatives through one evaluation: a whole batch and "
+        "every parameter cost one pass per step, not one per parameter"
     )
 
 
@@ -150,8 +150,8 @@ def fit_logistic_regression_batched(x: Sequence[float], y: Sequence[float], lr: 
     """
     raise NotImplementedError(
         "exercise 'batched_fits': stage 4's models, one pass per iteration. "
-        "Rule: seed all parameters together, evaluate the mean loss over the whole batch once, read "
-        "every partial derivative off its grad"
+        "Rule: P tangents carry P partial derivatives through one evaluation: a whole batch and "
+        "every parameter cost one pass per step, not one per parameter"
     )
 
 
@@ -169,8 +169,8 @@ def deep_model_batched(x: Sequence[float], y: Sequence[float],
     """
     raise NotImplementedError(
         "exercise 'batched_fits': stage 4's models, one pass per iteration. "
-        "Rule: seed all parameters together, evaluate the mean loss over the whole batch once, read "
-        "every partial derivative off its grad"
+        "Rule: P tangents carry P partial derivatives through one evaluation: a whole batch and "
+        "every parameter cost one pass per step, not one per parameter"
     )
 
 
@@ -186,8 +186,8 @@ def train_deep_model_batched(x: Sequence[float], y: Sequence[float], params: Map
     """
     raise NotImplementedError(
         "exercise 'batched_fits': stage 4's models, one pass per iteration. "
-        "Rule: seed all parameters together, evaluate the mean loss over the whole batch once, read "
-        "every partial derivative off its grad"
+        "Rule: P tangents carry P partial derivatives through one evaluation: a whole batch and "
+        "every parameter cost one pass per step, not one per parameter"
     )
 
 

@@ -337,8 +337,8 @@ def grad(f: Callable[..., Node]) -> Callable[..., tuple[float, ...]]:
     """
     raise NotImplementedError(
         "exercise 'grad': grad(f): every partial from one sweep. "
-        "Rule: one leaf Node per input, f called once on the leaves, one backward() from its "
-        "result: the leaves' grads are the partials"
+        "Rule: one recording of f and one backward sweep give the derivatives of its one output "
+        "with respect to every input"
     )
 
 
@@ -362,8 +362,8 @@ def deep_model_reverse(x: float, y: float, param_config: Mapping[str, float]) ->
     """
     raise NotImplementedError(
         "exercise 'both_ways': Stage 4's network by reverse mode. "
-        "Rule: one leaf Node per parameter, the loss built from them, one backward(): each leaf's "
-        "grad is d loss / d parameter, the number stage 4 needed a seeded pass for"
+        "Rule: reverse mode gives every parameter's derivative of the loss from one sweep, the "
+        "numbers stage 4 needed one seeded pass each for"
     )
 
 
@@ -385,8 +385,8 @@ def train_deep_model_reverse(
     """
     raise NotImplementedError(
         "exercise 'both_ways': Stage 4's network by reverse mode. "
-        "Rule: one leaf Node per parameter, the loss built from them, one backward(): each leaf's "
-        "grad is d loss / d parameter, the number stage 4 needed a seeded pass for"
+        "Rule: reverse mode gives every parameter's derivative of the loss from one sweep, the "
+        "numbers stage 4 needed one seeded pass each for"
     )
 
 
@@ -527,8 +527,8 @@ def jacfwd(f: Callable[..., Sequence[object]]) -> Callable[..., np.ndarray]:
     """
     raise NotImplementedError(
         "exercise 'crossover': crossover: count each mode's operations. "
-        "Rule: forward mode pays n passes of f's operations, reverse mode one recording plus one "
-        "sweep per output: count both, and compare"
+        "Rule: which mode is cheaper depends on the shape of f, its inputs against its outputs: "
+        "predict, then count both"
     )
 
 
@@ -545,8 +545,8 @@ def costs(f: Callable[..., Sequence[object]], *xs: float) -> tuple[int, int]:
     """
     raise NotImplementedError(
         "exercise 'crossover': crossover: count each mode's operations. "
-        "Rule: forward mode pays n passes of f's operations, reverse mode one recording plus one "
-        "sweep per output: count both, and compare"
+        "Rule: which mode is cheaper depends on the shape of f, its inputs against its outputs: "
+        "predict, then count both"
     )
 
 
@@ -564,6 +564,6 @@ def crossover(family: Callable[[int], Callable[..., Sequence[object]]], largest:
         raise ValueError(f"largest must be a positive integer, got {largest!r}")
     raise NotImplementedError(
         "exercise 'crossover': crossover: count each mode's operations. "
-        "Rule: forward mode pays n passes of f's operations, reverse mode one recording plus one "
-        "sweep per output: count both, and compare"
+        "Rule: which mode is cheaper depends on the shape of f, its inputs against its outputs: "
+        "predict, then count both"
     )

@@ -1,8 +1,9 @@
 """Stage 7: derivatives of derivatives, with nested Variables, tags, Hessians and Newton's method.
 
 **Nested Variables.** Nothing in the rules of stages 1, 2 and 5 says that value and grad are
-numbers. Make them Variables: ``X = Variable(Variable(x, 1.0), Variable(1.0, 0.0))`` perturbs x
-twice, once at each level. Every operation applies its rule at the outer level, and the
+numbers. Make them Variables, and x is perturbed twice, once at each level: x + e1 + e2, where
+e1 and e2 each square to 0 but e1 e2 does not, and the coefficient of e1 e2 in f(x + e1 + e2) is
+f''(x). Every operation applies its rule at the outer level, and the
 products and primitives in that rule apply their own rules one level down, so ``f(X).grad`` is
 the Variable (f'(x), f''(x)) and ``f(X).grad.grad`` is the second derivative. Your operators
 need no new code for it if they were written with Variable operations; ``math.exp(u.value)`` or
