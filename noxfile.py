@@ -49,6 +49,9 @@ GROUPS = ("test", "lint")
 GRADE_ENV = ROOT / ".nox" / "_grade"
 GRADE_GROUPS = GROUPS + ("grade", "grade-tests")
 ENV_RECIPE = 2  # bump when the way environments are built changes, so existing ones are rebuilt
+# `proofs` runs the slow tooling tests in two halves beside the corpora (their minutes measured with --durations):
+# these files, then all the others.
+SLOW_TOOLING_FIRST = ("test_busy_machine.py", "test_integrity.py", "test_classroom.py")
 CORPUS_QUIET_STAGES = 4  # `test` runs the corpus's entries of stages 1-4 quietly, of 5-8 beside a CPU-bound process
 
 
@@ -147,7 +150,8 @@ def proofs(session: nox.Session) -> None:
     """The tests of the tests (tens of minutes, both cores): every mistake caught, every alternative passing and
     every cheat caught, each exercise's tests independent of later ones, and the slow end-to-end tooling tests.
 
-    Two lines of work side by side, each printed when it ends: the corpora, then the slow tooling tests."""
+    Three lines of work side by side, each printed when it ends: the corpora, and the slow tooling tests in two
+    halves."""
     needs_reference(session)
     python = shared_python(session, GRADE_ENV, GRADE_GROUPS)
     early, late = MANIFEST.stage_names[:CORPUS_QUIET_STAGES], MANIFEST.stage_names[CORPUS_QUIET_STAGES:]
@@ -159,10 +163,14 @@ def proofs(session: nox.Session) -> None:
         [python, "-m", "katatools", "corpus", *[f"--stage={name}" for name in late], "--neighbours", "1"],
         [python, "-m", "katatools", "independence"],  # each exercise's tests need no later exercise
     ]
-    tooling = [[python, "-m", "pytest", str(ROOT / "tooling_tests"), "-q", "-p", "no:cacheprovider", "-m", "slow",
-                *session.posargs]]
+    tooling = ROOT / "tooling_tests"
+    first = [str(tooling / name) for name in SLOW_TOOLING_FIRST]
+    pytest = [python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "slow", *session.posargs]
     env = {"KATA_DEMO_PYTHON": demo_python(session)}  # the demo's test draws its figure with the demo's own python
-    side_by_side(session, {"corpora": corpora, "slow tooling tests": tooling}, env)
+    side_by_side(session, {"corpora": corpora,
+                           "slow tooling tests (1 of 2)": [[*pytest, *first]],
+                           "slow tooling tests (2 of 2)": [[*pytest, str(tooling), *[f"--ignore={f}" for f in first]]]},
+                 env)
 
 
 def side_by_side(session: nox.Session, lines: dict[str, list[list[str]]], extra_env: dict[str, str]) -> None:
