@@ -49,10 +49,9 @@ GROUPS = ("test", "lint")
 GRADE_ENV = ROOT / ".nox" / "_grade"
 GRADE_GROUPS = GROUPS + ("grade", "grade-tests")
 ENV_RECIPE = 2  # bump when the way environments are built changes, so existing ones are rebuilt
-# `proofs` shares the slow tooling tests among its lines by their minutes (measured with --durations and in CI):
-# these files on a line of their own, these after the mistakes and independence, and all the others.
-SLOW_TOOLING_FIRST = ("test_busy_machine.py", "test_integrity.py")
-SLOW_TOOLING_AFTER_MISTAKES = ("test_grade.py",)
+# `proofs` runs the slow tooling tests in two halves beside the corpora (their minutes measured with --durations):
+# these files, then all the others.
+SLOW_TOOLING_FIRST = ("test_busy_machine.py", "test_integrity.py", "test_classroom.py")
 CORPUS_QUIET_STAGES = 4  # `test` runs the corpus's entries of stages 1-4 quietly, of 5-8 beside a CPU-bound process
 
 
@@ -151,31 +150,26 @@ def proofs(session: nox.Session) -> None:
     """The tests of the tests (tens of minutes, both cores): every mistake caught, every alternative passing and
     every cheat caught, each exercise's tests independent of later ones, and the slow end-to-end tooling tests.
 
-    Four lines of work side by side, each printed when it ends: the mistakes, the corpus and independence, and the
-    slow tooling tests, shared among them by their minutes. Measured, the lines wait on their children more than
-    they compute: four keep both cores busier than two or three did."""
+    Three lines of work side by side, each printed when it ends: the corpora, and the slow tooling tests in two
+    halves."""
     needs_reference(session)
     python = shared_python(session, GRADE_ENV, GRADE_GROUPS)
     early, late = MANIFEST.stage_names[:CORPUS_QUIET_STAGES], MANIFEST.stage_names[CORPUS_QUIET_STAGES:]
-    mistakes_and_stages_1_4 = [
+    corpora = [
         [python, "-m", "katatools", "mutants"],
+        # Correct alternatives pass, cheats fail: the entries of stages 1-4 quietly, those of stages 5-8 beside a
+        # CPU-bound neighbour (a test's limit counts CPU time, so a busy machine changes no verdict); each entry once.
         [python, "-m", "katatools", "corpus", *[f"--stage={name}" for name in early]],
+        [python, "-m", "katatools", "corpus", *[f"--stage={name}" for name in late], "--neighbours", "1"],
         [python, "-m", "katatools", "independence"],  # each exercise's tests need no later exercise
     ]
-    # Correct alternatives pass, cheats fail: the entries of stages 1-4 quietly, those of stages 5-8 beside a
-    # CPU-bound neighbour (a test's limit counts CPU time, so a busy machine changes no verdict); each entry once.
-    stages_5_8 = [[python, "-m", "katatools", "corpus", *[f"--stage={name}" for name in late], "--neighbours", "1"]]
     tooling = ROOT / "tooling_tests"
     first = [str(tooling / name) for name in SLOW_TOOLING_FIRST]
-    after_mistakes = [str(tooling / name) for name in SLOW_TOOLING_AFTER_MISTAKES]
     pytest = [python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "slow", *session.posargs]
     env = {"KATA_DEMO_PYTHON": demo_python(session)}  # the demo's test draws its figure with the demo's own python
-    others = [*pytest, str(tooling), *[f"--ignore={f}" for f in first + after_mistakes]]
-    side_by_side(session, {"mistakes, corpus of stages 1-4, independence, grading's slow tests":
-                           [*mistakes_and_stages_1_4, [*pytest, *after_mistakes]],
-                           "corpus of stages 5-8": stages_5_8,
-                           "slow tooling tests: a busy machine, integrity": [[*pytest, *first]],
-                           "the other slow tooling tests": [others]},
+    side_by_side(session, {"corpora": corpora,
+                           "slow tooling tests (1 of 2)": [[*pytest, *first]],
+                           "slow tooling tests (2 of 2)": [[*pytest, str(tooling), *[f"--ignore={f}" for f in first]]]},
                  env)
 
 

@@ -64,6 +64,11 @@ def child_env(**overrides: str) -> dict[str, str]:
     return env
 
 
+# A command's wall-clock guard against a hang, not a limit under test: a busy machine (CI's proofs, six CPU-bound
+# processes beside a check) stretches a full check's minutes many times over.
+HANG_GUARD = 1800
+
+
 def generous(args: tuple[str, ...] | list[str]) -> list[str]:
     """A check's arguments with a long per-test limit, unless they set one: where the time limit is
     not what a test is about, a busy machine's slow sklearn import must not turn into a timeout."""
@@ -73,7 +78,7 @@ def generous(args: tuple[str, ...] | list[str]) -> list[str]:
     return args
 
 
-def tool(repo: Path, *args: str, timeout: float = 300, **env: str) -> subprocess.CompletedProcess:
+def tool(repo: Path, *args: str, timeout: float = HANG_GUARD, **env: str) -> subprocess.CompletedProcess:
     """``python -m katatools ARGS`` in ``repo``, output captured (so not a terminal)."""
     return subprocess.run([sys.executable, "-m", "katatools", *generous(args)], cwd=repo, env=child_env(**env),
                           capture_output=True, text=True, timeout=timeout)

@@ -42,7 +42,7 @@ EXERCISES = [e for e in MANIFEST.exercises if (ROOT / MANIFEST.stage(e.stage).te
 def workflow(tmp_path_factory):
     out = tmp_path_factory.mktemp("classroom") / "classroom.yml"
     done = subprocess.run([sys.executable, "-m", "katatools", "classroom", "--out", str(out)], cwd=ROOT,
-                          capture_output=True, text=True, timeout=120)
+                          capture_output=True, text=True, timeout=1800)
     assert done.returncode == 0, done.stdout + done.stderr
     text = out.read_text()
     assert text == render(MANIFEST, requirements())

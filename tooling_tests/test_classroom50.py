@@ -76,9 +76,9 @@ def built(tmp_path_factory):
     env = child_env(KATA_INVOKED_FROM=str(here))
     command = [sys.executable, "-m", "katatools", "classroom50", "--out", "course/bundle",
                *[f"--stage={s}" for s in GRADED]]
-    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=1800)
     assert done.returncode == 0, done.stdout + done.stderr
-    again = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    again = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=1800)
     return {"folder": here / "course" / "bundle", "again": again}
 
 
@@ -166,7 +166,7 @@ def edition(tmp_path_factory):
     """The learner's edition, as a learner's repository starts."""
     dest = tmp_path_factory.mktemp("edition") / "edition"
     done = subprocess.run([sys.executable, "-m", "katatools", "release", str(dest)], cwd=ROOT, env=child_env(),
-                          capture_output=True, text=True, timeout=120)
+                          capture_output=True, text=True, timeout=1800)
     assert done.returncode == 0, done.stdout + done.stderr
     return dest
 
@@ -414,7 +414,7 @@ def test_each_of_the_hostile_modules_ways_finds_the_reference_when_it_is_there(c
     """The control: in the learner's own checkout, where solutions/ sits beside katas/, each way works."""
     probe = "import katas.primitives as p, katas.losses as l; print(p._FOUND_BY, l._FOUND_BY, p.log is not None)"
     done = subprocess.run([sys.executable, "-c", probe], cwd=checkouts["paths"]["hostile"],
-                          env=child_env(KATA_TEST_CHEAT=way), capture_output=True, text=True, timeout=120)
+                          env=child_env(KATA_TEST_CHEAT=way), capture_output=True, text=True, timeout=1800)
     assert done.stdout.split() == [way, way, "True"], done.stdout + done.stderr
 
 

@@ -114,7 +114,7 @@ def test_the_arrays_labels_state_the_shapes_of_value_and_grad(tmp_path):
     run = subprocess.run([sys.executable, "-m", "pytest", "tests/test_tangents.py", "-q", "-p", "no:cacheprovider",
                           "--target", str(package), "--kata-summary", "no", "-k",
                           "test_arrays_exact or test_arrays_finite_difference"],
-                         cwd=ROOT, capture_output=True, text=True, timeout=300)
+                         cwd=ROOT, capture_output=True, text=True, timeout=1800)
     labels = [line for line in run.stdout.splitlines() if line.startswith("[arrays] ") and " with " in line]
     assert any(line.startswith("[arrays] x + c with ") for line in labels), run.stdout[-3000:]
     for line in labels:

@@ -51,7 +51,7 @@ def test_a_stored_answer_is_read_back_without_importing_scikit_learn(cache):
         print(answer["x"].tobytes().hex())
     """)
     env = {**child_environment(cache.parent), sklearn_oracle.CACHE_VARIABLE: str(cache)}
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=1800)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == first["x"].tobytes().hex()
 

@@ -172,7 +172,7 @@ def run_line_test(tmp_path: Path, training_source: str, *options: str) -> str:
         (folder / f"{stage.module}.py").write_text((ROOT / "solutions" / f"{stage.module}.py").read_text())
     (folder / "training.py").write_text(training_source)
     run = run_suite(folder, tests=[STAGE.tests], extra=["-q", "--kata-summary=no", *options,
-                                                        "-k", "test_line_recovers_the_post_line and 0"], timeout=300)
+                                                        "-k", "test_line_recovers_the_post_line and 0"], timeout=1800)
     assert run.report is not None and len(run.report.tests) == 1, run.output
     return run.report.tests[0].message
 

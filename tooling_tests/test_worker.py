@@ -33,7 +33,7 @@ def statuses(run):
 def drive(repo, body: str, fork: bool, **env: str) -> dict:
     script = DRIVER.format(fork=fork, tests=FIRST.tests) + textwrap.dedent(body)
     done = subprocess.run([sys.executable, "-c", script], cwd=repo, env=child_env(**env), capture_output=True,
-                          text=True, timeout=300)
+                          text=True, timeout=1800)
     assert done.returncode == 0, done.stdout + done.stderr
     return json.loads(done.stdout.strip().splitlines()[-1])
 
