@@ -7,6 +7,7 @@ hint, so a learner who only reads the failure knows what to try next.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 import math
@@ -434,3 +435,19 @@ def real_array(value: object, shape: tuple[int, ...]) -> np.ndarray | None:
     if isinstance(value, np.ndarray) and value.shape == shape and value.dtype.kind in "iuf":
         return value.astype(float)
     return None
+
+
+@contextlib.contextmanager
+def methods_replaced(cls: type, **methods):
+    """While active, ``cls`` has ``methods`` as its own; afterwards exactly what it had (inherited ones included)."""
+    saved = {name: cls.__dict__[name] for name in methods if name in cls.__dict__}
+    for name, method in methods.items():
+        setattr(cls, name, method)
+    try:
+        yield
+    finally:
+        for name in methods:
+            if name in saved:
+                setattr(cls, name, saved[name])
+            else:
+                delattr(cls, name)

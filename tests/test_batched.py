@@ -57,6 +57,7 @@ from checks import (
     expect_tangents,
     fail,
     learning_rates,
+    methods_replaced,
     network_values,
     real_number,
     sample_xs,
@@ -942,7 +943,6 @@ def moved_seeds(kata):
 def seeds_moved(kata, scale: float = SEED_SCALE, shift: float = SEED_SHIFT):
     """While active, each seed your code builds has ``shift`` added to its value and ``scale`` times its tangents."""
     cls, moves = kata.Variable, moved_seeds(kata)
-    saved = {name: cls.__dict__[name] for name in ("__init__", "__setattr__") if name in cls.__dict__}
     original_init, original_setattr = cls.__init__, cls.__setattr__
     seeds: dict[int, object] = {}  # id -> the seed itself (kept alive, so that ids stay unique)
 
@@ -969,15 +969,8 @@ def seeds_moved(kata, scale: float = SEED_SCALE, shift: float = SEED_SHIFT):
             value = value + shift
         original_setattr(self, name, value)
 
-    cls.__init__, cls.__setattr__ = __init__, __setattr__
-    try:
+    with methods_replaced(cls, __init__=__init__, __setattr__=__setattr__):
         yield
-    finally:
-        for name in ("__init__", "__setattr__"):
-            if name in saved:
-                setattr(cls, name, saved[name])
-            else:
-                delattr(cls, name)
 
 
 FOLLOW_HINT = ("each step must be the grad of your one seeded evaluation of the loss: seed the parameters' Variables, "

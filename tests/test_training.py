@@ -79,6 +79,7 @@ from checks import (
     expect_matches_finite_difference,
     fail,
     learning_rates,
+    methods_replaced,
     network_values,
     real_number,
     run_loop,
@@ -806,7 +807,6 @@ def seeds_scaled(kata, factor, is_seed=None):
             while frame is not None and frame.f_globals is variable and not runs_on_a_variable(frame, cls):
                 frame = frame.f_back  # a constructor of variable.py: whoever called it decides
             return frame is not None and frame.f_globals is home
-    saved = {name: cls.__dict__[name] for name in ("__init__", "__setattr__") if name in cls.__dict__}
     original_init, original_setattr = cls.__init__, cls.__setattr__
 
     def __init__(self, *args, **kwargs):
@@ -826,15 +826,8 @@ def seeds_scaled(kata, factor, is_seed=None):
             value = value * factor
         original_setattr(self, name, value)
 
-    cls.__init__, cls.__setattr__ = __init__, __setattr__
-    try:
+    with methods_replaced(cls, __init__=__init__, __setattr__=__setattr__):
         yield
-    finally:
-        for name in ("__init__", "__setattr__"):
-            if name in saved:
-                setattr(cls, name, saved[name])
-            else:
-                delattr(cls, name)
 
 
 SEED_X, SEED_TARGETS, SEED_LABELS = [0.5, 1.0, 2.0, -1.0], [1.0, 0.0, 3.0, 0.5], [1.0, 0.0, 1.0, 1.0]

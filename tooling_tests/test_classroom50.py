@@ -36,8 +36,9 @@ import pytest
 from learner_repo import MANIFEST, child_env, reference
 
 from katatools.grading.classroom50 import first_failure, markdown_text, status_and_summary
-from katatools.grading.grade import DEFAULT_TEST_TIMEOUT, DEFAULT_WALL_LIMIT, Grader, grade_all
+from katatools.grading.grade import Grader, grade_all
 from katatools.grading.gradescope import requirements
+from katatools.grading.options import DEFAULT_TEST_TIMEOUT, DEFAULT_WALL_LIMIT
 from katatools.grading.submissions import load, module_files
 from katatools.manifest import ROOT, tomllib
 from katatools.stubs import BEGIN, END, find_regions, generated_stubs

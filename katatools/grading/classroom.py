@@ -30,8 +30,9 @@ from pathlib import Path
 from .. import report as results
 from ..manifest import ROOT, Manifest, ManifestError, load_manifest
 from ..stubs import reference_sources
-from .grade import DEFAULT_TEST_TIMEOUT, DEFAULT_WALL_LIMIT, GradeError, Grader, invoked_from, say_how_code_runs
+from .grade import GradeError, Grader, invoked_from, say_how_code_runs
 from .gradebook import exercise_output, exercise_title
+from .options import DEFAULT_WALL_LIMIT, add_limits, check_limits
 from .submissions import Submission, SubmissionError, discover
 
 COMMAND_GRADER = "classroom-resources/autograding-command-grader@v1"
@@ -173,10 +174,9 @@ def main(argv: list[str]) -> int:
         parser.add_argument("--mode", choices=("auto", "isolated", "cumulative"), default="auto",
                             help="auto (default): isolated where the repository has the reference (solutions/), "
                                  "else cumulative (a learner's edition)")
-        parser.add_argument("--test-timeout", type=float, default=DEFAULT_TEST_TIMEOUT, metavar="S")
-        parser.add_argument("--wall-limit", type=float, default=DEFAULT_WALL_LIMIT, metavar="S")
-        parser.add_argument("--no-sandbox", action="store_true")
+        add_limits(parser, "seconds for the exercise's stage", stages=False)
         args = parser.parse_args(argv[1:])
+        check_limits(parser, args)
         return run_step(args.exercise, invoked_from() / args.submission, args)
     parser = argparse.ArgumentParser(prog="python -m katatools classroom", description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT,

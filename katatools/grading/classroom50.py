@@ -43,11 +43,12 @@ import traceback
 from pathlib import Path
 
 from .. import report as results
-from ..manifest import ROOT, ManifestError, load_manifest
+from ..manifest import ROOT, load_manifest
 from ..stubs import PRISTINE, pristine_stubs, write_package
-from .grade import DEFAULT_TEST_TIMEOUT, DEFAULT_WALL_LIMIT, Grader, invoked_from, say_how_code_runs
+from .grade import Grader, invoked_from, say_how_code_runs
 from .gradebook import Graded, exercise_title
 from .gradescope import requirements
+from .options import add_limits, check_limits, forwarded, unknown_stage
 from .release import ReleaseError, check_destination, copy_public_files
 from .submissions import load, module_files
 
@@ -73,11 +74,6 @@ class Classroom50Error(RuntimeError):
 
 
 # ---------------------------------------------------------------- the bundle
-
-
-def grading_options(args: argparse.Namespace) -> list[str]:
-    options = [f"--test-timeout={args.test_timeout:g}", f"--wall-limit={args.wall_limit:g}"]
-    return options + [f"--stage={s}" for s in args.stage] + (["--no-sandbox"] if args.no_sandbox else [])
 
 
 def build_bundle(out: Path, options: list[str], root: Path = ROOT) -> list[str]:
@@ -297,16 +293,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         parser.add_argument("--out", type=Path, default=DEFAULT_OUT,
                             help=f"a new or empty folder for the bundle (default: {DEFAULT_OUT}, from where you run "
                                  "the command)")
-    parser.add_argument("--stage", action="append", default=[], metavar="NAME", help="grade only this stage (repeatable)")
-    parser.add_argument("--test-timeout", type=float, default=DEFAULT_TEST_TIMEOUT, metavar="S",
-                        help=f"CPU seconds per test (default {DEFAULT_TEST_TIMEOUT:g}, as for grade)")
-    parser.add_argument("--wall-limit", type=float, default=DEFAULT_WALL_LIMIT, metavar="S",
-                        help=f"seconds per submission, shared by its stages (default {DEFAULT_WALL_LIMIT:g}, as for "
-                             "grade; Classroom 50 stops the whole job at 15 minutes)")
-    parser.add_argument("--no-sandbox", action="store_true", help="run the code without bubblewrap (the guard stays)")
+    add_limits(parser, "seconds per submission, shared by its stages (as for grade; Classroom 50 stops the whole "
+                       "job at 15 minutes)")
     args = parser.parse_args(argv[1:] if running else argv)
-    if args.test_timeout <= 0 or args.wall_limit <= 0:
-        parser.error("--test-timeout and --wall-limit must be positive")
+    check_limits(parser, args)
     args.running = running
     return args
 
@@ -315,16 +305,13 @@ def main(argv: list[str]) -> int:
     args = parse_args(argv)
     if args.running:
         return run(args)
-    manifest = load_manifest()
-    try:
-        for name in args.stage:
-            manifest.stage(name)
-    except ManifestError as exc:
-        print(f"classroom50: --stage: {exc}", file=sys.stderr)
+    problem = unknown_stage(args, load_manifest())
+    if problem:
+        print(f"classroom50: {problem}", file=sys.stderr)
         return 2
     out = invoked_from() / args.out
     try:
-        written = build_bundle(out, grading_options(args))
+        written = build_bundle(out, forwarded(args))
     except (ReleaseError, FileNotFoundError) as exc:
         print(f"classroom50: {exc}", file=sys.stderr)
         return 2

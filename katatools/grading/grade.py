@@ -45,6 +45,7 @@ from ..stubs import reference_sources
 from .children import Children
 from .gradebook import Graded, StageOutcome, summary_lines, write_outputs
 from .isolation import Run, plan_runs
+from .options import add_limits, check_limits, unknown_stage
 from .reference_runs import GradeError, ReferenceRuns
 from .review import review_modules
 from .scoring import Scorer, guard_flags, merged
@@ -52,8 +53,6 @@ from .submissions import Submission, SubmissionError, discover, module_files
 from .workspace import ANSWERS_DIR, LAYER_DIR, reference_layer
 
 MODES = ("isolated", "cumulative")
-DEFAULT_TEST_TIMEOUT = 30.0  # CPU seconds per test (plugin.deadline): generous, so that slow but correct code passes
-DEFAULT_WALL_LIMIT = 600.0  # seconds per submission and mode: grade, Gradescope, Classroom and Classroom 50 alike
 NO_REFERENCE = ("isolated mode grades each exercise on the reference's other modules, and this copy of the katas has "
                 "no solutions/ (a learner's edition, or a Classroom 50 bundle): grade with --mode cumulative")
 INVOKED_FROM = "KATA_INVOKED_FROM"  # where the instructor ran the command (nox changes directory): paths resolve there
@@ -225,19 +224,14 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--mode", choices=(*MODES, "both"), default="isolated",
                         help="isolated (default): each stage on the reference's earlier stages; cumulative: the "
                              "learner's own stack; both: isolated scored, cumulative as extra columns")
-    parser.add_argument("--stage", action="append", default=[], metavar="NAME",
-                        help="grade only this stage (repeatable; default: every stage that has tests)")
-    parser.add_argument("--test-timeout", type=float, default=DEFAULT_TEST_TIMEOUT, metavar="S",
-                        help=f"CPU seconds per test (default {DEFAULT_TEST_TIMEOUT:g})")
-    parser.add_argument("--wall-limit", type=float, default=DEFAULT_WALL_LIMIT, metavar="S",
-                        help=f"seconds per submission and mode, shared equally by its stages (default {DEFAULT_WALL_LIMIT:g})")
-    parser.add_argument("--no-sandbox", action="store_true",
-                        help="run the submissions' code without bubblewrap (default: in it, where it works)")
+    add_limits(parser, "seconds per submission and mode, shared equally by its stages",
+               sandbox_help="run the submissions' code without bubblewrap (default: in it, where it works)")
     parser.add_argument("--no-report", action="store_true", help="do not write report.html (nor run the mistakes "
                         "it compares the failures with)")
     args = parser.parse_args(argv)
-    if args.jobs < 1 or args.test_timeout <= 0 or args.wall_limit <= 0:
-        parser.error("--jobs, --test-timeout and --wall-limit must be positive")
+    if args.jobs < 1:
+        parser.error("--jobs must be positive")
+    check_limits(parser, args)
     base = invoked_from()
     args.submissions = [base / path for path in args.submissions]
     args.out = base / args.out
@@ -289,9 +283,11 @@ def main(argv: list[str]) -> int:
     args = parse_args(argv)
     modes = MODES if args.mode == "both" else (args.mode,)
     manifest = load_manifest()
+    problem = unknown_stage(args, manifest)
+    if problem:
+        print(f"grade: {problem}", file=sys.stderr)
+        return 2
     try:
-        for name in args.stage:
-            manifest.stage(name)
         submissions = discover(args.submissions, manifest, exclude=[args.out])
     except (SubmissionError, ManifestError) as exc:
         print(f"grade: {exc}", file=sys.stderr)

@@ -28,9 +28,10 @@ import traceback
 import zipfile
 from pathlib import Path
 
-from ..manifest import ROOT, ManifestError, load_manifest, tomllib
-from .grade import DEFAULT_TEST_TIMEOUT, DEFAULT_WALL_LIMIT, MODES, Grader, invoked_from, say_how_code_runs
+from ..manifest import ROOT, load_manifest, tomllib
+from .grade import MODES, Grader, invoked_from, say_how_code_runs
 from .gradebook import gradescope_results
+from .options import add_limits, check_limits, forwarded, unknown_stage
 from .submissions import Submission, load, module_files
 
 AUTOGRADER = Path("/autograder")
@@ -76,9 +77,7 @@ def requirements(pyproject: Path = ROOT / "pyproject.toml") -> list[str]:
 
 
 def grading_options(args: argparse.Namespace) -> list[str]:
-    options = ["--mode", args.mode, f"--test-timeout={args.test_timeout:g}", f"--wall-limit={args.wall_limit:g}"]
-    options += [f"--stage={s}" for s in args.stage] + (["--no-sandbox"] if args.no_sandbox else [])
-    return options
+    return ["--mode", args.mode, *forwarded(args)]
 
 
 def build_zip(out: Path, options: list[str], root: Path = ROOT) -> list[str]:
@@ -176,16 +175,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         parser.add_argument("--out", type=Path, default=Path("autograder.zip"),
                             help="where to write the zip (default: autograder.zip, from where you run the command)")
     parser.add_argument("--mode", choices=(*MODES, "both"), default="isolated", help="as for grade (default isolated)")
-    parser.add_argument("--stage", action="append", default=[], metavar="NAME", help="grade only this stage (repeatable)")
-    parser.add_argument("--test-timeout", type=float, default=DEFAULT_TEST_TIMEOUT, metavar="S",
-                        help=f"CPU seconds per test (default {DEFAULT_TEST_TIMEOUT:g})")
-    parser.add_argument("--wall-limit", type=float, default=DEFAULT_WALL_LIMIT, metavar="S",
-                        help=f"seconds per submission and mode, shared by its stages (default {DEFAULT_WALL_LIMIT:g}, as "
-                             "for grade; Gradescope's own limit is set in the assignment's settings)")
-    parser.add_argument("--no-sandbox", action="store_true", help="run the code without bubblewrap")
+    add_limits(parser, "seconds per submission and mode, shared by its stages (as for grade; Gradescope's own "
+                       "limit is set in the assignment's settings)")
     args = parser.parse_args(argv[1:] if running else argv)
-    if args.test_timeout <= 0 or args.wall_limit <= 0:
-        parser.error("--test-timeout and --wall-limit must be positive")
+    check_limits(parser, args)
     args.running = running
     return args
 
@@ -195,11 +188,9 @@ def main(argv: list[str]) -> int:
     if args.running:
         return run(args)
     manifest = load_manifest()
-    try:
-        for name in args.stage:
-            manifest.stage(name)
-    except ManifestError as exc:
-        print(f"gradescope: --stage: {exc}", file=sys.stderr)
+    problem = unknown_stage(args, manifest)
+    if problem:
+        print(f"gradescope: {problem}", file=sys.stderr)
         return 2
     out = invoked_from() / args.out
     members = build_zip(out, grading_options(args))
