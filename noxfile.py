@@ -50,8 +50,9 @@ GRADE_ENV = ROOT / ".nox" / "_grade"
 GRADE_GROUPS = GROUPS + ("grade", "grade-tests")
 ENV_RECIPE = 2  # bump when the way environments are built changes, so existing ones are rebuilt
 # `proofs` runs the slow tooling tests in two halves beside the corpora (their minutes measured with --durations):
-# these files, then all the others.
-SLOW_TOOLING_FIRST = ("test_busy_machine.py", "test_integrity.py", "test_classroom.py")
+# these files, then all the others but the busy machine's, which has a line of its own at the lowest priority.
+SLOW_TOOLING_FIRST = ("test_integrity.py", "test_classroom.py")
+BUSY_MACHINE = "test_busy_machine.py"
 CORPUS_QUIET_STAGES = 4  # `test` runs the corpus's entries of stages 1-4 quietly, of 5-8 beside a CPU-bound process
 
 
@@ -150,27 +151,40 @@ def proofs(session: nox.Session) -> None:
     """The tests of the tests (tens of minutes, both cores): every mistake caught, every alternative passing and
     every cheat caught, each exercise's tests independent of later ones, and the slow end-to-end tooling tests.
 
-    Three lines of work side by side, each printed when it ends: the corpora, and the slow tooling tests in two
-    halves."""
+    Five lines of work side by side, each printed when it ends: the corpora, the slow tooling tests in two
+    halves, and the two proofs on a busy machine (the corpus of stages 5-8 beside a CPU-bound process, a fresh
+    clone's first check beside six). Those two run at the lowest priority (`nice`, where there is one): each
+    competes with its own CPU-bound neighbours as an equal, so it is as crowded as it claims or more, while
+    their spinning takes only the CPU the other lines leave idle."""
     needs_reference(session)
     python = shared_python(session, GRADE_ENV, GRADE_GROUPS)
     early, late = MANIFEST.stage_names[:CORPUS_QUIET_STAGES], MANIFEST.stage_names[CORPUS_QUIET_STAGES:]
     corpora = [
         [python, "-m", "katatools", "mutants"],
-        # Correct alternatives pass, cheats fail: the entries of stages 1-4 quietly, those of stages 5-8 beside a
-        # CPU-bound neighbour (a test's limit counts CPU time, so a busy machine changes no verdict); each entry once.
+        # Correct alternatives pass, cheats fail: the entries of stages 1-4 here, quietly; each entry once.
         [python, "-m", "katatools", "corpus", *[f"--stage={name}" for name in early]],
-        [python, "-m", "katatools", "corpus", *[f"--stage={name}" for name in late], "--neighbours", "1"],
         [python, "-m", "katatools", "independence"],  # each exercise's tests need no later exercise
     ]
+    # Those of stages 5-8 beside a CPU-bound neighbour: a test's limit counts CPU time, so a busy machine changes
+    # no verdict.
+    busy_corpus = [python, "-m", "katatools", "corpus", *[f"--stage={name}" for name in late], "--neighbours", "1"]
     tooling = ROOT / "tooling_tests"
     first = [str(tooling / name) for name in SLOW_TOOLING_FIRST]
     pytest = [python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "slow", *session.posargs]
     env = {"KATA_DEMO_PYTHON": demo_python(session)}  # the demo's test draws its figure with the demo's own python
-    side_by_side(session, {"corpora": corpora,
-                           "slow tooling tests (1 of 2)": [[*pytest, *first]],
-                           "slow tooling tests (2 of 2)": [[*pytest, str(tooling), *[f"--ignore={f}" for f in first]]]},
-                 env)
+    side_by_side(session, {
+        "corpora": corpora,
+        "slow tooling tests (1 of 2)": [[*pytest, *first]],
+        "slow tooling tests (2 of 2)": [[*pytest, str(tooling), *[f"--ignore={f}" for f in [*first, str(tooling / BUSY_MACHINE)]]]],
+        "the corpus of stages 5-8 on a busy machine": [lowest_priority(busy_corpus)],
+        "a fresh clone's first check on a busy machine": [lowest_priority([*pytest, str(tooling / BUSY_MACHINE)])],
+    }, env)
+
+
+def lowest_priority(command: list[str]) -> list[str]:
+    """``command`` under `nice -n 19` where the system has `nice` (Linux, macOS); as it is elsewhere."""
+    nice = shutil.which("nice")
+    return [nice, "-n", "19", *command] if nice else command
 
 
 def side_by_side(session: nox.Session, lines: dict[str, list[list[str]]], extra_env: dict[str, str]) -> None:
@@ -201,6 +215,16 @@ def side_by_side(session: nox.Session, lines: dict[str, list[list[str]]], extra_
                 failed.append(name)
     if failed:
         session.error(f"failed: {', '.join(failed)}")
+
+
+@nox.session(venv_backend="none")
+def envs(session: nox.Session) -> None:
+    """Build (or bring up to date) the environments the sessions share: before sessions run side by side, so
+    that no two of them build one at once (CI runs `test` beside `proofs`)."""
+    shared_python(session)
+    shared_python(session, GRADE_ENV, GRADE_GROUPS)
+    if HAS_REFERENCE:
+        demo_python(session)
 
 
 @nox.session(venv_backend="none")
