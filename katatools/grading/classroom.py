@@ -32,7 +32,7 @@ from ..manifest import ROOT, Manifest, ManifestError, load_manifest
 from ..stubs import reference_sources
 from .grade import GradeError, Grader, invoked_from, say_how_code_runs
 from .gradebook import exercise_output, exercise_title
-from .options import DEFAULT_WALL_LIMIT, add_limits, check_limits
+from .options import DEFAULT_WALL_LIMIT, add_limits, parse_with_limits
 from .submissions import Submission, SubmissionError, discover
 
 COMMAND_GRADER = "classroom-resources/autograding-command-grader@v1"
@@ -175,8 +175,7 @@ def main(argv: list[str]) -> int:
                             help="auto (default): isolated where the repository has the reference (solutions/), "
                                  "else cumulative (a learner's edition)")
         add_limits(parser, "seconds for the exercise's stage", stages=False)
-        args = parser.parse_args(argv[1:])
-        check_limits(parser, args)
+        args = parse_with_limits(parser, argv[1:])
         return run_step(args.exercise, invoked_from() / args.submission, args)
     parser = argparse.ArgumentParser(prog="python -m katatools classroom", description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT,

@@ -48,7 +48,7 @@ from ..stubs import PRISTINE, pristine_stubs, write_package
 from .grade import Grader, invoked_from, say_how_code_runs
 from .gradebook import Graded, exercise_title
 from .gradescope import requirements
-from .options import add_limits, check_limits, forwarded, unknown_stage
+from .options import add_limits, forwarded, parse_with_limits, unknown_stage
 from .release import ReleaseError, check_destination, copy_public_files
 from .submissions import load, module_files
 
@@ -295,8 +295,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                                  "the command)")
     add_limits(parser, "seconds per submission, shared by its stages (as for grade; Classroom 50 stops the whole "
                        "job at 15 minutes)")
-    args = parser.parse_args(argv[1:] if running else argv)
-    check_limits(parser, args)
+    args = parse_with_limits(parser, argv[1:] if running else argv)
     args.running = running
     return args
 

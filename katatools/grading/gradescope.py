@@ -31,7 +31,7 @@ from pathlib import Path
 from ..manifest import ROOT, load_manifest, tomllib
 from .grade import MODES, Grader, invoked_from, say_how_code_runs
 from .gradebook import gradescope_results
-from .options import add_limits, check_limits, forwarded, unknown_stage
+from .options import add_limits, forwarded, parse_with_limits, unknown_stage
 from .submissions import Submission, load, module_files
 
 AUTOGRADER = Path("/autograder")
@@ -177,8 +177,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--mode", choices=(*MODES, "both"), default="isolated", help="as for grade (default isolated)")
     add_limits(parser, "seconds per submission and mode, shared by its stages (as for grade; Gradescope's own "
                        "limit is set in the assignment's settings)")
-    args = parser.parse_args(argv[1:] if running else argv)
-    check_limits(parser, args)
+    args = parse_with_limits(parser, argv[1:] if running else argv)
     args.running = running
     return args
 

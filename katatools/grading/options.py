@@ -34,6 +34,13 @@ def check_limits(parser: argparse.ArgumentParser, args: argparse.Namespace) -> N
         parser.error("--test-timeout and --wall-limit must be positive")
 
 
+def parse_with_limits(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespace:
+    """``parser.parse_args(argv)``, then :func:`check_limits`."""
+    args = parser.parse_args(argv)
+    check_limits(parser, args)
+    return args
+
+
 def unknown_stage(args: argparse.Namespace, manifest: Manifest) -> str | None:
     """The manifest's complaint about the first --stage it does not hold; None when all are known."""
     try:
