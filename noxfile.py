@@ -23,6 +23,8 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
+import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
@@ -193,28 +195,43 @@ def side_by_side(session: nox.Session, lines: dict[str, list[list[str]]], extra_
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"} | extra_env
     failed = []
 
-    def run_line(name: str, commands: list[list[str]]) -> tuple[str, str, bool]:
-        output, ok = [], True
+    def run_line(name: str, commands: list[list[str]]) -> tuple[str, str, bool, str]:
+        output, ok, cpu, started = [], True, 0.0, time.monotonic()
         for command in commands:
-            done = subprocess.run(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                  text=True)
-            output.append(f"$ {' '.join(Path(command[0]).name if i == 0 else a for i, a in enumerate(command))}\n"
-                          f"{done.stdout}")
-            if done.returncode != 0:
+            returncode, text, seconds = run_measured(command, env)
+            cpu += seconds
+            output.append(f"$ {' '.join(Path(command[0]).name if i == 0 else a for i, a in enumerate(command))}\n{text}")
+            if returncode != 0:
                 ok = False
-                output.append(f"(exit code {done.returncode})\n")
+                output.append(f"(exit code {returncode})\n")
                 break
-        return name, "".join(output), ok
+        took = f"{time.monotonic() - started:.0f} s" + (f", {cpu:.0f} s of CPU" if cpu else "")
+        return name, "".join(output), ok, took
 
     with ThreadPoolExecutor(max_workers=len(lines)) as pool:
         for future in as_completed([pool.submit(run_line, n, c) for n, c in lines.items()]):
-            name, output, ok = future.result()
-            session.log(f"{name}: {'passed' if ok else 'FAILED'}")
+            name, output, ok, took = future.result()
+            session.log(f"{name}: {'passed' if ok else 'FAILED'} ({took})")
             print(output, flush=True)
             if not ok:
                 failed.append(name)
     if failed:
         session.error(f"failed: {', '.join(failed)}")
+
+
+def run_measured(command: list[str], env: dict[str, str]) -> tuple[int, str, float]:
+    """Exit code, output (stderr in it) and the CPU seconds the command and the children it waited for used
+    (POSIX: os.wait4; 0.0 elsewhere, where the command runs as it is)."""
+    with tempfile.TemporaryFile() as out:
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+        if hasattr(os, "wait4"):
+            _, status, usage = os.wait4(process.pid, 0)
+            process.returncode, cpu = os.waitstatus_to_exitcode(status), usage.ru_utime + usage.ru_stime
+        else:
+            process.wait()
+            cpu = 0.0
+        out.seek(0)
+        return process.returncode, out.read().decode("utf-8", "replace"), cpu
 
 
 @nox.session(venv_backend="none")
