@@ -248,7 +248,8 @@ def run_package(sources: dict[str, str], stages: tuple[Stage, ...], exercises: l
         write_package(Path(scratch), sources)
         budget = timeout * count + RUN_MARGIN
         return run_suite(scratch, tests=[s.tests for s in stages], exercises=exercises, mode="cumulative",
-                         extra=[*PYTEST_ARGS, f"--kata-timeout={timeout:g}", *extra], **run_limits(budget))
+                         extra=[*PYTEST_ARGS, f"--kata-timeout={timeout:g}", *extra], autoload=False,
+                         **run_limits(budget))
 
 
 def warm_sklearn_answers(stages: list[Stage], reference: Path) -> str | None:
@@ -263,7 +264,7 @@ def warm_sklearn_answers(stages: list[Stage], reference: Path) -> str | None:
         return None
     # A guard against a hang on the clock, not a limit: CI runs this at the lowest priority, beside busy lines.
     run = run_suite(reference, tests=tests, extra=["-m", "asks_sklearn", *PYTEST_ARGS, "--kata-timeout=300"],
-                    timeout=1800)
+                    timeout=1800, autoload=False)
     if run.returncode in (0, 5):  # 5: no test selected
         return None
     return f"the reference fails its scikit-learn comparisons ({run.problem or f'exit {run.returncode}'}):\n{run.output[-2000:]}"

@@ -67,7 +67,7 @@ def run_patched(stage: Stage, sources: dict[str, str], exercises: list[str], ref
         for name, text in sources.items():
             (Path(scratch) / name).write_text(text, encoding="utf-8")
         return run_suite(scratch, tests=[stage.tests], exercises=exercises, mode="isolated",
-                         extra=[*PYTEST_ARGS, f"--reference={reference}"], timeout=timeout)
+                         extra=[*PYTEST_ARGS, f"--reference={reference}"], timeout=timeout, autoload=False)
 
 
 def judge(mistake: Mistake, run: PytestRun) -> Outcome:
