@@ -141,14 +141,14 @@ class Variable:
         every entry of the base > 0: raise ValueError if any entry is 0 or below, as for a number.
         """
         other = as_variable(other, "**")
-        if _holds_array(self, other):
-            raise NotImplementedError(
-                "exercise 'arrays': numpy arrays in Variable, P tangents each; stage 5 comes back "
-                "to this line"
-            )
         if isinstance(self.value, Variable):
             raise NotImplementedError(
                 "exercise 'nested': Second derivatives through nested Variables; stage 7 comes back "
+                "to this line"
+            )
+        if _holds_array(self, other):
+            raise NotImplementedError(
+                "exercise 'arrays': numpy arrays in Variable, P tangents each; stage 5 comes back "
                 "to this line"
             )
         raise NotImplementedError(

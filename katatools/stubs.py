@@ -162,18 +162,23 @@ def stub_source(text: str, manifest: Manifest, exercises: Collection[str] | None
 
 def later_stage_guards(region: Region, regions: list[Region], manifest: Manifest, wanted: set[str]) -> list[Region]:
     """The guarded regions inside ``region`` that belong to a later stage's exercise being stubbed too,
-    the first of each exercise, in order: stubbing ``region`` keeps their guarded stubs, before its own.
+    the first of each exercise, the latest stage's first: stubbing ``region`` keeps their guarded
+    stubs, before its own.
 
     So the stub of stage 1's ``__add__`` holds ``if _holds_array(self, other): raise
     NotImplementedError("exercise 'arrays': ...")`` above add's own: a learner writes add below it and
-    leaves it, and stage 5's arrays reports "not started" until the learner comes back to that line."""
+    leaves it, and stage 5's arrays reports "not started" until the learner comes back to that line.
+    The latest stage's guard comes first because its inputs are new to the code written for the
+    earlier ones: in ``__pow__``, stage 7's nested Variable (whose ndim is its value's) must stop at
+    nested's guard, not reach the learner's stage-5 arrays code and fail there, which would show
+    nested as failing while the learner is still in stage 5."""
     stage_of = {e.name: manifest.stage(e.stage).index for e in manifest.exercises}
     found: dict[str, Region] = {}
     for inner in regions:
         if (region.begin < inner.begin and inner.end < region.end and inner.guard is not None
                 and inner.exercise in wanted and stage_of[inner.exercise] > stage_of[region.exercise]):
             found.setdefault(inner.exercise, inner)
-    return list(found.values())
+    return sorted(found.values(), key=lambda inner: -stage_of[inner.exercise])  # stable: source order within a stage
 
 
 def solution_source(text: str) -> str:

@@ -191,3 +191,57 @@ def test_an_earlier_exercise_has_no_region_in_a_later_module():
     source = "def pack(x):\n    # BEGIN double\n    return x\n    # END double\n"
     problems = stubs.check_covers(source, LATER, EXTENDED, "later.py")
     assert any("exercise 'double' belongs to stage 'toy', not 'later'" in p for p in problems)
+
+
+THREE = Manifest(
+    tuple(Stage(f"s{i}", f"Stage {i}", "toy", f"tests/test_s{i}.py", i) for i in range(3)),
+    (Exercise("base", "s0", 1, "the base", ("a", "b", "c"), 0, "rule of base", ("f",)),
+     Exercise("wide", "s1", 1, "wide inputs", ("a", "b", "c"), 1, "rule of wide", ("f",)),
+     Exercise("deep", "s2", 1, "deep inputs", ("a", "b", "c"), 2, "rule of deep", ("f",))))
+THREE_SOURCE = '''
+def f(x):
+    # BEGIN base
+    # BEGIN wide when x > 10
+    if x > 10:
+        return "wide"
+    # END wide
+    # BEGIN deep when x > 100
+    if x > 100:
+        return "deep"
+    # END deep
+    return "base"
+    # END base
+'''
+
+
+def test_the_latest_stages_guard_comes_first_in_a_stub():
+    """An input of a later stage (x > 100, which also passes the earlier guard, as a nested Variable's ndim is its
+    value's) must stop at its own stage's guard, not at the earlier one that the learner replaces first."""
+    out = stubs.stub_source(THREE_SOURCE, THREE, where="toy.py")
+    f = run_toy(out)["f"]
+    with pytest.raises(NotImplementedError, match="exercise 'deep'"):
+        f(1000)
+    with pytest.raises(NotImplementedError, match="exercise 'wide'"):
+        f(50)
+    with pytest.raises(NotImplementedError, match="exercise 'base'"):
+        f(1)
+    assert out.index("exercise 'deep'") < out.index("exercise 'wide'") < out.index("exercise 'base'")
+
+
+def test_a_nested_variable_holding_arrays_stops_at_nesteds_stub_in_pow(tmp_path):
+    """The pristine __pow__: a learner writes pow below the later stages' guards, then arrays in place of its
+    guard. Stage 7's input (a nested Variable holding arrays, whose ndim is its value's) must meet nested's guard
+    first, so that nested shows "not started" until the learner comes back to it, whatever their arrays code."""
+    import importlib.util
+
+    import numpy as np
+
+    (tmp_path / "variable_stub.py").write_text(stubs.generated_stubs(MANIFEST)["variable.py"], encoding="utf-8")
+    spec = importlib.util.spec_from_file_location("variable_stub", tmp_path / "variable_stub.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    Variable = module.Variable
+    for given, expected in [(Variable(Variable(np.ones(3), np.eye(3)), Variable(np.zeros(3), 0.0)), "nested"),
+                            (Variable(np.ones(3), np.eye(3)), "arrays"), (Variable(2.0, 1.0), "pow")]:
+        with pytest.raises(NotImplementedError, match=f"exercise '{expected}'"):
+            given ** Variable(3.0, 0.0)
