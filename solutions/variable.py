@@ -328,15 +328,17 @@ def as_variable(operand: object, operator: str) -> Variable:
 def lined_up(u: Variable, v: Variable) -> tuple[Variable, Variable]:
     """Exercise arrays (stage 5): u and v with their tangents lined up for numpy's broadcasting.
 
-    The values broadcast as numpy does, to a shape S. A grad that holds P tangents, of shape
-    (P,) + value.shape, must become (P,) + S, in full: the new axes go after the tangent axis,
-    never before it (numpy's own broadcasting lines shapes up from the right, so it would put P
-    against a value axis), and every tangent is broadcast to the whole of S, not left as
-    (P, 1, ..., 1) + value.shape. Why in full: a grad of P tangents is always (P,) + value.shape,
-    the form x[i], x.sum() and @ read (a (P, 1) grad would sum to the wrong number). A grad
-    without the tangent axis, a constant's number 0 or one tangent (stages 1-4's form), stays as
-    it is: numpy's broadcasting from the right is already right for it. After this, the stage-1
-    rules work unchanged, and give grads of shape (P,) + S.
+    Returns two Variables with the same values, broadcast as numpy does to a shape S, and each
+    grad that holds P tangents (shape (P,) + value.shape) given in full as (P,) + S: tangent k of
+    the result is tangent k of the operand, repeated over S as its value is. For example, a value
+    of shape (3,) with 2 tangents (grad (2, 3)) against a value of shape (4, 3) comes back with a
+    grad of shape (2, 4, 3); a number with 3 tangents (grad (3,)) against a value of shape (2,)
+    comes back with (3, 2). A grad without the tangent axis (a constant's 0, or one tangent in
+    stages 1-4's form) comes back as it was. After this, the stage-1 rules work unchanged, and give
+    grads of shape (P,) + S.
+
+    Why in full: (P,) + value.shape is the one form x[i], x.sum() and @ read: a grad left as
+    (P, 1) would sum to the wrong number.
     """
     # BEGIN arrays
     shapes = np.shape(u.value), np.shape(v.value)
