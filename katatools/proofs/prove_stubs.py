@@ -38,7 +38,7 @@ def prove(manifest: Manifest, mode: str, stubs: Path | None = None, exercises: l
     if stubs is None:
         with tempfile.TemporaryDirectory(prefix="kata-stubs-") as scratch:
             return prove(manifest, mode, write_package(Path(scratch), generated_stubs(manifest)), exercises, label)
-    run = run_suite(stubs, mode=mode, exercises=exercises, extra=["-q", "--kata-summary=no"])
+    run = run_suite(stubs, mode=mode, exercises=exercises, extra=["-q", "--kata-summary=no"], autoload=False)
     if run.report is None:
         print(run.output[-5000:])
         print(f"prove-stubs ({label}): FAILED, no results from the run on the pristine stubs: {run.problem}")
