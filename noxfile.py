@@ -23,7 +23,6 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
@@ -195,43 +194,43 @@ def side_by_side(session: nox.Session, lines: dict[str, list[list[str]]], extra_
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"} | extra_env
     failed = []
 
-    def run_line(name: str, commands: list[list[str]]) -> tuple[str, str, bool, str]:
-        output, ok, cpu, started = [], True, 0.0, time.monotonic()
+    def run_line(name: str, commands: list[list[str]]) -> tuple[str, str, bool, float]:
+        output, ok, started = [], True, time.monotonic()
         for command in commands:
-            returncode, text, seconds = run_measured(command, env)
-            cpu += seconds
-            output.append(f"$ {' '.join(Path(command[0]).name if i == 0 else a for i, a in enumerate(command))}\n{text}")
-            if returncode != 0:
+            done = subprocess.run(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                  text=True)
+            output.append(f"$ {' '.join(Path(command[0]).name if i == 0 else a for i, a in enumerate(command))}\n"
+                          f"{done.stdout}")
+            if done.returncode != 0:
                 ok = False
-                output.append(f"(exit code {returncode})\n")
+                output.append(f"(exit code {done.returncode})\n")
                 break
-        took = f"{time.monotonic() - started:.0f} s" + (f", {cpu:.0f} s of CPU" if cpu else "")
-        return name, "".join(output), ok, took
+        return name, "".join(output), ok, time.monotonic() - started
 
+    started, busy = time.monotonic(), machine_cpu_seconds()
     with ThreadPoolExecutor(max_workers=len(lines)) as pool:
         for future in as_completed([pool.submit(run_line, n, c) for n, c in lines.items()]):
-            name, output, ok, took = future.result()
-            session.log(f"{name}: {'passed' if ok else 'FAILED'} ({took})")
+            name, output, ok, seconds = future.result()
+            session.log(f"{name}: {'passed' if ok else 'FAILED'} after {seconds:.0f} s")
             print(output, flush=True)
             if not ok:
                 failed.append(name)
+    took, after = time.monotonic() - started, machine_cpu_seconds()
+    if busy is not None and after is not None:
+        session.log(f"all lines: {took:.0f} s, in which the machine's {os.cpu_count()} CPUs were busy "
+                    f"{after - busy:.0f} s ({(after - busy) / (took * (os.cpu_count() or 1)):.0%}: this and any other work)")
     if failed:
         session.error(f"failed: {', '.join(failed)}")
 
 
-def run_measured(command: list[str], env: dict[str, str]) -> tuple[int, str, float]:
-    """Exit code, output (stderr in it) and the CPU seconds the command and the children it waited for used
-    (POSIX: os.wait4; 0.0 elsewhere, where the command runs as it is)."""
-    with tempfile.TemporaryFile() as out:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-        if hasattr(os, "wait4"):
-            _, status, usage = os.wait4(process.pid, 0)
-            process.returncode, cpu = os.waitstatus_to_exitcode(status), usage.ru_utime + usage.ru_stime
-        else:
-            process.wait()
-            cpu = 0.0
-        out.seek(0)
-        return process.returncode, out.read().decode("utf-8", "replace"), cpu
+def machine_cpu_seconds() -> float | None:
+    """CPU seconds the whole machine has been busy since boot (Linux's /proc/stat; None elsewhere). Machine-wide
+    on purpose: a process's own accounting misses its children that run in the sandbox (bwrap reaps them)."""
+    try:
+        fields = [int(n) for n in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except (OSError, ValueError):
+        return None
+    return (sum(fields) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")  # all but idle and iowait
 
 
 @nox.session(venv_backend="none")
