@@ -8,7 +8,6 @@ template (workspace.py), the pristine stubs and the sandbox (sandbox.py, where b
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import shutil
@@ -91,10 +90,8 @@ class Children:
         reference or the stubs are trusted."""
         workspace, scratch = folder / "ws", folder / "scratch"
         scratch.mkdir(exist_ok=True)
-        # Plugin autoloading is off (no stray plugin of the environment); hypothesis's is loaded by name.
-        hypothesis_plugin = ["-p", "_hypothesis_pytestplugin"] if importlib.util.find_spec("_hypothesis_pytestplugin") else []
         options = ["-c", str(workspace / "pytest.ini"), f"--rootdir={workspace}", f"--confcutdir={workspace}",
-                   "-s", "-q", "--tb=short", "--kata-summary=no", *hypothesis_plugin,
+                   "-s", "-q", "--tb=short", "--kata-summary=no",
                    *[f"--exercise={name}" for name in self.selection], *extra]
         env = child_environment(scratch, answers)
         wrap = None
@@ -107,4 +104,5 @@ class Children:
                     return sandbox.wrap(command, writable, readable=[workspace], cwd=workspace)
         return run_suite(workspace / TARGET_DIR, tests=tests, mode=mode, extra=options, cwd=workspace, env=env,
                          timeout=timeout, python_flags=["-s"] if writes_bytecode() else ["-s", "-B"],
-                         output_limit=OUTPUT_LIMIT, scratch=scratch, wrap=wrap)
+                         output_limit=OUTPUT_LIMIT, scratch=scratch, wrap=wrap,
+                         autoload=False)  # no stray plugin of the environment; hypothesis's loaded by name
