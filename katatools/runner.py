@@ -38,6 +38,7 @@ OUTPUT_LIMIT = 1024 * 1024  # default bytes of child output kept (head and tail)
 NO_REPORT = "pytest ended without writing its results file"
 _RUNNING: set[subprocess.Popen] = set()  # live children, so that stop_all() can end them
 _RUNNING_LOCK = threading.Lock()
+_STOPPERS: list[Callable[[], None]] = []  # more ways to end live runs (forked ones: proofs.runs)
 T = TypeVar("T")
 
 
@@ -175,9 +176,25 @@ def available_cpus() -> int:
 def stop_all() -> None:
     """Kill every child pytest (and its process group) still running, e.g. after Ctrl-C in a thread pool."""
     with _RUNNING_LOCK:
-        running = list(_RUNNING)
+        running, stoppers = list(_RUNNING), list(_STOPPERS)
     for process in running:
         _kill_group(process)
+    for stop in stoppers:
+        stop()
+
+
+def register_stopper(stop: Callable[[], None]) -> Callable[[], None]:
+    """``stop_all`` also calls ``stop`` (which ends runs started some other way) until the returned
+    function is called."""
+    with _RUNNING_LOCK:
+        _STOPPERS.append(stop)
+
+    def unregister() -> None:
+        with _RUNNING_LOCK:
+            if stop in _STOPPERS:
+                _STOPPERS.remove(stop)
+
+    return unregister
 
 
 def run_suite(

@@ -7,7 +7,8 @@
 - ``independence``: each exercise's tests need no later exercise;
 - ``mutation``: mutmut's report on the reference.
 
-May import: the core (the top of ``katatools``) and this subpackage, never ``grading``. One
-exception: ``corpus`` and ``independence`` import ``learner.check`` (its per-test limits and run
-budget), because they run each entry the way a learner's check runs it.
+May import: the core (the top of ``katatools``) and this subpackage, never ``grading``. Two
+exceptions, because the proofs run each entry the way a learner's check runs it: ``corpus`` and
+``independence`` import ``learner.check`` (its per-test limits and run budget), and ``runs`` (the
+proofs' runs, forked from one warm process) imports ``learner.worker``.
 """

@@ -53,6 +53,7 @@ from ..patching import CorpusError, Patch, apply_patches, check_syntax, parse_pa
 from ..report import ERROR, FAILED, PASSED, TIMEOUT, RunReport
 from ..runner import PytestRun, available_cpus, cpu_bound_neighbours, run_parallel, run_suite
 from ..stubs import REFERENCE_DIR, MarkerError, replace_region, write_package
+from . import runs
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -247,9 +248,8 @@ def run_package(sources: dict[str, str], stages: tuple[Stage, ...], exercises: l
     with tempfile.TemporaryDirectory(prefix="kata-corpus-") as scratch:
         write_package(Path(scratch), sources)
         budget = timeout * count + RUN_MARGIN
-        return run_suite(scratch, tests=[s.tests for s in stages], exercises=exercises, mode="cumulative",
-                         extra=[*PYTEST_ARGS, f"--kata-timeout={timeout:g}", *extra], autoload=False,
-                         **run_limits(budget))
+        return runs.run(scratch, [s.tests for s in stages], exercises, "cumulative",
+                        [*PYTEST_ARGS, f"--kata-timeout={timeout:g}", *extra], **run_limits(budget))
 
 
 def warm_sklearn_answers(stages: list[Stage], reference: Path) -> str | None:
@@ -397,7 +397,8 @@ def main(argv: list[str]) -> int:
             tasks.append(lambda: control_run(manifest, base, cheat_exercises, args.timeout))
         ordered = sorted(entries, key=lambda e: -e.cost())  # the longest first, so the workers end together
         tasks += [(lambda e=e: check_entry(e, manifest, args.timeout)) for e in ordered]
-        results = run_parallel(args.jobs, tasks)
+        with runs.warm_runs([s.tests for e in entries for s in e.stages]):
+            results = run_parallel(args.jobs, tasks)
     if cheat_exercises and results[0]:
         problems.append(str(results[0]))
     verdicts: list[Verdict] = list(results[1 if cheat_exercises else 0:])  # type: ignore[arg-type]

@@ -24,6 +24,7 @@ from ..manifest import ROOT, Exercise, Manifest, ManifestError, load_manifest
 from ..report import PASSED
 from ..runner import available_cpus, run_parallel
 from ..stubs import REFERENCE_DIR, later_stubbed
+from . import runs
 from .corpus import first_line, no_report, run_package, warm_sklearn_answers
 
 
@@ -73,9 +74,10 @@ def main(argv: list[str]) -> int:
     if warm:
         print(f"independence: {warm}")
         return 1
-    results = dict(zip([e.name for e in ordered], run_parallel(
-        args.jobs, [(lambda e=e: prove_exercise(manifest, e, args.timeout, args.reference)) for e in ordered]),
-        strict=True))
+    with runs.warm_runs([s.tests for s in stages]):
+        results = dict(zip([e.name for e in ordered], run_parallel(
+            args.jobs, [(lambda e=e: prove_exercise(manifest, e, args.timeout, args.reference)) for e in ordered]),
+            strict=True))
     print("Each exercise's tests on the reference with every later exercise stubbed")
     failures = 0
     for exercise in ready:

@@ -38,7 +38,8 @@ from ..manifest import ROOT, ManifestError, Stage, load_manifest
 from ..mistakes import MISTAKES_DIR, CorpusReport, Mistake, load_corpus, parse_mistake, patched_sources  # noqa: F401 - re-exported
 from ..patching import CorpusError, Patch, apply_patches, parse_patches, text_field  # noqa: F401 - re-exported
 from ..report import ERROR, FAILED, PASSED, TIMEOUT
-from ..runner import PytestRun, available_cpus, run_parallel, run_suite
+from ..runner import PytestRun, available_cpus, run_parallel
+from . import runs
 
 REFERENCE_DIR = ROOT / "solutions"
 CAUGHT_STATUSES = (FAILED, ERROR, TIMEOUT)
@@ -66,8 +67,8 @@ def run_patched(stage: Stage, sources: dict[str, str], exercises: list[str], ref
     with tempfile.TemporaryDirectory(prefix="kata-mistake-") as scratch:
         for name, text in sources.items():
             (Path(scratch) / name).write_text(text, encoding="utf-8")
-        return run_suite(scratch, tests=[stage.tests], exercises=exercises, mode="isolated",
-                         extra=[*PYTEST_ARGS, f"--reference={reference}"], timeout=timeout, autoload=False)
+        return runs.run(scratch, [stage.tests], exercises, "isolated", [*PYTEST_ARGS, f"--reference={reference}"],
+                        timeout=timeout)
 
 
 def judge(mistake: Mistake, run: PytestRun) -> Outcome:
@@ -160,7 +161,8 @@ def main(argv: list[str]) -> int:
         for s in stages
     ]
     tasks += [(lambda m=m: check_mistake(m, reference)) for m in mistakes]
-    results = run_parallel(args.jobs, tasks)
+    with runs.warm_runs([s.tests for s in stages]):
+        results = run_parallel(args.jobs, tasks)
     problems += [r for r in results[: len(stages)] if r]
     outcomes: list[Outcome] = list(results[len(stages):])  # type: ignore[arg-type]
 
