@@ -460,3 +460,22 @@ def test_colour_only_on_a_terminal_and_never_with_no_color(repo):
     code, plain = run_in_terminal(repo, ["check", "add"], NO_COLOR="1")
     assert code == 1
     assert ANSI not in plain and "not started" in plain
+
+
+def test_a_test_out_of_time_is_named_with_its_message_when_another_failure_is_shown():
+    """A learner saw "A test ran out of time" under a different test's failure, and never learnt which one."""
+    plan = check.make_plan([FIRST.name])
+    assert isinstance(plan, check.Plan)
+    exercise = FIRST_EXERCISES[0]
+    shown = report.TestRecord(f"{FIRST.tests}::test_shown", exercise, report.FAILED, "[add] wrong grad")
+    slow = report.TestRecord(f"{FIRST.tests}::test_slow", exercise, report.TIMEOUT,
+                             "[add] timed out after 5 s\nIt was running katas/variable.py, line 9, in _walk")
+    lines = "\n".join(check.render(plan, [shown, slow]))
+    assert f"{FIRST.tests}::test_shown" in lines, lines  # the first failure, in the next step
+    note = lines[lines.index(f"{FIRST.tests}::test_slow"):]
+    assert "ran out of time (5 s per test)" in note, note
+    assert "It was running katas/variable.py, line 9" in note, note
+    # The timed-out test shown as the first failure is named, its message not repeated.
+    lines = "\n".join(check.render(plan, [slow]))
+    assert lines.count("It was running katas/variable.py, line 9") == 1, lines
+    assert "test_slow ran out of time" in lines.replace("\n", " "), lines

@@ -47,6 +47,7 @@ RUN_MARGIN = 120.0  # CPU seconds beyond the per-test budget before the whole ch
 # with other work a run gets a fraction of a core, and must not be abandoned for it.
 WALL_FACTOR = 10.0
 OUTPUT_TAIL = 40  # lines of pytest output shown when it could not run the tests
+TIMEOUT_MESSAGE_LINES = 6  # lines of a timed-out test's message shown under the note, when not shown above
 KATAS = ROOT / "katas"
 COSTS_FILE = ROOT / ".kata-cache" / "check-costs.json"  # seconds per exercise, measured by the last check
 COLLECT_COST = 0.05  # seconds a process spends collecting one more test module (its modules already imported)
@@ -301,13 +302,24 @@ def render(plan: Plan, records: list[TestRecord], colour: bool = False) -> list[
     """The table and the next step, then the notes: untested stages, time-outs, --verbose."""
     lines = render_progress(plan.manifest, records, plan.mode, colour, plan.args.verbose, plan.command) if records else []
     lines += [f"(stage {stage.name!r} has no tests yet: {stage.tests} is missing)" for stage in plan.untested]
-    if any(r.status == TIMEOUT for r in records):
-        lines += wrap_line(f"A test ran out of time ({plan.args.timeout:g} s per test); its message says how far "
-                           f"your code got. Correct but slow code passes with more time ({plan.command} --timeout 30); "
-                           "a loop that never ends does not.")
+    lines += timeout_note(plan, records, shown="\n".join(lines))
     if records and not plan.args.verbose and any(r.status != PASSED for r in records):
         lines.append(f"Full pytest output: {plan.command} --verbose")
     return lines
+
+
+def timeout_note(plan: Plan, records: list[TestRecord], shown: str) -> list[str]:
+    """Which test ran out of time, and (unless it is the failure already shown) how far its code got."""
+    timed_out = [r for r in records if r.status == TIMEOUT]
+    if not timed_out:
+        return []
+    first, others = timed_out[0], len(timed_out) - 1
+    more = f" (and {others} more test{'s' if others > 1 else ''})" if others else ""
+    lines = wrap_line(f"{first.nodeid} ran out of time ({plan.args.timeout:g} s per test){more}.")
+    if first.nodeid not in shown:
+        lines += ["  " + line for line in first.message.strip().splitlines()[:TIMEOUT_MESSAGE_LINES]]
+    return lines + wrap_line(f"Its message says how far your code got. Correct but slow code passes with more time "
+                             f"({plan.command} --timeout 30); a loop that never ends does not.")
 
 
 def exit_code(plan: Plan, records: list[TestRecord]) -> int:
