@@ -50,9 +50,11 @@ GROUPS = ("test", "lint")
 GRADE_ENV = ROOT / ".nox" / "_grade"
 GRADE_GROUPS = GROUPS + ("grade", "grade-tests")
 ENV_RECIPE = 2  # bump when the way environments are built changes, so existing ones are rebuilt
-# `proofs` runs the slow tooling tests in two halves beside the corpora (their minutes measured with --durations):
-# these files, then all the others but the busy machine's, which has a line of its own at the lowest priority.
-SLOW_TOOLING_FIRST = ("test_integrity.py", "test_classroom.py")
+# `proofs` runs the slow tooling tests in three parts, balanced by their CPU time (each file's measured alone in a
+# cgroup, 2026-12-06): these files after the corpora (whose runs are forked: 2.5 min of CPU), these on a line of
+# their own, then all the others but the busy machine's, which has a line of its own at the lowest priority.
+SLOW_TOOLING_AFTER_CORPORA = ("test_classreport_class.py", "test_check.py", "test_classreport.py")
+SLOW_TOOLING_OWN_LINE = ("test_integrity.py", "test_classroom.py")
 BUSY_MACHINE = "test_busy_machine.py"
 CORPUS_QUIET_STAGES = 4  # `test` runs the corpus's entries of stages 1-4 quietly, of 5-8 beside a CPU-bound process
 
@@ -152,8 +154,8 @@ def proofs(session: nox.Session) -> None:
     """The tests of the tests (tens of minutes, both cores): every mistake caught, every alternative passing and
     every cheat caught, each exercise's tests independent of later ones, and the slow end-to-end tooling tests.
 
-    Five lines of work side by side, each printed when it ends: the corpora, the slow tooling tests in two
-    halves, and the two proofs on a busy machine (the corpus of stages 5-8 beside a CPU-bound process, a fresh
+    Five lines of work side by side, each printed when it ends: the corpora then a third of the slow tooling
+    tests, the other two thirds, and the two proofs on a busy machine (the corpus of stages 5-8 beside a CPU-bound process, a fresh
     clone's first check beside six). Those two run at the lowest priority (`nice`, where there is one): each
     competes with its own CPU-bound neighbours as an equal, so it is as crowded as it claims or more, while
     their spinning takes only the CPU the other lines leave idle."""
@@ -170,13 +172,15 @@ def proofs(session: nox.Session) -> None:
     # no verdict.
     busy_corpus = [python, "-m", "katatools", "corpus", *[f"--stage={name}" for name in late], "--neighbours", "1"]
     tooling = ROOT / "tooling_tests"
-    first = [str(tooling / name) for name in SLOW_TOOLING_FIRST]
+    after_corpora = [str(tooling / name) for name in SLOW_TOOLING_AFTER_CORPORA]
+    own_line = [str(tooling / name) for name in SLOW_TOOLING_OWN_LINE]
+    rest = [f"--ignore={f}" for f in [*after_corpora, *own_line, str(tooling / BUSY_MACHINE)]]
     pytest = [python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "slow", *session.posargs]
     env = {"KATA_DEMO_PYTHON": demo_python(session)}  # the demo's test draws its figure with the demo's own python
     side_by_side(session, {
-        "corpora": corpora,
-        "slow tooling tests (1 of 2)": [[*pytest, *first]],
-        "slow tooling tests (2 of 2)": [[*pytest, str(tooling), *[f"--ignore={f}" for f in [*first, str(tooling / BUSY_MACHINE)]]]],
+        "corpora, then slow tooling tests (1 of 3)": [*corpora, [*pytest, *after_corpora]],
+        "slow tooling tests (2 of 3)": [[*pytest, *own_line]],
+        "slow tooling tests (3 of 3)": [[*pytest, str(tooling), *rest]],
         "the corpus of stages 5-8 on a busy machine": [lowest_priority(busy_corpus)],
         "a fresh clone's first check on a busy machine": [lowest_priority([*pytest, str(tooling / BUSY_MACHINE)])],
     }, env)
