@@ -8,9 +8,9 @@ building J. JAX calls it ``jax.jvp``; ForwardDiff.jl carries the same pair as ``
 
 Nothing forces one tangent per pass. Give the grad a leading axis, shape (P,) + value.shape,
 and it holds P tangents; every rule of stages 1 and 2 is linear in the tangent, so each
-operation carries all P of them at once. Seed x (n numbers) with the n one-hot tangents,
-np.eye(n), and the output's P = n tangents are the n columns of J: the whole gradient from one
-evaluation of f, where stage 4 ran one pass per parameter.
+operation carries all P of them at once. The tangent of the output along the k-th one-hot
+direction e_k is J e_k, the k-th column of J: so the whole Jacobian (a gradient, for a scalar f)
+is within reach of one evaluation of f, where stage 4 ran one pass per parameter.
 
 The conventions every stage from here on relies on (stage 6, and the nested and reverse-mode
 stages, use them):
