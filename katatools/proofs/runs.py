@@ -25,7 +25,9 @@ from pathlib import Path
 from ..learner.worker import Worker, can_fork
 from ..runner import PytestRun, register_stopper, run_suite
 
+STOPPED = "the run was stopped"
 _worker: Worker | None = None
+_stopped = False  # set by runner.stop_all inside warm_runs: no run starts after it
 _forking = threading.Lock()  # one fork at a time: the pool's threads start runs together
 
 
@@ -36,18 +38,25 @@ def warm_runs(tests: list[str]) -> Iterator[None]:
     Call it before any thread is started. Every run still going when the block ends (Ctrl-C in
     ``runner.run_parallel``, an error) is ended with its whole process group.
     """
-    global _worker
+    global _worker, _stopped
     if not can_fork() or "pytest" in sys.modules or "numpy" in sys.modules:
         yield
         return
     worker = Worker(fork=True)
     worker.warm(sorted(set(tests)))
-    _worker = worker
-    unregister = register_stopper(worker.kill_all)
+    _worker, _stopped = worker, False
+
+    def stop() -> None:  # ends every run, and no run starts after it (a task the pool had already begun)
+        global _stopped
+        with _forking:
+            _stopped = True
+            worker.kill_all()
+
+    unregister = register_stopper(stop)
     try:
         yield
     finally:
-        _worker = None
+        _worker, _stopped = None, False
         unregister()
         worker.kill_all()
         worker.wait_all()
@@ -56,11 +65,13 @@ def warm_runs(tests: list[str]) -> Iterator[None]:
 def run(target: Path | str, tests: list[str], exercises: list[str] | None, mode: str, extra: list[str],
         timeout: float | None = None, cpu_limit: float | None = None) -> PytestRun:
     """One run of ``tests`` against ``target`` (``runner.run_suite``'s arguments); its results."""
-    worker = _worker
-    if worker is None:
+    with _forking:
+        if _stopped:
+            return PytestRun(-1, "", None, STOPPED)
+        worker = _worker
+        started = None if worker is None else worker.start(target, tests=tests, exercises=exercises, mode=mode,
+                                                           extra=extra, timeout=timeout, cpu_limit=cpu_limit)
+    if started is None:
         return run_suite(target, tests=tests, exercises=exercises, mode=mode, extra=extra, timeout=timeout,
                          cpu_limit=cpu_limit, autoload=False)
-    with _forking:
-        started = worker.start(target, tests=tests, exercises=exercises, mode=mode, extra=extra, timeout=timeout,
-                               cpu_limit=cpu_limit)
     return started.result()
