@@ -54,9 +54,10 @@ def stubs_dir(dest: Path) -> Path:
 
 
 def child_env(**overrides: str) -> dict[str, str]:
-    """The environment of a learner's shell: no colour settings, not inside nox."""
+    """The environment of a learner's shell: no colour settings, not inside nox, not CI (whose variable
+    picks the heavier hypothesis profile, ``ci``: a learner's check uses ``kata``)."""
     env = {k: v for k, v in os.environ.items()
-           if k not in ("NO_COLOR", "FORCE_COLOR", "PY_COLORS", "NOX_CURRENT_SESSION", "PYTHONPATH")}
+           if k not in ("NO_COLOR", "FORCE_COLOR", "PY_COLORS", "NOX_CURRENT_SESSION", "PYTHONPATH", "CI")}
     # scikit-learn's answers (tests/sklearn_oracle.py) are shared with this repository's: the
     # copies then answer as fast as a learner's warm clone, and only the oracle's own tests start cold
     env.setdefault("KATA_SKLEARN_CACHE", str(ROOT / ".kata-cache" / "sklearn"))
