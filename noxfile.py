@@ -155,8 +155,8 @@ def proofs(session: nox.Session) -> None:
     every cheat caught, each exercise's tests independent of later ones, and the slow end-to-end tooling tests.
 
     Five lines of work side by side, each printed when it ends: the corpora then a third of the slow tooling
-    tests, the other two thirds, and the two proofs on a busy machine (the corpus of stages 5-8 beside a CPU-bound process, a fresh
-    clone's first check beside six). Those two run at the lowest priority (`nice`, where there is one): each
+    tests, the other two thirds, and the two proofs on a busy machine (the corpus of stages 5-8 beside a
+    CPU-bound process, a fresh clone's first check beside six). Those two run at the lowest priority (`nice`, where there is one): each
     competes with its own CPU-bound neighbours as an equal, so it is as crowded as it claims or more, while
     their spinning takes only the CPU the other lines leave idle."""
     needs_reference(session)

@@ -31,7 +31,7 @@ _pathlib.Path(__file__).with_name("forked.txt").write_text(str("katatools.proofs
 """
 
 DRIVER = """
-import json, sys, threading, time
+import json, pathlib, sys, threading, time
 from katatools.proofs import runs
 from katatools.runner import stop_all
 
@@ -63,7 +63,7 @@ result = runs.run(target, [tests], ["neg"], "cumulative", ["-q", "-p", "no:cache
                   timeout=300)
 statuses = sorted({t.status for t in result.report.tests}) if result.report else result.problem
 print(json.dumps({"warm": warm, "statuses": statuses,
-                  "forked": (__import__("pathlib").Path(target) / "forked.txt").read_text()}))
+                  "forked": (pathlib.Path(target) / "forked.txt").read_text()}))
 """
 
 
@@ -95,7 +95,7 @@ def test_stop_all_ends_a_forked_run_at_once(tmp_path):
     thread = threading.Thread(target=lambda: box.update(result=runs.run(
         target, [tests], ["neg"], "cumulative", ["-q", "-p", "no:cacheprovider"], timeout=900)))
     thread.start()
-    marker = __import__("pathlib").Path(target) / "forked.txt"
+    marker = pathlib.Path(target) / "forked.txt"
     while not marker.exists():
         time.sleep(0.1)
     started = time.monotonic()

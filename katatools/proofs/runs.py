@@ -10,8 +10,9 @@ its own target folder, so each run still sees only the files it was given.
 Only a process that has not imported pytest or numpy yet forks: a proof's own command
 (``python -m katatools mutants``), not a test calling its ``main`` inside a pytest session, whose
 copy would run pytest inside pytest. Elsewhere (that, no ``os.fork`` as on Windows, ``KATA_FORK=0``,
-outside ``warm_runs``) a run is an ordinary child process (``runner.run_suite`` with ``autoload=False``): the same arguments,
-the same results (tooling_tests/test_proof_runs.py compares the two).
+outside ``warm_runs``) a run is an ordinary child process (``runner.run_suite`` with
+``autoload=False``): the same arguments, the same results (tooling_tests/test_proof_runs.py
+compares the two).
 """
 
 from __future__ import annotations
